@@ -1,0 +1,54 @@
+"""API serializers: credentials are write-only and never returned."""
+from rest_framework import serializers
+
+from connectors.models import ConnectedSystem
+from integration_hub.models import Record, RecordLink
+
+
+class ConnectedSystemSerializer(serializers.ModelSerializer):
+    credentials = serializers.JSONField(write_only=True, required=False,
+                                        help_text="Encrypted at rest; never returned.")
+    has_credentials = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ConnectedSystem
+        fields = ("id", "slug", "name", "role", "vendor", "base_url", "credentials", "has_credentials",
+                  "rollout_stage", "is_active", "auth_status", "auth_message", "auth_checked_at")
+        read_only_fields = ("auth_status", "auth_message", "auth_checked_at")
+
+    def validate_credentials(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Credentials must be a JSON object.")
+        return value
+
+
+class RecordLinkSerializer(serializers.ModelSerializer):
+    system = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = RecordLink
+        fields = ("system", "entity_type", "external_id", "status", "remote_updated_at", "last_synced_at")
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    links = RecordLinkSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Record
+        fields = ("id", "entity_type", "display_name", "values", "provenance", "links", "created_at", "updated_at")
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    before = serializers.JSONField()
+    after = serializers.JSONField()
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    when = serializers.DateTimeField()
+    kind = serializers.CharField()
+    subject = serializers.CharField()
+    actor = serializers.CharField()
+    reason = serializers.CharField()
+    correlation_id = serializers.CharField()
+    changes = FieldChangeSerializer(many=True)

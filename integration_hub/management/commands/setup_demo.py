@@ -1,0 +1,62 @@
+"""Create the demo users (one per role) — idempotent; later issues add systems and data."""
+from __future__ import annotations
+
+import os
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from integration_hub import audit, roles
+
+DEMO_USERS = (
+    # username, role group (None = superuser), environment variable for the password
+    ("admin", None, "DEMO_ADMIN_PASSWORD"),
+    ("revops", roles.REVOPS_ADMIN, "DEMO_REVOPS_PASSWORD"),
+    ("finance", roles.FINANCE_APPROVER, "DEMO_FINANCE_PASSWORD"),
+    ("viewer", roles.VIEWER, "DEMO_VIEWER_PASSWORD"),
+)
+
+
+class Command(BaseCommand):
+    help = "Set up the demo: users for each role (passwords printed once, or from DEMO_*_PASSWORD)."
+
+    def handle(self, *args, **options):
+        logins_file = settings.DATA_DIR / "demo-logins.txt"
+        created_lines: list[str] = []
+        with audit.acting_as("setup-demo", reason="demo set-up"), transaction.atomic():
+            roles.sync_roles(Group, Permission)
+            for username, role, env_var in DEMO_USERS:
+                line = self._ensure_user(username, role, env_var)
+                if line:
+                    created_lines.append(line)
+        if created_lines:
+            settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+            fd = os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a") as fh:
+                fh.write("\n".join(created_lines) + "\n")
+            self.stdout.write(self.style.SUCCESS("Demo logins (shown once; also kept in data/demo-logins.txt):"))
+            for line in created_lines:
+                self.stdout.write(f"  {line}")
+        else:
+            self.stdout.write(f"Demo users already exist; their logins are in {logins_file} "
+                              "(or were set from DEMO_*_PASSWORD).")
+
+    def _ensure_user(self, username: str, role: str | None, env_var: str) -> str | None:
+        User = get_user_model()
+        if User.objects.filter(username=username).exists():
+            return None
+        from_env = os.environ.get(env_var)
+        password = from_env or secrets.token_urlsafe(9)
+        user = User.objects.create_user(
+            username=username, password=password, email=f"{username}@example.com",
+            is_superuser=role is None, is_staff=role in (None, roles.REVOPS_ADMIN),
+        )
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        label = role or "superuser"
+        shown = "(from $" + env_var + ")" if from_env else password
+        return f"{username:8} {shown:20} {label}"

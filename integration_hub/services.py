@@ -1,0 +1,99 @@
+"""Write paths for golden records: every change carries its provenance and its actor."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from integration_hub import audit
+from integration_hub.models import Record, RecordLink
+
+# Fields whose value names the record in lists, in order of preference per entity.
+DISPLAY_FIELDS = ("name", "full_name", "title", "number", "sku", "email")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value came from: a system (by slug) in a sync run, or a person in the hub."""
+
+    system: str = "hub"
+    sync_run: int | None = None
+    rule_version: int | None = None
+
+
+HUB_EDIT = Source()
+
+
+def display_name_for(entity_type: str, values: dict[str, Any]) -> str:
+    if entity_type == "contact" and not values.get("full_name"):
+        full = " ".join(str(values.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+        if full:
+            return full[:255]
+    for name in DISPLAY_FIELDS:
+        if values.get(name):
+            return str(values[name])[:255]
+    return ""
+
+
+def _provenance(source: Source, when) -> dict[str, Any]:
+    return {
+        "system": source.system,
+        "actor": audit.current_actor(),
+        "sync_run": source.sync_run,
+        "rule_version": source.rule_version,
+        "at": when.isoformat(),
+    }
+
+
+@transaction.atomic
+def record_create(*, entity_type: str, values: dict[str, Any], source: Source = HUB_EDIT,
+                  reason: str = "") -> Record:
+    """Create a golden record; every field's provenance names ``source``."""
+    now = timezone.now()
+    stamp = _provenance(source, now)
+    record = Record(entity_type=entity_type, values=dict(values),
+                    provenance={field: stamp for field in values},
+                    display_name=display_name_for(entity_type, values))
+    record._change_reason = reason or "created"
+    record.save()
+    return record
+
+
+@transaction.atomic
+def record_update_values(*, record: Record, changes: dict[str, Any], source: Source = HUB_EDIT,
+                         reason: str = "") -> list[str]:
+    """Apply field changes to a record; returns the fields that really changed.
+
+    Unchanged values are skipped, so a sync that sees nothing new writes no history row.
+    """
+    changed = [f for f, v in changes.items() if record.values.get(f, _MISSING) != v]
+    if not changed:
+        return []
+    stamp = _provenance(source, timezone.now())
+    for field in changed:
+        record.values[field] = changes[field]
+        record.provenance[field] = stamp
+    record.display_name = display_name_for(record.entity_type, record.values)
+    record._change_reason = reason or f"updated {', '.join(sorted(changed))}"
+    record.save()
+    return changed
+
+
+@transaction.atomic
+def record_link(*, record: Record, system, external_id: str, base_snapshot: dict | None = None,
+                remote_updated_at=None, reason: str = "") -> RecordLink:
+    """Link a record to its id in ``system`` (idempotent for the same record and id)."""
+    link, created = RecordLink.objects.get_or_create(
+        system=system, entity_type=record.entity_type, external_id=str(external_id),
+        defaults={"record": record, "base_snapshot": base_snapshot or {},
+                  "remote_updated_at": remote_updated_at, "last_synced_at": timezone.now()},
+    )
+    if not created and link.record_id != record.pk:
+        raise ValueError(f"{system.slug} {record.entity_type} {external_id} "
+                         f"is already linked to record {link.record_id}")
+    return link
+
+
+_MISSING = object()

@@ -1,0 +1,37 @@
+"""Production settings: the defaults plus what `manage.py check --deploy` asks for.
+
+Every secret must come from the environment here; nothing is generated.
+"""
+from integration_hub.config import ConfigError
+from integration_hub.settings import *  # noqa: F403
+from integration_hub.settings import env
+
+PRODUCTION = True
+DEBUG = False
+
+
+def _required(name: str) -> str:
+    value = env.str(name, default="")
+    if not value:
+        raise ConfigError(f"{name} must be set in production (see .env.example).")
+    return value
+
+
+SECRET_KEY = _required("SECRET_KEY")
+if len(SECRET_KEY) < 50:
+    raise ConfigError("SECRET_KEY must be at least 50 random characters in production.")
+FIELD_ENCRYPTION_KEY = _required("FIELD_ENCRYPTION_KEY")
+_required("DATABASE_URL")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+if not ALLOWED_HOSTS:
+    raise ConfigError("ALLOWED_HOSTS must list the host names the hub is served on.")
+
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # behind a TLS-terminating proxy
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_HTTPONLY = True
+SECURE_REFERRER_POLICY = "same-origin"

@@ -1,0 +1,29 @@
+"""Template filters for showing canonical values."""
+from __future__ import annotations
+
+import json
+
+from django import template
+from django.utils.dateparse import parse_datetime
+
+register = template.Library()
+
+
+@register.filter
+def show_value(value) -> str:
+    """A canonical value as a person reads it: money as '12.50 EUR', empty as '—'."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict) and set(value) == {"amount", "currency"}:
+        return f"{value['amount']} {value['currency']}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@register.filter
+def iso_datetime(value: str | None) -> str:
+    parsed = parse_datetime(value) if value else None
+    return parsed.strftime("%Y-%m-%d %H:%M") if parsed else "—"

@@ -1,0 +1,42 @@
+"""URLs: pages, sign-in, admin, the REST API and its schema."""
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.http import HttpResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from integration_hub import views
+from integration_hub.api.urls import router
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def coming(name: str, title: str, explanation: str):
+    return path(f"{name}/", views.ComingSoonView.as_view(title=title, explanation=explanation), name=name)
+
+
+hub_patterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("records/", views.RecordListView.as_view(), name="records"),
+    path("records/<int:pk>/", views.RecordDetailView.as_view(), name="record-detail"),
+    path("systems/", views.SystemListView.as_view(), name="systems"),
+    path("systems/<slug:slug>/", views.SystemDetailView.as_view(), name="system-detail"),
+    coming("sync-runs", "Sync runs", "Sync runs with live progress, counts and replay arrive with the sync engine."),
+    coming("conflicts", "Conflicts", "The conflict queue with finance approval arrives with the conflict-queue work."),
+    coming("duplicates", "Duplicates", "Duplicate detection and merging arrive with the duplicates work."),
+    coming("reconciliation", "Reconciliation", "Reconciliation reports arrive with the reconciliation work."),
+    coming("health", "Health", "The health dashboard and alerts arrive with the sync-health work."),
+]
+
+urlpatterns = [
+    path("", include((hub_patterns, "hub"))),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", healthz),
+]
