@@ -3,12 +3,14 @@ import json
 
 from django import forms
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from connectors.models import ConnectedSystem
+from integration_hub.admin_site import AuditedModelAdmin
 
 
 class ConnectedSystemForm(forms.ModelForm):
+    base_url = forms.URLField(max_length=300, assume_scheme="https",
+                              help_text="The vendor API's base URL (or a sandbox emulator's).")
     new_credentials = forms.CharField(
         required=False, widget=forms.PasswordInput(render_value=False),
         label="Credentials",
@@ -42,7 +44,7 @@ class ConnectedSystemForm(forms.ModelForm):
 
 
 @admin.register(ConnectedSystem)
-class ConnectedSystemAdmin(SimpleHistoryAdmin):
+class ConnectedSystemAdmin(AuditedModelAdmin):
     form = ConnectedSystemForm
     list_display = ("name", "slug", "role", "vendor", "rollout_stage", "auth_status", "credentials_stored")
     list_filter = ("role", "vendor", "rollout_stage", "auth_status")

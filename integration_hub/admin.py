@@ -1,8 +1,8 @@
 """Admin pages for golden records and links (history viewable, never editable)."""
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from integration_hub import services
+from integration_hub.admin_site import AuditedModelAdmin
 from integration_hub.models import Record, RecordLink
 
 
@@ -17,7 +17,7 @@ class RecordLinkInline(admin.TabularInline):
 
 
 @admin.register(Record)
-class RecordAdmin(SimpleHistoryAdmin):
+class RecordAdmin(AuditedModelAdmin):
     list_display = ("__str__", "entity_type", "updated_at")
     list_filter = ("entity_type",)
     search_fields = ("display_name",)
@@ -42,7 +42,7 @@ class RecordAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(RecordLink)
-class RecordLinkAdmin(SimpleHistoryAdmin):
+class RecordLinkAdmin(AuditedModelAdmin):
     list_display = ("record", "system", "entity_type", "external_id", "status", "last_synced_at")
     list_filter = ("system", "entity_type", "status")
     search_fields = ("external_id",)

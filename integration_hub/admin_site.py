@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from simple_history.admin import SimpleHistoryAdmin
 
 from integration_hub import roles
 
@@ -35,3 +36,12 @@ class HubAdminSite(admin.AdminSite):
 
         guarded.__dict__.update(inner.__dict__)
         return guarded
+
+
+class AuditedModelAdmin(SimpleHistoryAdmin):
+    """Admin for governed models: the history list is shown; no old version can be reopened and saved."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple-history's version form would save an old version over the live one, bypassing
+        # the services that record provenance. History is for reading: the list view shows it.
+        raise PermissionDenied("History is read-only; see the record page's timeline.")

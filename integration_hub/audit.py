@@ -50,6 +50,12 @@ def current() -> AuditContext | None:
     return _context.get()
 
 
+def reason_or(default: str) -> str:
+    """The reason of the surrounding ``acting_as`` block, else ``default``."""
+    ctx = current()
+    return (ctx.reason if ctx and ctx.reason else "") or default
+
+
 def _request_user():
     request = getattr(HistoricalRecords.context, "request", None)
     user = getattr(request, "user", None)

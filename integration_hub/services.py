@@ -56,7 +56,7 @@ def record_create(*, entity_type: str, values: dict[str, Any], source: Source = 
     record = Record(entity_type=entity_type, values=dict(values),
                     provenance={field: stamp for field in values},
                     display_name=display_name_for(entity_type, values))
-    record._change_reason = reason or "created"
+    record._change_reason = reason or audit.reason_or("created")
     record.save()
     return record
 
@@ -76,7 +76,7 @@ def record_update_values(*, record: Record, changes: dict[str, Any], source: Sou
         record.values[field] = changes[field]
         record.provenance[field] = stamp
     record.display_name = display_name_for(record.entity_type, record.values)
-    record._change_reason = reason or f"updated {', '.join(sorted(changed))}"
+    record._change_reason = reason or audit.reason_or(f"updated {', '.join(sorted(changed))}")
     record.save()
     return changed
 

@@ -1,0 +1,104 @@
+"""Shared fixtures: one user per role, and service markers that skip locally but fail under CI."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+from integration_hub import roles
+
+CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "localhost", parsed.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _missing_service(marker: str) -> str | None:
+    """Why the service a marker needs is not available here (None when it is)."""
+    if marker == "postgres":
+        if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
+            return "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    elif marker == "redis":
+        if not settings.REDIS_URL:
+            return "needs Redis: set REDIS_URL=redis://..."
+        if not _reachable(settings.REDIS_URL, 6379):
+            return f"Redis at REDIS_URL is not reachable ({settings.REDIS_URL})"
+    elif marker == "chromium":
+        if not CHROMIUM:
+            return "needs Debian's chromium binary (apt-get install chromium) or CHROMIUM_PATH"
+    return None
+
+
+def pytest_runtest_setup(item):
+    for marker in ("postgres", "redis", "chromium"):
+        if item.get_closest_marker(marker):
+            reason = _missing_service(marker)
+            if reason and CI:
+                pytest.fail(f"CI=true and a service test cannot run: {reason}", pytrace=False)
+            if reason:
+                pytest.skip(reason)
+
+
+def _user(django_user_model, username: str, role: str | None = None, **extra):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def revops_user(db, django_user_model):
+    return _user(django_user_model, "rita-revops", roles.REVOPS_ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def finance_user(db, django_user_model):
+    return _user(django_user_model, "fred-finance", roles.FINANCE_APPROVER)
+
+
+@pytest.fixture
+def viewer_user(db, django_user_model):
+    return _user(django_user_model, "vera-viewer", roles.VIEWER)
+
+
+@pytest.fixture
+def roleless_user(db, django_user_model):
+    return _user(django_user_model, "nora-norole")
+
+
+@pytest.fixture
+def superuser(db, django_user_model):
+    return django_user_model.objects.create_superuser(username="sam-super", password="pw-sam-super")
+
+
+@pytest.fixture
+def crm_system(db):
+    from connectors.models import ConnectedSystem
+
+    return ConnectedSystem.objects.create(
+        slug="crm", name="Demo CRM", role="crm", vendor="hubspot", base_url="http://127.0.0.1:8101",
+        credentials={"access_token": "pat-na1-very-secret-token"}, rollout_stage="two_way",
+    )
+
+
+@pytest.fixture
+def erp_system(db):
+    from connectors.models import ConnectedSystem
+
+    return ConnectedSystem.objects.create(
+        slug="erp", name="Demo ERP", role="erp", vendor="netsuite", base_url="http://127.0.0.1:8102",
+        credentials={"token_secret": "ns-very-secret"}, rollout_stage="two_way",
+    )
