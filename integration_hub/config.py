@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import warnings
 from pathlib import Path
 
 import environ
@@ -18,15 +19,47 @@ def database_from_env(env: environ.Env, default: str) -> dict:
     """Parse DATABASE_URL, naming the variable when it is malformed."""
     raw = env.str("DATABASE_URL", default=default)
     try:
-        config = environ.Env.db_url_config(raw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # environ warns, then returns {}: we say it better below
+            config = environ.Env.db_url_config(raw)
     except Exception as exc:  # django-environ raises several types for bad URLs
         raise ConfigError(f"DATABASE_URL is not a valid database URL ({exc}). "
                           "Expected e.g. postgres://user:pass@host:5432/name or sqlite:////abs/path.db") from exc
     engine = config.get("ENGINE", "")
-    if not engine or (not config.get("NAME") and "sqlite" not in engine):
+    if not engine.startswith("django.db.backends.") and "." not in engine:
+        raise ConfigError(f"DATABASE_URL {_redact(raw)!r} is not a supported database URL. "
+                          "Use postgres://user:pass@host:5432/name (production) or sqlite:////abs/path.db")
+    if not config.get("NAME"):
         raise ConfigError(f"DATABASE_URL {_redact(raw)!r} names no database. "
                           "Expected e.g. postgres://user:pass@host:5432/name")
     return config
+
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def bool_from_env(name: str, default: bool) -> bool:
+    """A strict boolean: a typo is an error, not a silent False."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+
+
+def int_from_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
 
 
 def _redact(url: str) -> str:

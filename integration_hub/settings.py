@@ -12,10 +12,11 @@ from pathlib import Path
 import environ
 
 from integration_hub.config import (
-    ConfigError,
+    bool_from_env,
     database_from_env,
     generated_fernet_key,
     generated_secret_key,
+    int_from_env,
     kept_secret,
 )
 
@@ -26,10 +27,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data")))
 PRODUCTION = False
 
-try:
-    DEBUG = env.bool("DEBUG", default=False)
-except ValueError as exc:
-    raise ConfigError(f"DEBUG must be true or false ({exc})") from exc
+DEBUG = bool_from_env("DEBUG", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="") or kept_secret(DATA_DIR / "secret_key", generated_secret_key)
 # Comma-separated Fernet keys: the first encrypts, all decrypt (rotate by prepending a new one).
@@ -140,9 +138,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True  # a task is acknowledged after it ran, so a dead worker's task is redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ... including when the worker process is killed mid-task
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # with acks_late, do not hoard tasks a dead worker would delay
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)  # raises in the task to clean up
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)  # then the worker kills it
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# The soft limit raises inside the task so it can clean up; the hard limit then kills it.
+CELERY_TASK_SOFT_TIME_LIMIT = int_from_env("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
+CELERY_TASK_TIME_LIMIT = int_from_env("CELERY_TASK_TIME_LIMIT", default=30 * 60)
+CELERY_TASK_ALWAYS_EAGER = bool_from_env("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"  # schedules edited in the admin
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -2,7 +2,7 @@
 
 Every secret must come from the environment here; nothing is generated.
 """
-from integration_hub.config import ConfigError
+from integration_hub.config import ConfigError, bool_from_env, int_from_env
 from integration_hub.settings import *  # noqa: F403
 from integration_hub.settings import env
 
@@ -26,9 +26,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 if not ALLOWED_HOSTS:
     raise ConfigError("ALLOWED_HOSTS must list the host names the hub is served on.")
 
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_SSL_REDIRECT = bool_from_env("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # behind a TLS-terminating proxy
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_SECONDS = int_from_env("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True

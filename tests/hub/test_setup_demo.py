@@ -1,0 +1,42 @@
+"""setup_demo creates one user per role, shows passwords once, and can run again safely."""
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from integration_hub import roles
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_creates_the_demo_users_in_their_groups(capsys, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    call_command("setup_demo")
+    out = capsys.readouterr().out
+    users = {u.username: u for u in get_user_model().objects.all()}
+    assert set(users) == {"admin", "revops", "finance", "viewer"}
+    assert users["admin"].is_superuser
+    assert roles.is_revops(users["revops"]) and not users["revops"].is_superuser
+    assert users["finance"].groups.filter(name=roles.FINANCE_APPROVER).exists()
+    assert users["viewer"].groups.filter(name=roles.VIEWER).exists()
+    viewer_line = next(line for line in out.splitlines() if line.strip().startswith("viewer"))
+    password = viewer_line.split()[1]
+    assert users["viewer"].check_password(password)
+    assert (tmp_path / "demo-logins.txt").read_text().count("viewer") == 1
+
+
+def test_running_it_again_changes_nothing(capsys, settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    call_command("setup_demo")
+    first = {u.username: u.password for u in get_user_model().objects.all()}
+    capsys.readouterr()
+    call_command("setup_demo")
+    assert "already exist" in capsys.readouterr().out
+    assert {u.username: u.password for u in get_user_model().objects.all()} == first
+
+
+def test_passwords_can_come_from_the_environment(monkeypatch, settings, tmp_path, capsys):
+    settings.DATA_DIR = tmp_path
+    monkeypatch.setenv("DEMO_VIEWER_PASSWORD", "correct-horse-battery")
+    call_command("setup_demo")
+    assert get_user_model().objects.get(username="viewer").check_password("correct-horse-battery")
+    assert "correct-horse-battery" not in capsys.readouterr().out
