@@ -1,0 +1,206 @@
+"""The HTTP layer every connector shares: pooling, timeouts, rate limiting, retries, auth refresh."""
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+
+from connectors.base import ConnectorError, RateLimit
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# 429 and 503 mean the vendor did not process the request, so even a non-idempotent call may repeat.
+UNPROCESSED_STATUSES = frozenset({429, 503})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+
+
+class AuthStrategy(AuthBase):
+    """Adds credentials to (or signs) each prepared request; `refresh()` renews them after a 401."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+    def refresh(self) -> bool:
+        """Obtain new credentials; True when a retry with them is worthwhile."""
+        return False
+
+
+class BearerToken(AuthStrategy):
+    """`Authorization: Bearer <token>`; the token may be a callable so a refresh is picked up."""
+
+    def __init__(self, token: str | Callable[[], str]) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        token = self._token() if callable(self._token) else self._token
+        request.headers["Authorization"] = f"Bearer {token}"
+        return request
+
+
+class RateLimiter:
+    """Thread-safe sliding-window limiter: never more than `requests` calls in any `per_seconds` window."""
+
+    def __init__(self, limit: RateLimit, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if limit.requests < 1 or limit.per_seconds <= 0:
+            raise ValueError(f"invalid rate limit {limit}")
+        self.limit = limit
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+
+    def acquire(self) -> float:
+        """Block until a call may be made; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._sent and now - self._sent[0] >= self.limit.per_seconds:
+                    self._sent.popleft()
+                if len(self._sent) < self.limit.requests:
+                    self._sent.append(now)
+                    return waited
+                wait = self._sent[0] + self.limit.per_seconds - now
+            self._sleep(wait)
+            waited += wait
+
+
+class HttpClient:
+    """A `requests.Session` with a connection pool, client-side rate limit, retries and a 401 refresh hook."""
+
+    def __init__(self, base_url: str, *, auth: AuthStrategy | None = None, vendor: str = "",
+                 rate_limit: RateLimit | None = None, timeout: float = 30, connect_timeout: float = 10,
+                 max_attempts: int = 5, backoff_base: float = 0.5, backoff_max: float = 30,
+                 max_retry_wait: float = 60, max_concurrency: int | None = None,
+                 session: requests.Session | None = None, pool_maxsize: int = 20,
+                 headers: Mapping[str, str] | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.vendor = vendor
+        self.limiter = RateLimiter(rate_limit) if rate_limit else None
+        self.timeout = (min(connect_timeout, timeout), timeout)
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        # A Retry-After longer than this is handed to the caller (e.g. a task that reschedules itself).
+        self.max_retry_wait = max_retry_wait
+        self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
+        self._sleep = sleep
+        self._owns_session = session is None
+        self.session = session or self._new_session(max(pool_maxsize, max_concurrency or 0, 10))
+        self.session.headers.update({"Accept": "application/json", **(headers or {})})
+        self.stats: Counter[str] = Counter()
+        self._stats_lock = threading.Lock()
+
+    @staticmethod
+    def _new_session(pool_maxsize: int) -> requests.Session:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    def close(self) -> None:
+        """Close pooled connections (only a session this client created)."""
+        if self._owns_session:
+            self.session.close()
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+
+    def _count(self, key: str) -> None:
+        with self._stats_lock:
+            self.stats[key] += 1
+
+    def request(self, method: str, path: str, *, params: Any = None, json: Any = None, data: Any = None,
+                headers: Mapping[str, str] | None = None, idempotent: bool | None = None,
+                authenticate: bool = True, allow_status: frozenset[int] | set[int] = frozenset()) -> requests.Response:
+        """Send with retries; return a 2xx (or allowed) response, else raise ConnectorError."""
+        method = method.upper()
+        safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        url = self.url(path)
+        auth = self.auth if authenticate else None
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send(method, url, params=params, json=json, data=data, headers=headers, auth=auth)
+            except requests.RequestException as exc:
+                error = self._transport_error(method, url, exc)
+                # A connect timeout never reached the vendor; anything later might have been processed.
+                repeatable = safe_to_repeat or isinstance(exc, requests.ConnectTimeout)
+                if repeatable and attempt < self.max_attempts:
+                    self._backoff(attempt, None)
+                    continue
+                raise error from exc
+
+            status = response.status_code
+            if status < 300 or status in allow_status:
+                return response
+            if status == 401 and auth is not None:
+                if refreshed:
+                    raise ConnectorError(
+                        f"{self.vendor} rejected the credentials again after refreshing them (HTTP 401); "
+                        "reconnect the system", kind="auth", permanent=True, status=401)
+                refreshed = True
+                self._count("refreshes")
+                if auth.refresh():
+                    attempt -= 1  # the refresh retry is not a transient-failure attempt
+                    continue
+            error = ConnectorError.from_response(response, vendor=self.vendor)
+            repeatable = status in UNPROCESSED_STATUSES or (safe_to_repeat and status in RETRYABLE_STATUSES)
+            if not repeatable or attempt >= self.max_attempts:
+                raise error
+            if error.retry_after is not None and error.retry_after > self.max_retry_wait:
+                raise error
+            self._backoff(attempt, error.retry_after)
+
+    def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """`request`, then decode the JSON body (None for an empty one); bad JSON is a permanent error."""
+        response = self.request(method, path, **kwargs)
+        return self.decode(response)
+
+    def decode(self, response: requests.Response) -> Any:
+        """The JSON body of a response; a non-JSON body raises ConnectorError(kind="malformed")."""
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            snippet = " ".join(response.text.split())[:200]
+            raise ConnectorError.malformed(
+                f"{self.vendor} {response.request.method} {response.url}: HTTP {response.status_code} "
+                f"with a body that is not JSON: {snippet!r}", status=response.status_code) from None
+
+    def _send(self, method: str, url: str, *, auth: AuthStrategy | None, **kwargs: Any) -> requests.Response:
+        if self.limiter is not None:
+            self.limiter.acquire()
+        self._count("requests")
+        if self._slots is None:
+            return self.session.request(method, url, timeout=self.timeout, auth=auth, **kwargs)
+        with self._slots:
+            return self.session.request(method, url, timeout=self.timeout, auth=auth, **kwargs)
+
+    def _transport_error(self, method: str, url: str, exc: requests.RequestException) -> ConnectorError:
+        kind = "timeout" if isinstance(exc, requests.Timeout) else "server"
+        return ConnectorError(f"{self.vendor} {method} {url}: {type(exc).__name__}: {exc}", kind=kind,
+                              permanent=False)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> None:
+        """Exponential backoff with jitter; a vendor's Retry-After wins when it says longer."""
+        self._count("retries")
+        cap = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        delay = random.uniform(cap / 2, cap)
+        if retry_after is not None:
+            delay = max(delay, retry_after + random.uniform(0, self.backoff_base))
+        self._sleep(delay)
