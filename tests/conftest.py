@@ -11,6 +11,10 @@ from django.conf import settings
 
 from integration_hub import roles
 
+# Test threads (the live server) must not keep PostgreSQL connections open past a test, or
+# the test database cannot be dropped at the end.
+settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
 CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
 
