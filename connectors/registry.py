@@ -46,4 +46,5 @@ def available_vendors() -> list[str]:
 # Vendor modules register themselves on import. Imported last so they can import `register` from here.
 # One line per vendor:
 # (vendor imports start)
+from connectors import netsuite  # noqa: E402,F401
 # (vendor imports end)

@@ -9,6 +9,7 @@ from connectors.sandbox.server import DEFAULT_TOKEN, Emulator, RunningEmulator, 
 # vendor -> "module:Class"; one line per emulator.
 EMULATORS: dict[str, str] = {
     "hubspot": "connectors.sandbox.hubspot:HubSpotEmulator",
+    "netsuite": "connectors.sandbox.netsuite:NetSuiteEmulator",
 }
 
 DEFAULT_PORTS: dict[str, int] = {"hubspot": 8101, "netsuite": 8102}

@@ -1,0 +1,542 @@
+"""NetSuite SuiteTalk REST web services connector (record API + SuiteQL), see shared/contracts/netsuite.
+
+Credentials (one of two schemes; `account_id` is always the account, e.g. "1234567_SB1"):
+- token-based auth (OAuth 1.0a, HMAC-SHA256): account_id, consumer_key, consumer_secret, token_id, token_secret;
+- OAuth 2.0 client credentials (M2M): client_id, certificate_id, private_key (PEM, EC P-256/384/521 or RSA),
+  optional scope (default "rest_webservices"); the connector caches access_token + access_token_expires_at and
+  hands them to `on_credentials_refreshed`.
+Optional: webhook_secret (see `verify_webhook`), concurrency_limit (the account's concurrent-request limit, default 5).
+
+The integration user's time zone must be UTC: SuiteQL reads and prints dates in the user's zone.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import requests
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from connectors.base import (
+    AuthCheck,
+    Connector,
+    ConnectorError,
+    FieldInfo,
+    Page,
+    RecordError,
+    RemoteRecord,
+    WriteResult,
+    format_timestamp,
+    parse_timestamp,
+)
+from connectors.http import AuthStrategy
+from connectors.registry import register
+
+RECORD_PATH = "/services/rest/record/v1"
+SUITEQL_PATH = "/services/rest/query/v1/suiteql"
+TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+DEFAULT_CONCURRENCY = 5
+SUITEQL_MAX_LIMIT = 1000
+# SuiteQL prints dates in the user's date format (often date-only), so the cursor column is read with TO_CHAR.
+SUITEQL_TIME_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS'
+SUITEQL_TIME_LITERAL = "YYYY-MM-DD HH24:MI:SS"
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+# Record type -> (SuiteQL table, extra condition selecting that type in a shared table).
+SUITEQL_TABLES: dict[str, tuple[str, str | None]] = {
+    "customer": ("customer", None),
+    "contact": ("contact", None),
+    "priceLevel": ("pricelevel", None),
+    "inventoryItem": ("item", "itemtype = 'InvtPart'"),
+    "estimate": ("transaction", "type = 'Estimate'"),
+    "salesOrder": ("transaction", "type = 'SalesOrd'"),
+    "invoice": ("transaction", "type = 'CustInvc'"),
+}
+_JSON_SCHEMA_TYPES = {"string": "string", "number": "number", "integer": "integer", "boolean": "boolean"}
+
+
+# -- OAuth 1.0a (RFC 5849) -----------------------------------------------------------------------
+
+
+def _pct(value: str) -> str:
+    """RFC 3986 percent-encoding as RFC 5849 requires (only unreserved characters stay)."""
+    return quote(value, safe="~")
+
+
+def oauth1_base_string(method: str, url: str, params: list[tuple[str, str]]) -> str:
+    """The RFC 5849 signature base string: method, base URL, and the URL's query plus `params`, normalised."""
+    parts = urlsplit(url)
+    scheme, host, port = parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    netloc = host if port in (None, default_port) else f"{host}:{port}"
+    pairs = sorted((_pct(k), _pct(v)) for k, v in parse_qsl(parts.query, keep_blank_values=True) + params)
+    normalized = "&".join(f"{k}={v}" for k, v in pairs)
+    return "&".join((method.upper(), _pct(f"{scheme}://{netloc}{parts.path or '/'}"), _pct(normalized)))
+
+
+def oauth1_signature(base_string: str, consumer_secret: str, token_secret: str) -> str:
+    """HMAC-SHA256 of the base string with key `consumerSecret&tokenSecret`, base64."""
+    key = f"{_pct(consumer_secret)}&{_pct(token_secret)}".encode()
+    return base64.b64encode(hmac.new(key, base_string.encode(), hashlib.sha256).digest()).decode()
+
+
+def realm(account_id: str) -> str:
+    """The TBA realm: the account id upper-case with underscores ("1234567-sb1" -> "1234567_SB1")."""
+    return account_id.strip().upper().replace("-", "_")
+
+
+def tba_header(method: str, url: str, credentials: Mapping[str, str], *, timestamp: int | None = None,
+               nonce: str | None = None) -> str:
+    """The `Authorization: OAuth ...` header value for one request."""
+    oauth = [
+        ("oauth_consumer_key", credentials["consumer_key"]),
+        ("oauth_token", credentials["token_id"]),
+        ("oauth_signature_method", "HMAC-SHA256"),
+        ("oauth_timestamp", str(timestamp if timestamp is not None else int(time.time()))),
+        ("oauth_nonce", nonce or secrets.token_hex(16)),
+        ("oauth_version", "1.0"),
+    ]
+    base = oauth1_base_string(method, url, oauth)
+    signature = oauth1_signature(base, credentials["consumer_secret"], credentials["token_secret"])
+    fields = [("realm", realm(credentials["account_id"])), *oauth, ("oauth_signature", signature)]
+    return "OAuth " + ", ".join(f'{k}="{_pct(v)}"' for k, v in fields)
+
+
+class TokenBasedAuth(AuthStrategy):
+    """Signs every request with OAuth 1.0a; a 401 cannot be fixed by refreshing, so `refresh` says no."""
+
+    def __init__(self, credentials: Mapping[str, str]) -> None:
+        self.credentials = credentials
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = tba_header(request.method or "GET", request.url or "", self.credentials)
+        return request
+
+
+# -- OAuth 2.0 client credentials ------------------------------------------------------------------
+
+
+def b64url(data: bytes) -> str:
+    """Unpadded base64url, as JWTs use."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def client_assertion(client_id: str, certificate_id: str, private_key_pem: str, audience: str, *,
+                     scope: str = "rest_webservices", now: float | None = None, lifetime: int = 300) -> str:
+    """The signed JWT NetSuite's M2M token endpoint expects (ES256/384/512 for EC keys, PS256 for RSA)."""
+    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    issued = int(now if now is not None else time.time())
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        bits = key.curve.key_size
+        alg, digest = {256: ("ES256", hashes.SHA256()), 384: ("ES384", hashes.SHA384())}.get(
+            bits, ("ES512", hashes.SHA512()))
+    elif isinstance(key, rsa.RSAPrivateKey):
+        alg, digest = "PS256", hashes.SHA256()
+    else:
+        raise ConnectorError("netsuite: private_key must be an EC or RSA key", kind="config", permanent=True)
+    header = {"typ": "JWT", "alg": alg, "kid": certificate_id}
+    payload = {"iss": client_id, "scope": scope.split(","), "aud": audience, "iat": issued, "exp": issued + lifetime}
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(payload).encode())}".encode()
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(digest)))
+        size = (key.curve.key_size + 7) // 8
+        signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")  # JWS wants raw r||s, not DER
+    else:
+        signature = key.sign(signing_input, padding.PSS(padding.MGF1(digest), digest.digest_size), digest)
+    return f"{signing_input.decode()}.{b64url(signature)}"
+
+
+class ClientCredentialsAuth(AuthStrategy):
+    """Bearer tokens from the M2M token endpoint: fetched lazily, renewed before expiry and once on a 401."""
+
+    def __init__(self, connector: NetSuiteConnector) -> None:
+        self.connector = connector
+        self._lock = threading.Lock()
+        self._used = threading.local()
+        creds = connector.credentials
+        self._token: str | None = creds.get("access_token")
+        self._expires_at = float(creds.get("access_token_expires_at") or 0)
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        with self._lock:
+            if not self._token or time.time() > self._expires_at - 60:
+                self._fetch()
+            token = self._token
+        self._used.token = token
+        request.headers["Authorization"] = f"Bearer {token}"
+        return request
+
+    def refresh(self) -> bool:
+        """Fetch a new token unless another thread already replaced the one that was refused."""
+        with self._lock:
+            if self._token == getattr(self._used, "token", None):
+                self._fetch()
+        return True
+
+    def _fetch(self) -> None:
+        creds = self.connector.credentials
+        token_url = self.connector.http.url(TOKEN_PATH)
+        form = {
+            "grant_type": "client_credentials",
+            "client_assertion_type": JWT_BEARER,
+            "client_assertion": client_assertion(creds["client_id"], creds["certificate_id"], creds["private_key"],
+                                                 token_url, scope=creds.get("scope", "rest_webservices")),
+        }
+        try:
+            body = self.connector.http.request_json("POST", TOKEN_PATH, data=form, authenticate=False)
+        except ConnectorError as exc:
+            if not exc.permanent:
+                raise
+            raise ConnectorError(f"netsuite: the token endpoint refused the client assertion: {exc.message}",
+                                 kind="auth", permanent=True, status=exc.status, details=exc.details) from exc
+        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+            raise ConnectorError.malformed("netsuite: token response without access_token", details=body)
+        try:
+            lifetime = float(body.get("expires_in") or 3600)
+        except (TypeError, ValueError):
+            lifetime = 3600.0
+        self._token, self._expires_at = body["access_token"], time.time() + lifetime
+        self.connector.credentials_refreshed(
+            {**creds, "access_token": self._token, "access_token_expires_at": self._expires_at})
+
+
+# -- record shapes ---------------------------------------------------------------------------------
+
+
+def _clean(value: Any) -> Any:
+    """Drop `links`, and turn expanded sublists ({items: [...]}) into plain lists of lines."""
+    if isinstance(value, dict):
+        if "items" in value and isinstance(value["items"], list):
+            return [_clean(line) for line in value["items"]]
+        return {k: _clean(v) for k, v in value.items() if k != "links"}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _to_body(record: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A caller's record -> NetSuite request body; lists become sublists, which are replaced, not merged."""
+    body: dict[str, Any] = {}
+    sublists = []
+    for name, value in record.items():
+        if isinstance(value, list):
+            body[name] = {"items": value}
+            sublists.append(name)
+        else:
+            body[name] = value
+    return body, sublists
+
+
+def _location_id(response: requests.Response) -> str | None:
+    """The internal id at the end of a `Location` header (".../customer/107" -> "107")."""
+    location = response.headers.get("Location", "")
+    last = urlsplit(location).path.rstrip("/").rpartition("/")[2]
+    return last if last and not last.startswith("eid:") else None
+
+
+def _suiteql_literal(moment: datetime) -> str:
+    """A UTC datetime as a SuiteQL TO_TIMESTAMP literal (whole seconds: NetSuite keeps no finer)."""
+    return f"TO_TIMESTAMP('{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S}', '{SUITEQL_TIME_LITERAL}')"
+
+
+# -- the connector ---------------------------------------------------------------------------------
+
+
+@register("netsuite")
+class NetSuiteConnector(Connector):
+    """SuiteTalk REST: SuiteQL for change detection, the record API for bodies and writes."""
+
+    max_concurrency = DEFAULT_CONCURRENCY
+
+    def __init__(self, base_url: str, credentials: Mapping[str, Any], *, concurrency: int | None = None,
+                 **options: Any) -> None:
+        # The account's concurrent-request limit caps our parallel requests (more would only earn 429s).
+        self.max_concurrency = int(concurrency or credentials.get("concurrency_limit") or DEFAULT_CONCURRENCY)
+        root = base_url.rstrip("/").removesuffix("/services/rest")
+        super().__init__(root, credentials, **options)
+
+    def build_auth(self) -> AuthStrategy:
+        """TBA when token credentials are given, else OAuth 2.0 client credentials."""
+        creds = self.credentials
+        tba = ("account_id", "consumer_key", "consumer_secret", "token_id", "token_secret")
+        m2m = ("client_id", "certificate_id", "private_key")
+        if all(creds.get(key) for key in tba):
+            return TokenBasedAuth(creds)
+        if all(creds.get(key) for key in m2m):
+            return ClientCredentialsAuth(self)
+        raise self.config_error(f"credentials need either {', '.join(tba)} (token-based auth) "
+                                f"or {', '.join(m2m)} (OAuth 2.0 client credentials)")
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def record_type(self, object: str) -> str:
+        """Canonical record type name (case-insensitive); unknown types are a config error."""
+        for name in SUITEQL_TABLES:
+            if name.lower() == object.lower():
+                return name
+        raise self.config_error(f"unsupported record type {object!r}; supported: {', '.join(SUITEQL_TABLES)}")
+
+    def _pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=self.max_concurrency or 1, thread_name_prefix="netsuite")
+
+    def _decode(self, response: requests.Response) -> Any:
+        return self.http.decode(response)
+
+    def suiteql(self, query: str, *, limit: int = SUITEQL_MAX_LIMIT, offset: int = 0) -> tuple[list[dict], bool]:
+        """One page of a SuiteQL query: (rows, hasMore)."""
+        envelope = self.http.request_json(
+            "POST", SUITEQL_PATH, params={"limit": limit, "offset": offset}, json={"q": query},
+            headers={"Prefer": "transient"}, idempotent=True)  # a query changes nothing: safe to repeat
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("items"), list):
+            raise ConnectorError.malformed("netsuite: SuiteQL answer is not a collection envelope", details=envelope)
+        return envelope["items"], bool(envelope.get("hasMore"))
+
+    def _get(self, record_type: str, ref: str) -> dict[str, Any]:
+        """One record with its sublists expanded; raises ConnectorError (not_found, malformed, ...)."""
+        body = self.http.request_json("GET", f"{RECORD_PATH}/{record_type}/{quote(ref, safe=':')}",
+                                      params={"expandSubResources": "true"})
+        if not isinstance(body, dict):
+            raise ConnectorError.malformed(f"netsuite: {record_type} {ref} is not a JSON object", details=body)
+        return body
+
+    def _remote(self, record_type: str, body: dict[str, Any], fallback_time: datetime | None = None) -> RemoteRecord:
+        """Record JSON -> RemoteRecord; a body without id or modification time is malformed."""
+        record_id = body.get("id")
+        if not isinstance(record_id, str | int) or isinstance(record_id, bool) or str(record_id) == "":
+            raise ConnectorError.malformed(f"netsuite: {record_type} record without an id", details=body)
+        try:
+            updated = parse_timestamp(body.get("lastModifiedDate"))
+        except ValueError:
+            if fallback_time is None:
+                raise ConnectorError.malformed(f"netsuite: {record_type} {record_id} has no lastModifiedDate",
+                                               details=body) from None
+            updated = fallback_time
+        fields = _clean(body)
+        refs = {name: [str(value["id"])] for name, value in fields.items()
+                if isinstance(value, dict) and "id" in value and "refName" in value}
+        return RemoteRecord(str(record_id), updated, fields, archived=fields.get("isInactive") is True,
+                            associations=refs)
+
+    def _fetch_many(self, record_type: str, ids: list[str],
+                    times: Mapping[str, datetime] | None = None) -> tuple[list[RemoteRecord], list[RecordError]]:
+        """GET records concurrently (within the concurrency cap); per-record problems become RecordErrors."""
+        times = times or {}
+
+        def one(record_id: str) -> RemoteRecord | RecordError:
+            try:
+                return self._remote(record_type, self._get(record_type, record_id), times.get(record_id))
+            except ConnectorError as exc:
+                if exc.kind in ("not_found", "malformed"):
+                    return RecordError(record_id, vendor_error(exc).message, exc.details, kind=exc.kind)
+                raise
+
+        with self._pool() as pool:
+            results = list(pool.map(one, ids))
+        records = [r for r in results if isinstance(r, RemoteRecord)]
+        return records, [r for r in results if isinstance(r, RecordError)]
+
+    # -- Connector API ---------------------------------------------------------------------
+
+    def check_auth(self) -> AuthCheck:
+        """A one-row SuiteQL query proves the credentials and the REST web services permission."""
+        try:
+            self.suiteql("SELECT id FROM customer", limit=1)
+        except ConnectorError as exc:
+            return AuthCheck(False, exc.message)
+        return AuthCheck(True, "NetSuite accepted the credentials")
+
+    def describe(self, object: str) -> list[FieldInfo]:
+        """Fields and types from the metadata catalog's JSON Schema."""
+        record_type = self.record_type(object)
+        response = self.http.request("GET", f"{RECORD_PATH}/metadata-catalog/{record_type}",
+                                     headers={"Accept": "application/schema+json"})
+        schema = self._decode(response)
+        if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+            raise ConnectorError.malformed(f"netsuite: metadata for {record_type} has no properties", details=schema)
+        required = set(schema.get("required") or ())
+        fields = []
+        for name, prop in schema["properties"].items():
+            if not isinstance(prop, dict):
+                continue
+            fields.append(FieldInfo(name, str(prop.get("title") or name), _field_type(prop), name in required,
+                                    [str(option) for option in prop.get("enum") or ()]))
+        return fields
+
+    def changes(self, object: str, since: datetime | None, page_size: int = 100) -> Iterator[Page]:
+        """Records modified at or after `since`, oldest first, one page per SuiteQL page.
+
+        SuiteQL finds the changed ids ordered by (lastmodifieddate, id); the record API supplies full bodies
+        with expanded sublists. Pages are keyset-paged (each query starts after the last row seen, `hasMore`
+        says whether to go on) instead of offset-paged: rows modified while we page move to the end of an
+        offset-paged result and would shift unseen rows into pages already read.
+        """
+        record_type = self.record_type(object)
+        table, condition = SUITEQL_TABLES[record_type]
+        limit = max(1, min(int(page_size), SUITEQL_MAX_LIMIT))
+        last: tuple[datetime, int] | None = None
+        while True:
+            where = [condition] if condition else []
+            if last is not None:
+                moment = _suiteql_literal(last[0])
+                where.append(f"(lastmodifieddate > {moment} OR (lastmodifieddate = {moment} AND id > {last[1]}))")
+            elif since is not None:
+                where.append(f"lastmodifieddate >= {_suiteql_literal(since)}")
+            query = (f"SELECT id, TO_CHAR(lastmodifieddate, '{SUITEQL_TIME_FORMAT}') AS modified FROM {table}"
+                     + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY lastmodifieddate, id")
+            rows, has_more = self.suiteql(query, limit=limit)
+            keys, errors = _row_keys(rows)
+            times = {str(key[1]): key[0] for key in keys}
+            records, fetch_errors = self._fetch_many(record_type, list(times), times)
+            page_last = max(keys) if keys else last
+            if has_more and (page_last is None or (last is not None and page_last <= last)):
+                raise ConnectorError.malformed(f"netsuite: SuiteQL paging of {record_type} made no progress")
+            last = page_last
+            yield Page(records, errors + fetch_errors, format_timestamp(last[0]) if last else None)
+            if not has_more:
+                return
+
+    def get_many(self, object: str, ids: list[str]) -> list[RemoteRecord]:
+        """Records by internal id (or "eid:<externalId>"); missing or unreadable ones are left out."""
+        records, _ = self._fetch_many(self.record_type(object), [str(i) for i in ids])
+        return records
+
+    def upsert_many(self, object: str, records: list[dict], id_field: str | None) -> list[WriteResult]:
+        """Write each record with its own request, concurrently up to the account's limit.
+
+        `id_field="externalId"`: PUT eid:<value> (NetSuite's upsert; it does not say whether it created, so
+        `created` is None). `id_field="id"` (or None): PATCH when the record has an internal id, else POST.
+        List values are sublists and replace the record's lines (`replace=<sublist>`).
+        """
+        record_type = self.record_type(object)
+        if id_field not in (None, "id", "externalId"):
+            raise self.config_error(f"id_field must be 'id' or 'externalId' (or None), not {id_field!r}")
+
+        def one(index: int, record: Any) -> WriteResult:
+            key = str(record.get(id_field)) if isinstance(record, dict) and id_field and record.get(id_field) \
+                else str(index)
+            try:
+                if not isinstance(record, dict):
+                    raise ConnectorError("record must be a JSON object", kind="validation", permanent=True)
+                return self._write_one(record_type, record, id_field, key)
+            except ConnectorError as exc:
+                return WriteResult(False, None, key, error=vendor_error(exc))
+
+        with self._pool() as pool:
+            return list(pool.map(one, range(len(records)), records))
+
+    def _write_one(self, record_type: str, record: dict, id_field: str | None, key: str) -> WriteResult:
+        path = f"{RECORD_PATH}/{record_type}"
+        fields = {k: v for k, v in record.items() if k not in ("id", "links")}
+        if id_field == "externalId":
+            external = fields.pop("externalId", None)
+            if not external:
+                raise ConnectorError("externalId is required for an upsert", kind="validation", permanent=True)
+            body, sublists = _to_body(fields)
+            ref = f"eid:{external}"
+            response = self.http.request("PUT", f"{path}/{quote(ref, safe=':')}", json=body,
+                                         params=_replace(sublists))
+            internal_id = _location_id(response) or self._internal_id(record_type, ref)
+            return WriteResult(True, internal_id, key, created=None)
+        body, sublists = _to_body(fields)
+        if record.get("id"):
+            self.http.request("PATCH", f"{path}/{record['id']}", json=body, params=_replace(sublists))
+            return WriteResult(True, str(record["id"]), key, created=False)
+        response = self.http.request("POST", path, json=body)
+        internal_id = _location_id(response)
+        if internal_id is None:
+            raise ConnectorError.malformed(
+                f"netsuite: created {record_type} but the response has no Location with its id; "
+                "do not retry blindly (it may duplicate the record)", status=response.status_code)
+        return WriteResult(True, internal_id, key, created=True)
+
+    def _internal_id(self, record_type: str, ref: str) -> str:
+        """Look up the internal id of a record addressed by eid: (when a response omitted Location)."""
+        body = self.http.request_json("GET", f"{RECORD_PATH}/{record_type}/{quote(ref, safe=':')}",
+                                      params={"fields": "id"})
+        if not isinstance(body, dict) or not body.get("id"):
+            raise ConnectorError.malformed(f"netsuite: {record_type} {ref} has no id", details=body)
+        return str(body["id"])
+
+    def verify_webhook(self, method: str, uri: str, body: bytes, headers: Mapping[str, str],
+                       now: float | None = None) -> bool:
+        """Our own scheme for NetSuite-side scripts (NetSuite has no signed webhooks).
+
+        The script sends `X-NetSuite-Timestamp: <unix seconds>` and
+        `X-NetSuite-Signature: v1=<hex HMAC-SHA256(webhook_secret, "<timestamp>.<METHOD>.<uri>.<body>")>`;
+        calls older or newer than 5 minutes, unsigned, or signed with another secret are rejected.
+        """
+        secret = self.credentials.get("webhook_secret")
+        lower = {k.lower(): v for k, v in headers.items()}
+        timestamp, signature = lower.get("x-netsuite-timestamp", ""), lower.get("x-netsuite-signature", "")
+        if not secret or not timestamp.isdigit() or not signature.startswith("v1="):
+            return False
+        current = time.time() if now is None else now
+        if abs(current - int(timestamp)) > WEBHOOK_TOLERANCE_SECONDS:
+            return False
+        expected = webhook_signature(secret, timestamp, method, uri, body)
+        return hmac.compare_digest(signature[3:], expected)
+
+
+def vendor_error(exc: ConnectorError) -> ConnectorError:
+    """The error with every o:errorDetails entry (code, pointer, text) in its message, for the held-record view."""
+    details = exc.details.get("o:errorDetails") if isinstance(exc.details, dict) else None
+    if not isinstance(details, list) or not details:
+        return exc
+    parts = []
+    for item in details:
+        if isinstance(item, dict):
+            where = item.get("o:errorPath") or item.get("o:errorQueryParam") or item.get("o:errorHeader")
+            parts.append(f"{item.get('o:errorCode', 'ERROR')}{f' at {where}' if where else ''}: {item.get('detail')}")
+    return ConnectorError(f"netsuite HTTP {exc.status}: {'; '.join(parts)}", kind=exc.kind, permanent=exc.permanent,
+                          status=exc.status, retry_after=exc.retry_after, details=exc.details)
+
+
+def webhook_signature(secret: str, timestamp: str, method: str, uri: str, body: bytes) -> str:
+    """Hex HMAC-SHA256 over "<timestamp>.<METHOD>.<uri>.<body>" (what a NetSuite script must send)."""
+    message = f"{timestamp}.{method.upper()}.{uri}.".encode() + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _replace(sublists: list[str]) -> dict[str, str] | None:
+    """The `replace` query parameter that makes the given sublists exactly the lines we send."""
+    return {"replace": ",".join(sublists)} if sublists else None
+
+
+def _row_keys(rows: list[Any]) -> tuple[list[tuple[datetime, int]], list[RecordError]]:
+    """(modified, id) of each SuiteQL row; rows without a numeric id or a readable time are errors."""
+    keys, errors = [], []
+    for row in rows:
+        raw_id = row.get("id") if isinstance(row, dict) else None
+        try:
+            record_id = int(str(raw_id))
+            modified = parse_timestamp(row["modified"])
+        except (KeyError, TypeError, ValueError):
+            errors.append(RecordError(str(raw_id) if raw_id is not None else None,
+                                      "netsuite: SuiteQL row without a numeric id or modification time", row))
+            continue
+        keys.append((modified, record_id))
+    return keys, errors
+
+
+def _field_type(prop: Mapping[str, Any]) -> str:
+    """JSON Schema property -> our field type name."""
+    ref = str(prop.get("$ref") or "")
+    if ref:
+        return "sublist" if ref.endswith("Collection") else "reference"
+    kind = prop.get("type")
+    if kind == "string" and prop.get("format") in ("date", "date-time"):
+        return "date" if prop["format"] == "date" else "datetime"
+    return _JSON_SCHEMA_TYPES.get(str(kind), str(kind or "object"))

@@ -1,0 +1,765 @@
+"""NetSuite SuiteTalk REST emulator: record API, SuiteQL, metadata catalog, TBA and OAuth 2.0 M2M auth.
+
+What it serves (shapes from shared/contracts/netsuite/CONTRACT.md):
+- `/services/rest/record/v1/{type}[/{id}|/eid:{externalId}]`: list (items carry only id + links), GET (references
+  as {id, refName, links}, sublists as links unless `expandSubResources=true`), POST -> 204 + Location, PATCH -> 204
+  (`replace=<sublist>` replaces lines, else lines merge by `line`), PUT eid: upsert -> 204 + Location, DELETE -> 204;
+- `/services/rest/query/v1/suiteql` (POST, `Prefer: transient` required, offset/limit, collection envelope);
+  the SQL subset is documented in `netsuite_suiteql`. Tables: customer, contact, pricelevel, item (inventory items,
+  itemtype 'InvtPart') and transaction (type 'Estimate' | 'SalesOrd' | 'CustInvc'); columns are the record's
+  lower-cased fields, references give the internal id, values come back as strings (booleans 'T'/'F', dates in the
+  user's M/D/YYYY format: use TO_CHAR for timestamps), and null columns are left out, as NetSuite does;
+- `/services/rest/record/v1/metadata-catalog[/{type}]` (JSON Schema; renamed/removed field knobs show up);
+- `/services/rest/auth/oauth2/v1/token` (client credentials with a JWT assertion signed ES256/384/512 or PS256 by a
+  key registered with `register_m2m_client` or POST /__sandbox__/netsuite/m2m).
+Errors are RFC 9457 documents with `o:errorDetails`. Extra knobs: `concurrency_limit` (more in-flight requests ->
+429 CONCURRENCY_LIMIT_EXCEEDED) and `required_fields` ({type: [field]}: a newly mandatory field).
+Simplifications: currency and terms are plain strings (not references); no `q=` filter on record lists, no
+`!transform`, no async (`Prefer: respond-async`) requests.
+"""
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+from urllib.parse import unquote
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from connectors.netsuite import oauth1_base_string, oauth1_signature, realm
+from connectors.sandbox import netsuite_suiteql as suiteql
+from connectors.sandbox.netsuite_demo import load_demo
+from connectors.sandbox.server import ADMIN_PREFIX, Emulator, HttpError, Request, Response, json_response, route
+
+ACCOUNT_ID = "TSTDRV1234567"
+# The demo integration record + access token the sandbox accepts for token-based auth.
+DEMO_TBA = {
+    "account_id": ACCOUNT_ID,
+    "consumer_key": "sandbox-consumer-key",
+    "consumer_secret": "sandbox-consumer-secret",
+    "token_id": "sandbox-token-id",
+    "token_secret": "sandbox-token-secret",
+}
+REST = "/services/rest"
+ID = r"(?P<ref>eid:[^/]+|\d+)"
+TYPE = r"(?P<type>[A-Za-z]+)"
+TIMESTAMP_SKEW = 300
+STATUS_TYPES = {400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6", 429: "6.6",
+                500: "15.6.1", 503: "15.6.4"}
+TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+          429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+# The shared fault knobs raise with other vendors' categories; NetSuite's codes for the same situations.
+CODES = {"RATE_LIMITS": "CONCURRENCY_LIMIT_EXCEEDED", "INTERNAL_ERROR": "UNEXPECTED_ERROR",
+         "SERVICE_UNAVAILABLE": "UNEXPECTED_ERROR", "INVALID_AUTHENTICATION": "INVALID_LOGIN",
+         "EXPIRED_AUTHENTICATION": "INVALID_LOGIN", "OBJECT_NOT_FOUND": "NONEXISTENT_ID",
+         "MISSING_METHOD": "METHOD_NOT_ALLOWED", "VALIDATION_ERROR": "INVALID_CONTENT"}
+
+
+@dataclass(frozen=True)
+class F:
+    """One field of a record type: type is string|number|integer|boolean|date|datetime|object|ref|sublist."""
+
+    type: str
+    label: str
+    required: bool = False
+    ref: str | None = None
+    read_only: bool = False
+    options: tuple[str, ...] = ()
+    lines: dict[str, F] = field(default_factory=dict)
+
+
+COMMON = {"id": F("string", "Internal ID", read_only=True), "externalId": F("string", "External ID"),
+          "lastModifiedDate": F("datetime", "Date Last Modified", read_only=True),
+          "dateCreated": F("datetime", "Date Created", read_only=True)}
+LINES = {"line": F("integer", "Line", read_only=True), "item": F("ref", "Item", True, ref="inventoryItem"),
+         "quantity": F("number", "Quantity", True), "rate": F("number", "Rate"),
+         "amount": F("number", "Amount", read_only=True), "description": F("string", "Description"),
+         "priceLevel": F("ref", "Price Level", ref="priceLevel")}
+TRANSACTION = {
+    "tranId": F("string", "Document Number"), "entity": F("ref", "Customer", True, ref="customer"),
+    "tranDate": F("date", "Date"), "memo": F("string", "Memo"), "otherRefNum": F("string", "PO #"),
+    "currency": F("string", "Currency", options=("USD", "EUR", "GBP")), "terms": F("string", "Terms"),
+    "status": F("string", "Status", read_only=True), "subtotal": F("number", "Subtotal", read_only=True),
+    "total": F("number", "Total", read_only=True), "item": F("sublist", "Items", True, lines=LINES),
+}
+SCHEMAS: dict[str, dict[str, F]] = {
+    "customer": {
+        "entityId": F("string", "Customer ID"), "companyName": F("string", "Company Name", True),
+        "email": F("string", "Email"), "phone": F("string", "Phone"), "url": F("string", "Web Address"),
+        "isInactive": F("boolean", "Inactive"), "creditLimit": F("number", "Credit Limit"),
+        "creditHoldOverride": F("string", "Credit Hold", options=("AUTO", "ON", "OFF")),
+        "terms": F("string", "Terms"), "currency": F("string", "Currency", options=("USD", "EUR", "GBP")),
+        "priceLevel": F("ref", "Price Level", ref="priceLevel"),
+        "balance": F("number", "Balance", read_only=True), "overdueBalance": F("number", "Overdue", read_only=True),
+        "daysOverdue": F("integer", "Days Overdue", read_only=True),
+        "addressBook": F("sublist", "Address Book", lines={
+            "line": F("integer", "Line", read_only=True), "label": F("string", "Label"),
+            "defaultBilling": F("boolean", "Default Billing"), "defaultShipping": F("boolean", "Default Shipping"),
+            "addressBookAddress": F("object", "Address")}),
+    },
+    "contact": {
+        "entityId": F("string", "Name"), "firstName": F("string", "First Name"),
+        "lastName": F("string", "Last Name", True), "company": F("ref", "Company", ref="customer"),
+        "email": F("string", "Email"), "phone": F("string", "Phone"), "title": F("string", "Job Title"),
+        "isInactive": F("boolean", "Inactive"),
+    },
+    "priceLevel": {"name": F("string", "Price Level", True), "discountPct": F("number", "Markup/Discount %"),
+                   "isInactive": F("boolean", "Inactive")},
+    "inventoryItem": {
+        "itemId": F("string", "Item Name/Number", True), "displayName": F("string", "Display Name"),
+        "salesDescription": F("string", "Sales Description"), "upcCode": F("string", "UPC Code"),
+        "cost": F("number", "Purchase Price"), "basePrice": F("number", "Base Price"),
+        "isInactive": F("boolean", "Inactive"),
+        "quantityOnHand": F("number", "On Hand", read_only=True),
+        "quantityAvailable": F("number", "Available", read_only=True),
+        "price": F("sublist", "Pricing", lines={"line": F("integer", "Line", read_only=True),
+                                                  "priceLevel": F("ref", "Price Level", True, ref="priceLevel"),
+                                                  "price": F("number", "Unit Price", True)}),
+    },
+    "estimate": {**TRANSACTION, "expirationDate": F("date", "Expires")},
+    "salesOrder": TRANSACTION,
+    "invoice": {**TRANSACTION, "dueDate": F("date", "Due Date"),
+                "createdFrom": F("ref", "Created From", ref="salesOrder"),
+                "amountPaid": F("number", "Amount Paid", read_only=True),
+                "amountRemaining": F("number", "Amount Due", read_only=True)},
+}
+SUITEQL_TABLES = {"customer": ("customer",), "contact": ("contact",), "pricelevel": ("priceLevel",),
+                  "item": ("inventoryItem",), "transaction": ("estimate", "salesOrder", "invoice")}
+TRAN_TYPES = {"estimate": "Estimate", "salesOrder": "SalesOrd", "invoice": "CustInvc"}
+NAME_FIELDS = ("companyName", "itemId", "tranId", "name", "entityId", "lastName")
+
+
+class Problem(HttpError):
+    """A NetSuite error with one or more o:errorDetails entries (detail, code, optional pointer)."""
+
+    def __init__(self, status: int, details: list[dict[str, str]], headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, details[0]["detail"], category=details[0]["o:errorCode"], headers=headers,
+                         errorDetails=details)
+
+
+def problem(status: int, detail: str, code: str, **pointers: str) -> Problem:
+    """A one-detail Problem; pointers are errorPath / errorHeader / errorQueryParam / errorUrl."""
+    return Problem(status, [{"detail": detail, "o:errorCode": code, **{f"o:{k}": v for k, v in pointers.items()}}])
+
+
+def _iso_now() -> str:
+    """Now, whole seconds (NetSuite keeps no finer precision for lastModifiedDate)."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class NetSuiteEmulator(Emulator):
+    """SuiteTalk REST served from the shared Store (one table per record type)."""
+
+    vendor = "netsuite"
+    presets = ("demo", "empty")
+    # NetSuite access tokens live 60 minutes; the default account tier allows 5 concurrent requests.
+    extra_knobs: ClassVar[dict[str, Any]] = {"token_ttl_seconds": 3600, "concurrency_limit": 5, "required_fields": {}}
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._inflight = 0
+        self._inflight_lock = threading.Lock()
+        self._nonces: deque[str] = deque(maxlen=10_000)
+        super().__init__(**kwargs)
+
+    def setup(self) -> None:
+        """Register the demo TBA integration and token."""
+        self.store.table("_tba")[DEMO_TBA["consumer_key"]] = {
+            "consumer_secret": DEMO_TBA["consumer_secret"],
+            "tokens": {DEMO_TBA["token_id"]: DEMO_TBA["token_secret"]},
+        }
+        self.store.table("_m2m")
+
+    def register_m2m_client(self, client_id: str, certificate_id: str, public_key_pem: str) -> None:
+        """What the M2M setup page does: accept a certificate (public key) for an integration's client id."""
+        serialization.load_pem_public_key(public_key_pem.encode())
+        with self.store.lock:
+            self.store.table("_m2m").setdefault(client_id, {})[certificate_id] = public_key_pem
+            self.store.changed()
+
+    # -- dispatch: concurrency limit, errors, admin extension ------------------------------
+
+    def handle(self, request: Request) -> Response:
+        """Refuse requests beyond the account's concurrency limit, like NetSuite's governance."""
+        if request.path.startswith(ADMIN_PREFIX):
+            return super().handle(request)
+        with self._inflight_lock:
+            self._inflight += 1
+            over = self._inflight > int(self.knobs["concurrency_limit"])
+        try:
+            if not over:
+                return super().handle(request)
+            response = self._safely(self._refuse_concurrency, request)
+            self.request_log.append((request.method, request.path, response.status))
+            return response
+        finally:
+            with self._inflight_lock:
+                self._inflight -= 1
+
+    def _refuse_concurrency(self, request: Request) -> Response:
+        raise problem(429, "Concurrent request limit exceeded. Request blocked.", "CONCURRENCY_LIMIT_EXCEEDED")
+
+    def _admin(self, request: Request) -> Response:
+        if request.path.rstrip("/") == f"{ADMIN_PREFIX}netsuite/m2m" and request.method == "POST":
+            body = request.json()
+            try:
+                self.register_m2m_client(body["client_id"], body["certificate_id"], body["public_key"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise HttpError(400, f"need client_id, certificate_id and a PEM public_key: {exc}") from None
+            return json_response(200, {"registered": body["client_id"]})
+        return super()._admin(request)
+
+    def error_payload(self, status: int, message: str, category: str | None, extra: dict[str, Any]) -> Any:
+        """RFC 9457 problem document with Oracle's o:errorDetails (OAuth errors keep the OAuth shape)."""
+        if extra.get("oauth"):
+            return {"error": category, "error_description": message}
+        details = extra.get("errorDetails") or [{"detail": message, "o:errorCode": CODES.get(category or "", category)
+                                                 or "UNEXPECTED_ERROR"}]
+        return {"type": f"https://www.rfc-editor.org/rfc/rfc9110.html#section-{STATUS_TYPES.get(status, '15.5.1')}",
+                "title": TITLES.get(status, "Error"), "status": status, "o:errorDetails": details}
+
+    # -- auth ------------------------------------------------------------------------------
+
+    def authenticate(self, request: Request) -> None:
+        """Accept an OAuth 1.0a TBA signature or a bearer token issued by the token endpoint."""
+        header = request.headers.get("Authorization", "")
+        if header[:6].lower() == "oauth ":
+            return self._check_tba(request, header[6:])
+        try:
+            super().authenticate(request)
+        except HttpError as exc:
+            raise problem(401, f"Invalid login attempt. {exc.message}", "INVALID_LOGIN") from None
+
+    def _check_tba(self, request: Request, header: str) -> None:
+        params = {}
+        for part in header.split(","):
+            name, _, value = part.strip().partition("=")
+            params[name] = unquote(value.strip().strip('"'))
+        refused = problem(401, "Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite "
+                               "UI at Setup > Users/Roles > User Management > View Login Audit Trail.", "INVALID_LOGIN")
+        integration = self.store.table("_tba").get(params.get("oauth_consumer_key", ""))
+        token_secret = (integration or {}).get("tokens", {}).get(params.get("oauth_token", ""))
+        if (integration is None or token_secret is None or params.get("realm") != realm(ACCOUNT_ID)
+                or params.get("oauth_signature_method") != "HMAC-SHA256"):
+            raise refused
+        timestamp = params.get("oauth_timestamp", "")
+        nonce = f"{params.get('oauth_token')}:{params.get('oauth_nonce')}:{timestamp}"
+        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > TIMESTAMP_SKEW or nonce in self._nonces:
+            raise refused
+        signed = [(k, v) for k, v in params.items() if k.startswith("oauth_") and k != "oauth_signature"]
+        signed += [(k, v) for k, values in request.query.items() for v in values]
+        url = f"http://{request.headers.get('Host', '')}{request.path}"
+        expected = oauth1_signature(oauth1_base_string(request.method, url, signed),
+                                    integration["consumer_secret"], token_secret)
+        if not hmac.compare_digest(expected, params.get("oauth_signature", "")):
+            raise refused
+        self._nonces.append(nonce)
+
+    @route("POST", rf"{REST}/auth/oauth2/v1/token", auth=False)
+    def token(self, request: Request) -> Response:
+        """OAuth 2.0 client credentials with a signed JWT client assertion."""
+        form = request.form()
+        if form.get("grant_type") != "client_credentials":
+            raise HttpError(400, "grant_type must be client_credentials", category="unsupported_grant_type",
+                            oauth=True)
+        if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            raise HttpError(400, "client_assertion_type must be jwt-bearer", category="invalid_request", oauth=True)
+        claims = self._verify_assertion(form.get("client_assertion", ""),
+                                        f"http://{request.headers.get('Host', '')}{request.path}")
+        scopes = claims.get("scope")
+        scopes = scopes if isinstance(scopes, list) else str(scopes or "").split(",")
+        if "rest_webservices" not in scopes:
+            raise HttpError(400, "scope must include rest_webservices", category="invalid_scope", oauth=True)
+        access_token, ttl = self.issue_token()
+        return json_response(200, {"access_token": access_token, "expires_in": str(ttl), "token_type": "bearer"})
+
+    def _verify_assertion(self, assertion: str, audience: str) -> dict[str, Any]:
+        """Check the JWT's signature (by the registered certificate), audience and lifetime; return its claims."""
+        invalid = HttpError(401, "invalid client assertion", category="invalid_client", oauth=True)
+        try:
+            head_b64, body_b64, sig_b64 = assertion.split(".")
+            header, claims = json.loads(_b64url_decode(head_b64)), json.loads(_b64url_decode(body_b64))
+            signature = _b64url_decode(sig_b64)
+        except ValueError:
+            raise invalid from None
+        pem = self.store.table("_m2m").get(str(claims.get("iss")), {}).get(str(header.get("kid")))
+        if pem is None:
+            raise invalid
+        key = serialization.load_pem_public_key(pem.encode())
+        alg, signed = str(header.get("alg")), f"{head_b64}.{body_b64}".encode()
+        digest = {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}.get(alg[2:])
+        try:
+            if alg.startswith("ES") and digest and isinstance(key, ec.EllipticCurvePublicKey):
+                half = len(signature) // 2
+                der = encode_dss_signature(int.from_bytes(signature[:half], "big"),
+                                           int.from_bytes(signature[half:], "big"))
+                key.verify(der, signed, ec.ECDSA(digest))
+            elif alg.startswith("PS") and digest and isinstance(key, rsa.RSAPublicKey):
+                key.verify(signature, signed, padding.PSS(padding.MGF1(digest), digest.digest_size), digest)
+            else:
+                raise invalid
+        except InvalidSignature:
+            raise invalid from None
+        now, iat, exp = time.time(), claims.get("iat"), claims.get("exp")
+        if (claims.get("aud") != audience or not isinstance(iat, int) or not isinstance(exp, int)
+                or exp <= now or iat > now + TIMESTAMP_SKEW or exp - iat > 3600):
+            raise invalid
+        return claims
+
+    # -- record API ------------------------------------------------------------------------
+
+    def _schema(self, record_type: str) -> dict[str, F]:
+        schema = SCHEMAS.get(record_type)
+        if schema is None:
+            raise problem(404, f"Record type '{record_type}' does not exist.", "NONEXISTENT_ID",
+                          errorUrl=f"{REST}/record/v1/{record_type}")
+        return {**COMMON, **schema}
+
+    def _href(self, request: Request, path: str) -> str:
+        return f"http://{request.headers.get('Host', '')}{REST}/record/v1/{path}"
+
+    def _find(self, record_type: str, ref: str) -> tuple[str, dict[str, Any]] | None:
+        table = self.store.table(record_type)
+        if not ref.startswith("eid:"):
+            row = table.get(ref)
+            return (ref, row) if row is not None else None
+        record_id = self._eids(record_type).get(ref[4:])
+        return (record_id, table[record_id]) if record_id in table else None
+
+    def _eids(self, record_type: str) -> dict[str, str]:
+        """externalId -> internal id, kept beside the table so eid: lookups stay O(1)."""
+        return self.store.table(f"_eid_{record_type}")
+
+    def _put(self, record_type: str, record_id: str, row: dict[str, Any]) -> None:
+        old = self.store.table(record_type).get(record_id) or {}
+        if old.get("externalId") and old["externalId"] != row.get("externalId"):
+            self._eids(record_type).pop(old["externalId"], None)
+        if row.get("externalId"):
+            self._eids(record_type)[row["externalId"]] = record_id
+        self.store.table(record_type)[record_id] = row
+
+    def _existing(self, record_type: str, ref: str) -> tuple[str, dict[str, Any]]:
+        found = self._find(record_type, ref)
+        if found is None:
+            raise problem(404, "The record instance does not exist. Provide a valid record instance ID.",
+                          "NONEXISTENT_ID", errorUrl=f"{REST}/record/v1/{record_type}/{ref}")
+        return found
+
+    @route("GET", rf"{REST}/record/v1/{TYPE}")
+    def list_records(self, request: Request) -> Response:
+        """Collection of {id, links}; paged by limit/offset."""
+        record_type = request.group("type")
+        self._schema(record_type)
+        if request.arg("q"):
+            raise problem(400, "The sandbox does not implement q= filters; use SuiteQL.", "INVALID_PARAMETER",
+                          errorQueryParam="q")
+        ids = sorted(self.store.table(record_type), key=int)
+        items = [{"links": [{"rel": "self", "href": self._href(request, f"{record_type}/{i}")}], "id": i} for i in ids]
+        return self._collection(request, items, self._href(request, record_type))
+
+    @route("GET", rf"{REST}/record/v1/{TYPE}/{ID}")
+    def get_record(self, request: Request) -> Response:
+        """One record; `fields=` narrows it, `expandSubResources=true` inlines sublists."""
+        record_type = request.group("type")
+        schema = self._schema(record_type)
+        record_id, row = self._existing(record_type, request.group("ref"))
+        expand = request.arg("expandSubResources") == "true"
+        wanted = set(request.args("fields"))
+        self_href = self._href(request, f"{record_type}/{record_id}")
+        body: dict[str, Any] = {"links": [{"rel": "self", "href": self_href}]}
+        for name, value in self.expose(record_type, {"id": record_id, **row}).items():
+            spec = schema.get(self.internal_name(record_type, name) or name)
+            if spec is None or (wanted and name not in wanted and name != "id") or value is None:
+                continue
+            if spec.type == "ref":
+                body[name] = self._render_ref(request, spec.ref or "", value)
+            elif spec.type == "sublist":
+                sub = {"links": [{"rel": "self", "href": f"{self_href}/{name}"}]}
+                if expand:
+                    lines = [self._render_line(request, spec, line) for line in value]
+                    sub.update({"items": lines, "count": len(lines), "hasMore": False, "offset": 0,
+                                "totalResults": len(lines)})
+                body[name] = sub
+            else:
+                body[name] = value
+        return json_response(200, body)
+
+    def _render_ref(self, request: Request, ref_type: str, ref_id: str) -> dict[str, Any]:
+        target = self.store.table(ref_type).get(ref_id, {})
+        name = next((str(target[f]) for f in NAME_FIELDS if target.get(f)), ref_id)
+        return {"links": [{"rel": "self", "href": self._href(request, f"{ref_type}/{ref_id}")}],
+                "id": ref_id, "refName": name}
+
+    def _render_line(self, request: Request, spec: F, line: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"links": []}
+        for name, value in line.items():
+            line_spec = spec.lines.get(name)
+            out[name] = self._render_ref(request, line_spec.ref or "", value) if line_spec and line_spec.ref else value
+        return out
+
+    @route("POST", rf"{REST}/record/v1/{TYPE}")
+    def create_record(self, request: Request) -> Response:
+        """Create -> 204 No Content with the new record's URL in Location."""
+        record_type = request.group("type")
+        record_id = self._save(record_type, request.json(), None, None, set())
+        return Response(204, headers={"Location": self._href(request, f"{record_type}/{record_id}")})
+
+    @route("PATCH", rf"{REST}/record/v1/{TYPE}/{ID}")
+    def update_record(self, request: Request) -> Response:
+        """Partial update -> 204."""
+        record_type = request.group("type")
+        record_id, row = self._existing(record_type, request.group("ref"))
+        self._save(record_type, request.json(), record_id, row, set(request.args("replace")))
+        return Response(204)
+
+    @route("PUT", rf"{REST}/record/v1/{TYPE}/(?P<ref>eid:[^/]+)")
+    def upsert_record(self, request: Request) -> Response:
+        """Upsert by external id: create or update -> 204 with Location."""
+        record_type = request.group("type")
+        external = request.group("ref")[4:]
+        body = request.json()
+        if isinstance(body, dict):
+            body = {k: v for k, v in body.items() if k != "externalId"}
+        found = self._find(record_type, f"eid:{external}")
+        if found is None:
+            record_id = self._save(record_type, body, None, None, set(), external_id=external)
+        else:
+            record_id = self._save(record_type, body, found[0], found[1], set(request.args("replace")))
+        return Response(204, headers={"Location": self._href(request, f"{record_type}/{record_id}")})
+
+    @route("DELETE", rf"{REST}/record/v1/{TYPE}/{ID}")
+    def delete_record(self, request: Request) -> Response:
+        """Delete -> 204."""
+        record_type = request.group("type")
+        record_id, row = self._existing(record_type, request.group("ref"))
+        self._eids(record_type).pop(row.get("externalId"), None)
+        del self.store.table(record_type)[record_id]
+        return Response(204)
+
+    # -- validation and writes -------------------------------------------------------------
+
+    def _save(self, record_type: str, body: Any, record_id: str | None, row: dict[str, Any] | None,
+              replace: set[str], *, external_id: str | None = None) -> str:
+        """Validate a body and write it; all problems are reported together in o:errorDetails."""
+        schema = self._schema(record_type)
+        if not isinstance(body, dict):
+            raise problem(400, "The request body must be a JSON object.", "INVALID_CONTENT")
+        errors: list[dict[str, str]] = []
+        values: dict[str, Any] = {}
+        for name, value in body.items():
+            if name == "links":
+                continue
+            internal = self.internal_name(record_type, name)
+            spec = schema.get(internal) if internal else None
+            if spec is None:
+                errors.append(_detail(f"Invalid field '{name}' for record '{record_type}'. The field does not exist.",
+                                      "INVALID_CONTENT", name))
+            elif spec.read_only:
+                if name != "id":
+                    errors.append(_detail(f"The field '{name}' is read-only.", "INVALID_CONTENT", name))
+            else:
+                values[internal or name] = self._value(spec, value, name, errors)
+        merged = dict(row or {})
+        for name, value in values.items():
+            spec = schema[name]
+            if spec.type == "sublist" and row is not None and name not in replace:
+                value = _merge_lines(merged.get(name) or [], value)
+            merged[name] = value
+        if external_id is not None:
+            merged["externalId"] = external_id
+        clash = self._find(record_type, f"eid:{merged['externalId']}") if merged.get("externalId") else None
+        if clash is not None and clash[0] != record_id:
+            errors.append(_detail(f"A record with external id '{merged['externalId']}' already exists.",
+                                  "USER_ERROR", "externalId"))
+        required = [n for n, s in schema.items() if s.required]
+        required += self.knobs["required_fields"].get(record_type, [])
+        for name in required:
+            if name in self.removed(record_type):
+                continue
+            if merged.get(name) in (None, "", []) and (row is None or name in values or name not in merged):
+                label = schema[name].label if name in schema else name
+                errors.append(_detail(f"Please enter value(s) for: {label}", "USER_ERROR",
+                                      self.renamed(record_type).get(name, name)))
+        if errors:
+            raise Problem(400, errors)
+        self._derive(record_type, merged)
+        now = _iso_now()
+        merged["lastModifiedDate"] = now
+        if record_id is None:
+            merged["dateCreated"] = now
+            record_id = str(self.store.next_id(f"netsuite:{record_type}", start=100))
+        self._put(record_type, record_id, merged)
+        return record_id
+
+    def _value(self, spec: F, value: Any, path: str, errors: list[dict[str, str]]) -> Any:
+        """Check one value against its field type; references must point at existing records."""
+        if value is None:
+            return None
+        ok = {"string": isinstance(value, str), "integer": isinstance(value, int) and not isinstance(value, bool),
+              "number": isinstance(value, int | float) and not isinstance(value, bool),
+              "boolean": isinstance(value, bool), "object": isinstance(value, dict)}.get(spec.type, True)
+        if spec.type in ("date", "datetime"):
+            ok = isinstance(value, str) and _parses(value, spec.type)
+        if spec.options and value not in spec.options:
+            ok = False
+        if spec.type == "ref":
+            return self._reference(spec, value, path, errors)
+        if spec.type == "sublist":
+            lines = value.get("items") if isinstance(value, dict) else None
+            if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
+                errors.append(_detail(f"Invalid value for sublist '{path}': expected {{\"items\": [...]}}.",
+                                      "INVALID_CONTENT", path))
+                return []
+            return [self._line(spec, line, f"{path}.items[{i}]", errors) for i, line in enumerate(lines)]
+        if not ok:
+            errors.append(_detail(f"Invalid Field Value {value!r} for the following field: {path}",
+                                  "INVALID_CONTENT", path))
+        return value
+
+    def _reference(self, spec: F, value: Any, path: str, errors: list[dict[str, str]]) -> str | None:
+        ref = None
+        if isinstance(value, dict) and value.get("id") is not None:
+            ref = str(value["id"])
+        elif isinstance(value, dict) and value.get("externalId"):
+            ref = f"eid:{value['externalId']}"
+        found = self._find(spec.ref or "", ref) if ref else None
+        if found is None:
+            shown = json.dumps(value)
+            errors.append(_detail(f"Invalid Field Value {shown} for the following field: {path}", "USER_ERROR", path))
+            return None
+        return found[0]
+
+    def _line(self, spec: F, line: dict[str, Any], path: str, errors: list[dict[str, str]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in line.items():
+            line_spec = spec.lines.get(name)
+            if name == "links":
+                continue
+            if line_spec is None:
+                errors.append(_detail(f"Invalid field '{name}' on sublist line.", "INVALID_CONTENT", f"{path}.{name}"))
+            elif name == "line" or not line_spec.read_only:
+                out[name] = value if name == "line" else self._value(line_spec, value, f"{path}.{name}", errors)
+        for name, line_spec in spec.lines.items():
+            if line_spec.required and out.get(name) in (None, ""):
+                errors.append(_detail(f"Please enter value(s) for: {line_spec.label}", "USER_ERROR",
+                                      f"{path}.{name}"))
+        return out
+
+    def _derive(self, record_type: str, row: dict[str, Any]) -> None:
+        """Computed fields: line numbers and amounts, totals, document numbers, statuses."""
+        lines = row.get("item")
+        if record_type in TRAN_TYPES and isinstance(lines, list):
+            for number, line in enumerate(lines, start=1):
+                line.setdefault("line", number)
+                line["amount"] = round(float(line.get("quantity") or 0) * float(line.get("rate") or 0), 2)
+            row["subtotal"] = row["total"] = round(sum(line["amount"] for line in lines), 2)
+        for name in ("addressBook", "price"):
+            for number, line in enumerate(row.get(name) or [], start=1):
+                line.setdefault("line", number)
+        if record_type in TRAN_TYPES:
+            prefix = {"estimate": "EST", "salesOrder": "SO", "invoice": "INV"}[record_type]
+            row.setdefault("tranId", f"{prefix}{self.store.next_id(f'netsuite:tranid:{record_type}', start=1001)}")
+            row.setdefault("tranDate", date.today().isoformat())
+            row.setdefault("status", {"estimate": "Open", "salesOrder": "Pending Fulfillment",
+                                      "invoice": "Open"}[record_type])
+        if record_type == "invoice":
+            row.setdefault("amountPaid", 0.0)
+            row["amountRemaining"] = round(float(row.get("total") or 0) - float(row["amountPaid"]), 2)
+
+    # -- metadata catalog ------------------------------------------------------------------
+
+    @route("GET", rf"{REST}/record/v1/metadata-catalog/?")
+    def catalog(self, request: Request) -> Response:
+        """The record types this account exposes."""
+        items = []
+        for name in SCHEMAS:
+            href = f"{self._href(request, 'metadata-catalog')}/{name}"
+            items.append({"name": name, "links": [
+                {"rel": "canonical", "href": href, "mediaType": "application/json"},
+                {"rel": "alternate", "href": href, "mediaType": "application/swagger+json"},
+                {"rel": "describes", "href": href, "mediaType": "application/schema+json"}]})
+        return json_response(200, {"items": items})
+
+    @route("GET", rf"{REST}/record/v1/metadata-catalog/{TYPE}")
+    def metadata(self, request: Request) -> Response:
+        """JSON Schema (or an OpenAPI wrapper) of one record type, after any simulated schema change."""
+        record_type = request.group("type")
+        schema = self._schema(record_type)
+        renamed, removed = self.renamed(record_type), self.removed(record_type)
+        properties, required = {}, []
+        for name, spec in schema.items():
+            if name in removed:
+                continue
+            shown = renamed.get(name, name)
+            properties[shown] = _json_schema(record_type, name, spec)
+            if spec.required or name in self.knobs["required_fields"].get(record_type, []):
+                required.append(shown)
+        document = {"type": "object", "title": record_type, "properties": properties, "required": required}
+        if "swagger" in request.headers.get("Accept", ""):
+            document = {"openapi": "3.0.1", "components": {"schemas": {record_type: document}}}
+            return json_response(200, document, {"Content-Type": "application/swagger+json"})
+        return json_response(200, document, {"Content-Type": "application/schema+json"})
+
+    # -- SuiteQL ---------------------------------------------------------------------------
+
+    @route("POST", rf"{REST}/query/v1/suiteql")
+    def suiteql(self, request: Request) -> Response:
+        """Run a SuiteQL query; NetSuite refuses it without `Prefer: transient`."""
+        if request.headers.get("Prefer", "").strip().lower() != "transient":
+            raise problem(400, "The request could not be processed: the Prefer header must be set to 'transient' "
+                               "for SuiteQL queries.", "INVALID_HEADER", errorHeader="Prefer")
+        body = request.json()
+        sql = body.get("q") if isinstance(body, dict) else None
+        if not isinstance(sql, str) or not sql.strip():
+            raise problem(400, "The request body must contain the query in 'q'.", "INVALID_CONTENT", errorPath="q")
+        try:
+            query = suiteql.parse(sql)
+            record_types = SUITEQL_TABLES.get(query.table)
+            if record_types is None:
+                raise suiteql.SuiteQLError(f"Record '{query.table}' was not found.")
+            rows, columns = self._suiteql_rows(record_types)
+            result = suiteql.run(query, rows, columns)
+        except suiteql.SuiteQLError as exc:
+            raise problem(400, f"Invalid search query. Detailed unprocessed description follows. {exc}",
+                          "INVALID_PARAMETER", errorQueryParam="q") from None
+        items = [{"links": [], **{k: _sql_text(v) for k, v in row.items() if v is not None}} for row in result]
+        href = f"http://{request.headers.get('Host', '')}{REST}/query/v1/suiteql"
+        return self._collection(request, items, href)
+
+    def _suiteql_rows(self, record_types: tuple[str, ...]) -> tuple[list[dict[str, Any]], set[str]]:
+        """Rows of a SuiteQL table built from the record tables, with the set of known column names."""
+        rows, columns = [], {"id", "itemtype", "type"}
+        for record_type in record_types:
+            schema = {**COMMON, **SCHEMAS[record_type]}
+            scalar = {n for n, s in schema.items() if s.type not in ("sublist", "object")}
+            renamed, removed = self.renamed(record_type), self.removed(record_type)
+            columns |= {renamed.get(n, n).lower() for n in scalar if n not in removed}
+            for record_id, stored in self.store.table(record_type).items():
+                row: dict[str, Any] = {"id": int(record_id)}
+                for name, value in self.expose(record_type, {k: v for k, v in stored.items() if k in scalar}).items():
+                    spec = schema.get(self.internal_name(record_type, name) or name)
+                    if spec and spec.type in ("date", "datetime") and isinstance(value, str):
+                        value = suiteql.parse_iso(value)
+                    row[name.lower()] = value
+                if record_type == "inventoryItem":
+                    row["itemtype"] = "InvtPart"
+                if record_type in TRAN_TYPES:
+                    row["type"] = TRAN_TYPES[record_type]
+                rows.append(row)
+        return rows, columns
+
+    def _collection(self, request: Request, items: list[dict[str, Any]], href: str) -> Response:
+        """The collection envelope (links, count, hasMore, items, offset, totalResults) over limit/offset."""
+        try:
+            limit = int(request.arg("limit", "1000") or 1000)
+            offset = int(request.arg("offset", "0") or 0)
+        except ValueError:
+            raise problem(400, "limit and offset must be integers.", "INVALID_PARAMETER",
+                          errorQueryParam="limit") from None
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise problem(400, "limit must be between 1 and 1000 and offset not negative.", "INVALID_PARAMETER",
+                          errorQueryParam="limit")
+        page = items[offset:offset + limit]
+        total = len(items)
+        has_more = offset + len(page) < total
+        last = max(0, (total - 1) // limit * limit)
+        links = [{"rel": "first", "href": f"{href}?limit={limit}&offset=0"}]
+        if offset > 0:
+            links.insert(0, {"rel": "previous", "href": f"{href}?limit={limit}&offset={max(0, offset - limit)}"})
+        if has_more:
+            links.append({"rel": "next", "href": f"{href}?limit={limit}&offset={offset + limit}"})
+        links += [{"rel": "last", "href": f"{href}?limit={limit}&offset={last}"},
+                  {"rel": "self", "href": f"{href}?limit={limit}&offset={offset}"}]
+        return json_response(200, {"links": links, "count": len(page), "hasMore": has_more, "items": page,
+                                   "offset": offset, "totalResults": total})
+
+    # -- seed data -------------------------------------------------------------------------
+
+    def seed(self, preset: str) -> dict[str, int]:
+        """"demo": price levels, items with stock and prices, customers (Acme with two branches), contacts,
+        a sales order and an invoice 90 days overdue; "empty": nothing."""
+        if preset not in self.presets:
+            return super().seed(preset)
+        if preset == "demo":
+            load_demo(self)
+        return {t: len(self.store.table(t)) for t in SCHEMAS}
+
+    def put_seed(self, record_type: str, fields: dict[str, Any], *, modified: str | None = None) -> str:
+        """Insert a record as NetSuite would hold it (computed fields derived, read-only fields allowed)."""
+        record_id = str(self.store.next_id(f"netsuite:{record_type}", start=100))
+        row = dict(fields)
+        self._derive(record_type, row)
+        row["lastModifiedDate"] = modified or _iso_now()
+        row.setdefault("dateCreated", row["lastModifiedDate"])
+        self._put(record_type, record_id, row)
+        return record_id
+
+
+def _detail(detail: str, code: str, path: str) -> dict[str, str]:
+    return {"detail": detail, "o:errorCode": code, "o:errorPath": path}
+
+
+def _merge_lines(current: list[dict[str, Any]], incoming: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """PATCH without replace: a line with a known `line` number is updated, others are added."""
+    merged = [dict(line) for line in current]
+    by_number = {line.get("line"): line for line in merged}
+    for line in incoming:
+        target = by_number.get(line.get("line"))
+        if target is not None:
+            target.update(line)
+        else:
+            merged.append({k: v for k, v in line.items() if k != "line"})
+    return merged
+
+
+def _parses(value: str, kind: str) -> bool:
+    try:
+        if kind == "date":
+            date.fromisoformat(value)
+        else:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _json_schema(record_type: str, name: str, spec: F) -> dict[str, Any]:
+    """One property of the metadata catalog's JSON Schema, with NetSuite's $ref style for references/sublists."""
+    prop: dict[str, Any] = {"title": spec.label}
+    if spec.type == "ref":
+        prop.update({"type": "object", "$ref": f"{REST}/record/v1/metadata-catalog/{spec.ref}"})
+    elif spec.type == "sublist":
+        prop.update({"type": "object", "$ref": f"{REST}/record/v1/metadata-catalog/{record_type}-{name}Collection"})
+    elif spec.type in ("date", "datetime"):
+        prop.update({"type": "string", "format": "date" if spec.type == "date" else "date-time"})
+    else:
+        prop["type"] = spec.type
+    if spec.options:
+        prop["enum"] = list(spec.options)
+    if spec.read_only:
+        prop["readOnly"] = True
+    prop["nullable"] = not spec.required
+    return prop
+
+
+def _sql_text(value: Any) -> str:
+    """SuiteQL prints every value as text: booleans T/F, dates in the user's M/D/YYYY format."""
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    if isinstance(value, datetime):
+        return f"{value.month}/{value.day}/{value.year}"
+    return str(value)
+
+

@@ -1,0 +1,357 @@
+"""A small SuiteQL interpreter for the NetSuite emulator (the subset our connector and tests use).
+
+Grammar (keywords and identifiers are case-insensitive; column names are lower-case)::
+
+    query    := SELECT items FROM table [WHERE expr] [ORDER BY key {, key}]
+    items    := '*' | item {, item}
+    item     := column [[AS] alias] | TO_CHAR(column, 'fmt') [[AS] alias]
+    key      := column [ASC | DESC]
+    expr     := conj {OR conj};  conj := neg {AND neg};  neg := [NOT] atom
+    atom     := '(' expr ')' | value op value | value IS [NOT] NULL | value [NOT] IN (value {, value})
+    op       := = | <> | != | < | <= | > | >=
+    value    := column | 'string' | number | TO_DATE('text', 'fmt') | TO_TIMESTAMP('text', 'fmt')
+
+Date formats understand YYYY, MM, DD, HH24, MI, SS and "quoted" literal text. Anything else raises
+`SuiteQLError`, which the emulator answers the way NetSuite does (400 INVALID_PARAMETER on `q`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+Row = dict[str, Any]
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+(?:\.\d+)?)|(?P<op><>|!=|<=|>=|[=<>(),*])|(?P<word>[A-Za-z_][\w.]*))"
+)
+_FORMAT_PARTS = [("YYYY", "%Y"), ("HH24", "%H"), ("MM", "%m"), ("DD", "%d"), ("MI", "%M"), ("SS", "%S")]
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: a == b,
+    "<>": lambda a, b: a != b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+class SuiteQLError(ValueError):
+    """The query is outside the supported subset or refers to something that does not exist."""
+
+
+@dataclass
+class Query:
+    """A parsed SELECT: projection, table, filter and sort."""
+
+    table: str
+    columns: list[tuple[str, str, str | None]] | None  # (output name, column, TO_CHAR format); None = *
+    where: Callable[[Row], bool] = lambda row: True
+    order: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
+    referenced: set[str] = field(default_factory=set)
+
+
+def oracle_format(fmt: str) -> str:
+    """Translate an Oracle date format ('YYYY-MM-DD"T"HH24:MI:SS') into a strftime format."""
+    out, i = [], 0
+    while i < len(fmt):
+        if fmt[i] == '"':
+            end = fmt.find('"', i + 1)
+            if end < 0:
+                raise SuiteQLError(f"Unterminated literal in date format {fmt!r}")
+            out.append(fmt[i + 1 : end].replace("%", "%%"))
+            i = end + 1
+            continue
+        for oracle, strf in _FORMAT_PARTS:
+            if fmt.upper().startswith(oracle, i):
+                out.append(strf)
+                i += len(oracle)
+                break
+        else:
+            if fmt[i].isalpha():
+                raise SuiteQLError(f"Unsupported date format element in {fmt!r}")
+            out.append(fmt[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_date(text: str, fmt: str) -> datetime:
+    """TO_DATE/TO_TIMESTAMP: read text in an Oracle format as a UTC datetime (the integration user's zone is UTC)."""
+    try:
+        return datetime.strptime(text, oracle_format(fmt)).replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise SuiteQLError(f"Date {text!r} does not match format {fmt!r}") from exc
+
+
+def _tokens(sql: str) -> list[tuple[str, str]]:
+    """Split the query into (kind, text) tokens."""
+    out, pos, sql = [], 0, sql.strip().rstrip(";")
+    while pos < len(sql):
+        m = _TOKEN.match(sql, pos)
+        if not m or m.end() == pos:
+            raise SuiteQLError(f"Unexpected character at position {pos}: {sql[pos:pos + 10]!r}")
+        kind = m.lastgroup or ""
+        text = m.group(kind)
+        out.append((kind, text[1:-1].replace("''", "'") if kind == "str" else text))
+        pos = m.end()
+    return out
+
+
+def _coerce(a: Any, b: Any) -> tuple[Any, Any]:
+    """Make two operands comparable the way Oracle would (dates with dates, numbers with numbers)."""
+    if isinstance(a, datetime) and isinstance(b, str):
+        return a, parse_iso(b)
+    if isinstance(b, datetime) and isinstance(a, str):
+        return parse_iso(a), b
+    if isinstance(a, (int, float, Decimal)) or isinstance(b, (int, float, Decimal)):
+        try:
+            return Decimal(str(a)), Decimal(str(b))
+        except InvalidOperation:
+            return str(a), str(b)
+    return a, b
+
+
+def parse_iso(text: str) -> datetime:
+    """Read an ISO 8601 literal ('2024-01-15T10:00:00Z') as a UTC datetime."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise SuiteQLError(f"Cannot compare a date with {text!r}") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class _Parser:
+    """Recursive-descent parser producing a `Query` with a compiled row predicate."""
+
+    def __init__(self, sql: str) -> None:
+        self.toks = _tokens(sql)
+        self.i = 0
+        self.referenced: set[str] = set()
+
+    def peek(self, *words: str) -> bool:
+        """True when the next token is one of `words` (keywords/operators, case-insensitive)."""
+        if self.i >= len(self.toks):
+            return False
+        kind, text = self.toks[self.i]
+        return kind in ("word", "op") and text.upper() in words
+
+    def take(self, *words: str) -> str:
+        """Consume the next token, which must be one of `words`."""
+        if not self.peek(*words):
+            got = self.toks[self.i][1] if self.i < len(self.toks) else "end of query"
+            raise SuiteQLError(f"Expected {' or '.join(words)}, got {got!r}")
+        self.i += 1
+        return self.toks[self.i - 1][1].upper()
+
+    def next(self) -> tuple[str, str]:
+        """Consume any token."""
+        if self.i >= len(self.toks):
+            raise SuiteQLError("Unexpected end of query")
+        self.i += 1
+        return self.toks[self.i - 1]
+
+    def ident(self) -> str:
+        """Consume an identifier (a column or table name), lower-cased."""
+        kind, text = self.next()
+        if kind != "word":
+            raise SuiteQLError(f"Expected a name, got {text!r}")
+        return text.lower()
+
+    def query(self) -> Query:
+        """query := SELECT items FROM table [WHERE expr] [ORDER BY keys]."""
+        self.take("SELECT")
+        columns = self.items()
+        self.take("FROM")
+        q = Query(table=self.ident(), columns=columns)
+        if self.peek("WHERE"):
+            self.take("WHERE")
+            q.where = self.expr()
+        if self.peek("ORDER"):
+            self.take("ORDER")
+            self.take("BY")
+            while True:
+                col = self.column()
+                desc = self.peek("DESC")
+                if self.peek("ASC", "DESC"):
+                    self.next()
+                q.order.append((col, desc))
+                if not self.peek(","):
+                    break
+                self.next()
+        if self.i < len(self.toks):
+            raise SuiteQLError(f"Unsupported clause near {self.toks[self.i][1]!r}")
+        q.referenced = self.referenced
+        return q
+
+    def column(self) -> str:
+        """A column reference, remembered so unknown columns can be reported."""
+        name = self.ident()
+        self.referenced.add(name)
+        return name
+
+    def items(self) -> list[tuple[str, str, str | None]] | None:
+        """The select list; None means '*'."""
+        if self.peek("*"):
+            self.next()
+            return None
+        items = []
+        while True:
+            fmt = None
+            if self.peek("TO_CHAR"):
+                self.next()
+                self.take("(")
+                col = self.column()
+                self.take(",")
+                kind, fmt = self.next()
+                if kind != "str":
+                    raise SuiteQLError("TO_CHAR needs a quoted format")
+                oracle_format(fmt)
+                self.take(")")
+                name = f"to_char({col})"
+            else:
+                col = name = self.column()
+            if self.peek("AS"):
+                self.next()
+                name = self.ident()
+            elif self.i < len(self.toks) and self.toks[self.i][0] == "word" and not self.peek("FROM"):
+                name = self.ident()
+            items.append((name, col, fmt))
+            if not self.peek(","):
+                return items
+            self.next()
+
+    def expr(self) -> Callable[[Row], bool]:
+        """expr := conj {OR conj}."""
+        parts = [self.conj()]
+        while self.peek("OR"):
+            self.next()
+            parts.append(self.conj())
+        return parts[0] if len(parts) == 1 else lambda row: any(p(row) for p in parts)
+
+    def conj(self) -> Callable[[Row], bool]:
+        """conj := neg {AND neg}."""
+        parts = [self.neg()]
+        while self.peek("AND"):
+            self.next()
+            parts.append(self.neg())
+        return parts[0] if len(parts) == 1 else lambda row: all(p(row) for p in parts)
+
+    def neg(self) -> Callable[[Row], bool]:
+        """neg := [NOT] atom."""
+        if self.peek("NOT"):
+            self.next()
+            inner = self.atom()
+            return lambda row: not inner(row)
+        return self.atom()
+
+    def atom(self) -> Callable[[Row], bool]:
+        """A parenthesised expression or one comparison."""
+        if self.peek("("):
+            self.next()
+            inner = self.expr()
+            self.take(")")
+            return inner
+        left = self.value()
+        if self.peek("IS"):
+            self.next()
+            negate = self.peek("NOT")
+            if negate:
+                self.next()
+            self.take("NULL")
+            return lambda row: (left(row) is None) != negate
+        negate = self.peek("NOT")
+        if negate:
+            self.next()
+        if self.peek("IN"):
+            self.next()
+            self.take("(")
+            options = [self.value()]
+            while self.peek(","):
+                self.next()
+                options.append(self.value())
+            self.take(")")
+            return lambda row: _in(left(row), [o(row) for o in options]) != negate
+        if negate:
+            raise SuiteQLError("NOT must be followed by IN here")
+        op = _OPS[self.take(*_OPS)]
+        right = self.value()
+        return lambda row: _compare(op, left(row), right(row))
+
+    def value(self) -> Callable[[Row], Any]:
+        """A column, a literal or a TO_DATE/TO_TIMESTAMP call, as a function of the row."""
+        if self.peek("TO_DATE", "TO_TIMESTAMP"):
+            self.next()
+            self.take("(")
+            kind_text, text = self.next()
+            self.take(",")
+            kind_fmt, fmt = self.next()
+            self.take(")")
+            if kind_text != "str" or kind_fmt != "str":
+                raise SuiteQLError("TO_DATE/TO_TIMESTAMP need two quoted arguments")
+            date = parse_date(text, fmt)
+            return lambda row: date
+        if self.i < len(self.toks) and self.toks[self.i][0] in ("str", "num"):
+            kind, text = self.next()
+            literal: Any = Decimal(text) if kind == "num" else text
+            return lambda row: literal
+        col = self.column()
+        return lambda row: row.get(col)
+
+
+def _compare(op: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
+    """SQL comparison: anything compared with NULL is false."""
+    if a is None or b is None:
+        return False
+    a, b = _coerce(a, b)
+    try:
+        return op(a, b)
+    except TypeError as exc:
+        raise SuiteQLError(f"Cannot compare {a!r} with {b!r}") from exc
+
+
+def _in(value: Any, options: list[Any]) -> bool:
+    """SQL IN over literal options."""
+    return any(_compare(_OPS["="], value, option) for option in options)
+
+
+def parse(sql: str) -> Query:
+    """Parse one SuiteQL SELECT of the supported subset."""
+    return _Parser(sql).query()
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    """Order NULLs last and numbers numerically (ids are numeric strings in SuiteQL)."""
+    if value is None:
+        return (2, "")
+    if isinstance(value, (int, float, Decimal)):
+        return (0, Decimal(str(value)))
+    if isinstance(value, datetime):
+        return (0, value.timestamp())
+    return (1, str(value))
+
+
+def run(query: Query, rows: Iterable[Row], known_columns: set[str]) -> list[Row]:
+    """Filter, sort and project rows; an unknown column raises like NetSuite's 'field not found'."""
+    unknown = sorted(query.referenced - known_columns)
+    if unknown:
+        raise SuiteQLError(f"Field '{unknown[0]}' for record '{query.table}' was not found.")
+    selected = [row for row in rows if query.where(row)]
+    for col, desc in reversed(query.order):
+        selected.sort(key=lambda row, c=col: _sort_key(row.get(c)), reverse=desc)
+    if query.columns is None:
+        return selected
+    out = []
+    for row in selected:
+        projected = {}
+        for name, col, fmt in query.columns:
+            value = row.get(col)
+            if fmt is not None and isinstance(value, datetime):
+                value = value.strftime(oracle_format(fmt))
+            projected[name] = value
+        out.append(projected)
+    return out
