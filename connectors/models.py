@@ -1,6 +1,7 @@
 """Connected systems: the CRMs and ERPs the hub talks to."""
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
@@ -37,6 +38,18 @@ class AuthStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+def validate_rate_limit(value: str) -> None:
+    from connectors.base import RateLimit
+
+    if value and value != "off":
+        try:
+            limit = RateLimit.parse(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        if limit.requests < 1 or limit.per_seconds <= 0:
+            raise ValidationError("A rate limit needs at least 1 request per a positive number of seconds.")
+
+
 class ConnectedSystem(models.Model):
     """A CRM or ERP account the hub syncs, with its credentials encrypted at rest."""
 
@@ -48,6 +61,10 @@ class ConnectedSystem(models.Model):
     credentials = EncryptedJSONField(blank=True, default=dict,
                                      help_text="Tokens and keys; encrypted at rest, never shown after saving.")
     rollout_stage = models.CharField(max_length=10, choices=RolloutStage.choices, default=RolloutStage.READ_ONLY)
+    rate_limit = models.CharField(
+        max_length=20, blank=True, validators=[validate_rate_limit],
+        help_text='Client-side limit as "requests/seconds", e.g. 190/10 for HubSpot; '
+                  'blank = the vendor default; "off" = none.')
     is_active = models.BooleanField(default=True)
     auth_status = models.CharField(max_length=10, choices=AuthStatus.choices, default=AuthStatus.UNKNOWN)
     auth_message = models.CharField(max_length=500, blank=True)
@@ -75,3 +92,26 @@ class ConnectedSystem(models.Model):
     def allows_writes(self) -> bool:
         """Whether a write may actually be sent (shadow mode stores it instead)."""
         return self.rollout_stage in (RolloutStage.ONE_WAY, RolloutStage.TWO_WAY)
+
+
+class WebhookDelivery(models.Model):
+    """A verified webhook call, kept until the sync engine has acted on it (nothing lost)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+
+    system = models.ForeignKey(ConnectedSystem, on_delete=models.PROTECT, related_name="webhook_deliveries")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    payload = models.JSONField()
+    event_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.system.slug} webhook {self.received_at:%Y-%m-%d %H:%M:%S} ({self.event_count} events)"

@@ -11,7 +11,8 @@ from integration_hub.models import Record
 
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 # Bookkeeping fields that would only add noise to a timeline.
-QUIET_FIELDS = {"updated_at", "created_at", "provenance", "display_name", "last_synced_at"}
+QUIET_FIELDS = {"updated_at", "created_at", "provenance", "display_name", "last_synced_at",
+                "entity_type", "record", "system"}  # the last three are in the entry's subject
 
 
 @dataclass
@@ -46,7 +47,7 @@ def _diff(previous, current, json_fields: tuple[str, ...]) -> list[FieldChange]:
     changes: list[FieldChange] = []
     for f in current._meta.fields:
         name = f.attname
-        if name.startswith("history_") or name in QUIET_FIELDS or name == "id":
+        if name.startswith("history_") or f.name in QUIET_FIELDS or name == "id":
             continue
         before = getattr(previous, name, None) if previous is not None else None
         after = getattr(current, name)

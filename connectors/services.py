@@ -1,0 +1,83 @@
+"""Write paths that join connectors to the database: build a system's connector, check its auth."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from connectors import registry
+from connectors.base import AuthCheck, Connector, ConnectorError, RateLimit
+from connectors.models import AuthStatus, ConnectedSystem, WebhookDelivery
+from integration_hub import audit
+
+
+def _rate_limit_option(system: ConnectedSystem) -> dict[str, Any]:
+    if not system.rate_limit:
+        return {}  # the vendor's default
+    if system.rate_limit == "off":
+        return {"rate_limit": None}
+    return {"rate_limit": RateLimit.parse(system.rate_limit)}
+
+
+def connector_for(system: ConnectedSystem, **options: Any) -> Connector:
+    """The system's connector; refreshed tokens are saved back, encrypted, as they arrive."""
+
+    def save_refreshed(new_credentials: dict) -> None:
+        ConnectedSystem.objects.filter(pk=system.pk).update(credentials=new_credentials)
+        system.credentials = new_credentials
+
+    return registry.build_connector(
+        system.vendor, system.base_url, system.credentials,
+        on_credentials_refreshed=save_refreshed, **{**_rate_limit_option(system), **options},
+    )
+
+
+def system_record_auth(*, system: ConnectedSystem, ok: bool, message: str) -> None:
+    """Store the outcome of an auth check or an auth failure seen during a sync."""
+    system.auth_status = AuthStatus.OK if ok else AuthStatus.FAILED
+    system.auth_message = message[:500]
+    system.auth_checked_at = timezone.now()
+    system._change_reason = "connection test" if ok else f"auth failed: {message[:200]}"
+    system.save(update_fields=["auth_status", "auth_message", "auth_checked_at", "updated_at"])
+
+
+def system_check_connection(*, system: ConnectedSystem) -> AuthCheck:
+    """Call the vendor with the stored credentials and record the auth health."""
+    try:
+        connector = connector_for(system, max_attempts=2, timeout=15)
+        try:
+            result = connector.check_auth()
+        finally:
+            connector.close()
+    except ConnectorError as exc:
+        result = AuthCheck(ok=False, message=exc.message)
+    system_record_auth(system=system, ok=result.ok, message=result.message)
+    return result
+
+
+class WebhookRejected(Exception):
+    """A webhook call that is not verifiably from the vendor."""
+
+
+@transaction.atomic
+def webhook_receive(*, system: ConnectedSystem, method: str, uri: str, body: bytes,
+                    headers: dict[str, str]) -> WebhookDelivery:
+    """Verify a webhook call the vendor's way and keep it; unverified calls keep nothing."""
+    connector = connector_for(system)
+    try:
+        verified = connector.verify_webhook(method, uri, body, headers)
+    except ConnectorError as exc:
+        raise WebhookRejected(exc.message) from exc
+    finally:
+        connector.close()
+    if not verified:
+        raise WebhookRejected("signature missing, invalid or too old")
+    try:
+        payload = json.loads(body or b"null")
+    except ValueError as exc:
+        raise WebhookRejected(f"body is not JSON ({exc})") from exc
+    events = len(payload) if isinstance(payload, list) else 1
+    with audit.acting_as(f"webhook:{system.slug}", reason="webhook received"):
+        return WebhookDelivery.objects.create(system=system, payload=payload, event_count=events)
