@@ -169,10 +169,11 @@ class ClientCredentialsAuth(AuthStrategy):
         creds = connector.credentials
         self._token: str | None = creds.get("access_token")
         self._expires_at = float(creds.get("access_token_expires_at") or 0)
+        self._margin = 60.0
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         with self._lock:
-            if not self._token or time.time() > self._expires_at - 60:
+            if not self._token or time.time() > self._expires_at - self._margin:
                 self._fetch()
             token = self._token
         self._used.token = token
@@ -209,6 +210,7 @@ class ClientCredentialsAuth(AuthStrategy):
         except (TypeError, ValueError):
             lifetime = 3600.0
         self._token, self._expires_at = body["access_token"], time.time() + lifetime
+        self._margin = min(60.0, lifetime / 10)  # renew a little early, never so early a short token is useless
         self.connector.credentials_refreshed(
             {**creds, "access_token": self._token, "access_token_expires_at": self._expires_at})
 

@@ -13,7 +13,8 @@ What it serves (shapes from shared/contracts/netsuite/CONTRACT.md):
 - `/services/rest/auth/oauth2/v1/token` (client credentials with a JWT assertion signed ES256/384/512 or PS256 by a
   key registered with `register_m2m_client` or POST /__sandbox__/netsuite/m2m).
 Errors are RFC 9457 documents with `o:errorDetails`. Extra knobs: `concurrency_limit` (more in-flight requests ->
-429 CONCURRENCY_LIMIT_EXCEEDED) and `required_fields` ({type: [field]}: a newly mandatory field).
+429 CONCURRENCY_LIMIT_EXCEEDED), `required_fields` ({type: [field]}: a newly mandatory field) and `malformed`
+(answer matching requests with invalid JSON, an HTML page, a record without id, or a create without Location).
 Simplifications: currency and terms are plain strings (not references); no `q=` filter on record lists, no
 `!transform`, no async (`Prefer: respond-async`) requests.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -166,7 +168,9 @@ class NetSuiteEmulator(Emulator):
     vendor = "netsuite"
     presets = ("demo", "empty")
     # NetSuite access tokens live 60 minutes; the default account tier allows 5 concurrent requests.
-    extra_knobs: ClassVar[dict[str, Any]] = {"token_ttl_seconds": 3600, "concurrency_limit": 5, "required_fields": {}}
+    # `malformed`: [{"path": regex, "method": "GET", "mode": one of MALFORMED_MODES}] breaks matching answers.
+    extra_knobs: ClassVar[dict[str, Any]] = {"token_ttl_seconds": 3600, "concurrency_limit": 5, "required_fields": {},
+                                             "malformed": []}
 
     def __init__(self, **kwargs: Any) -> None:
         self._inflight = 0
@@ -200,13 +204,33 @@ class NetSuiteEmulator(Emulator):
             over = self._inflight > int(self.knobs["concurrency_limit"])
         try:
             if not over:
-                return super().handle(request)
+                return self._corrupt(request, super().handle(request))
             response = self._safely(self._refuse_concurrency, request)
             self.request_log.append((request.method, request.path, response.status))
             return response
         finally:
             with self._inflight_lock:
                 self._inflight -= 1
+
+    def _corrupt(self, request: Request, response: Response) -> Response:
+        """Apply the `malformed` knob: the kinds of broken answers a proxy or a vendor bug produces."""
+        for rule in self.knobs["malformed"]:
+            if rule.get("method", request.method) != request.method or not re.search(rule["path"], request.path):
+                continue
+            mode = rule["mode"]
+            if mode == "invalid_json":
+                return Response(200, b'{"items": [', {"Content-Type": "application/json"})
+            if mode == "html_error":
+                return Response(int(rule.get("status", 200)), b"<html><body><h1>Error</h1>Service down</body></html>",
+                                {"Content-Type": "text/html"})
+            if mode == "missing_id" and response.body:
+                body = json.loads(response.body)
+                body.pop("id", None)
+                return json_response(response.status, body)
+            if mode == "no_location":
+                return Response(response.status, response.body,
+                                {k: v for k, v in response.headers.items() if k != "Location"})
+        return response
 
     def _refuse_concurrency(self, request: Request) -> Response:
         raise problem(429, "Concurrent request limit exceeded. Request blocked.", "CONCURRENCY_LIMIT_EXCEEDED")
@@ -268,7 +292,7 @@ class NetSuiteEmulator(Emulator):
         self._nonces.append(nonce)
 
     @route("POST", rf"{REST}/auth/oauth2/v1/token", auth=False)
-    def token(self, request: Request) -> Response:
+    def oauth2_token(self, request: Request) -> Response:
         """OAuth 2.0 client credentials with a signed JWT client assertion."""
         form = request.form()
         if form.get("grant_type") != "client_credentials":
@@ -552,7 +576,7 @@ class NetSuiteEmulator(Emulator):
             elif name == "line" or not line_spec.read_only:
                 out[name] = value if name == "line" else self._value(line_spec, value, f"{path}.{name}", errors)
         for name, line_spec in spec.lines.items():
-            if line_spec.required and out.get(name) in (None, ""):
+            if line_spec.required and line.get(name) in (None, ""):  # an invalid value is reported already
                 errors.append(_detail(f"Please enter value(s) for: {line_spec.label}", "USER_ERROR",
                                       f"{path}.{name}"))
         return out
@@ -615,7 +639,7 @@ class NetSuiteEmulator(Emulator):
     # -- SuiteQL ---------------------------------------------------------------------------
 
     @route("POST", rf"{REST}/query/v1/suiteql")
-    def suiteql(self, request: Request) -> Response:
+    def run_suiteql(self, request: Request) -> Response:
         """Run a SuiteQL query; NetSuite refuses it without `Prefer: transient`."""
         if request.headers.get("Prefer", "").strip().lower() != "transient":
             raise problem(400, "The request could not be processed: the Prefer header must be set to 'transient' "
