@@ -58,12 +58,15 @@ class RecordLink(models.Model):
     external_id = models.CharField(max_length=255)
     # The field values both sides agreed on at the last sync: the "base" of the three-way merge.
     base_snapshot = models.JSONField(default=dict, blank=True)
+    # The system's own field values as last read (vendor field paths): what previews and
+    # reconciliation compare against. Raw data, so it stays out of the history table.
+    remote_values = models.JSONField(default=dict, blank=True)
     remote_updated_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=LinkStatus.choices, default=LinkStatus.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = audited_history()
+    history = audited_history(excluded_fields=["remote_values"])
 
     class Meta:
         ordering = ["system__role", "id"]

@@ -83,11 +83,11 @@ def record_update_values(*, record: Record, changes: dict[str, Any], source: Sou
 
 @transaction.atomic
 def record_link(*, record: Record, system, external_id: str, base_snapshot: dict | None = None,
-                remote_updated_at=None, reason: str = "") -> RecordLink:
+                remote_values: dict | None = None, remote_updated_at=None) -> RecordLink:
     """Link a record to its id in ``system`` (idempotent for the same record and id)."""
     link, created = RecordLink.objects.get_or_create(
         system=system, entity_type=record.entity_type, external_id=str(external_id),
-        defaults={"record": record, "base_snapshot": base_snapshot or {},
+        defaults={"record": record, "base_snapshot": base_snapshot or {}, "remote_values": remote_values or {},
                   "remote_updated_at": remote_updated_at, "last_synced_at": timezone.now()},
     )
     if not created and link.record_id != record.pk:
