@@ -204,13 +204,16 @@ class NetSuiteEmulator(Emulator):
             over = self._inflight > int(self.knobs["concurrency_limit"])
         try:
             if not over:
-                return self._corrupt(request, super().handle(request))
+                return super().handle(request)
             response = self._safely(self._refuse_concurrency, request)
             self.request_log.append((request.method, request.path, response.status))
             return response
         finally:
             with self._inflight_lock:
                 self._inflight -= 1
+
+    def _api(self, request: Request) -> Response:
+        return self._corrupt(request, super()._api(request))
 
     def _corrupt(self, request: Request, response: Response) -> Response:
         """Apply the `malformed` knob: the kinds of broken answers a proxy or a vendor bug produces."""

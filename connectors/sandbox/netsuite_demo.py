@@ -66,10 +66,10 @@ def load_demo(emulator: NetSuiteEmulator) -> None:
         ("stark", "Stark Industries", "ap@stark.example", "Malibu"),
     ]:
         customers[key] = put("customer", {
-            "entityId": f"CUST-{1002 + len(customers)}", "companyName": name, "email": email,
+            "entityId": f"CUST-{1001 + len(customers)}", "companyName": name, "email": email,
             "terms": "Net 30", "currency": "USD", "creditLimit": 25000.0, "creditHoldOverride": "AUTO",
             "balance": 0.0, "overdueBalance": 0.0, "daysOverdue": 0, "isInactive": False,
-            "priceLevel": levels["Base Price"], "externalId": f"CUST-{1002 + len(customers)}",
+            "priceLevel": levels["Base Price"], "externalId": f"CUST-{1001 + len(customers)}",
             "addressBook": [_address("Main", "1 Main Street", city, "TX", "73301", billing=True, shipping=True)]})
 
     for first, last, email, company in [
