@@ -46,5 +46,6 @@ def available_vendors() -> list[str]:
 # Vendor modules register themselves on import. Imported last so they can import `register` from here.
 # One line per vendor:
 # (vendor imports start)
+from connectors import hubspot  # noqa: E402,F401,I001
 from connectors import netsuite  # noqa: E402,F401
 # (vendor imports end)

@@ -5,6 +5,7 @@ Standard library only, so an emulator starts in milliseconds inside a test or as
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import re
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_TOKEN = "sandbox-token"
 ADMIN_PREFIX = "/__sandbox__/"
@@ -38,6 +39,15 @@ BASE_KNOBS: dict[str, Any] = {
     "fail_next": 0,              # the next N API requests fail with `fail_status` (deterministic 5xx)
     "fail_status": 503,
     "timeout_next": 0,           # the next N API requests hang (deterministic timeout)
+    "garble_next": 0,            # the next N API responses are replaced by `garble_mode`:
+    "garble_mode": "html_502",   # html_502 (a proxy's error page), html_200, invalid_json (200, cut short)
+}
+
+GARBLED = {
+    "html_502": (502, b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+                 "text/html"),
+    "html_200": (200, b"<!DOCTYPE html><html><body><h1>Scheduled maintenance</h1></body></html>", "text/html"),
+    "invalid_json": (200, b'{"results": [{"id": "1", "properties": {"name": "Acm', "application/json"),
 }
 
 
@@ -83,8 +93,9 @@ class Request:
         return [part for value in self.query.get(name, []) for part in value.split(",") if part]
 
     def group(self, name: str) -> str:
+        """A path segment captured by the route, percent-decoded (ids may be emails)."""
         assert self.match is not None
-        return self.match.group(name)
+        return unquote(self.match.group(name))
 
     @property
     def bearer_token(self) -> str | None:
@@ -267,7 +278,8 @@ class Emulator:
         """A new access token and its lifetime in seconds."""
         token = secrets.token_urlsafe(24)
         self.issued_tokens[token] = time.monotonic()
-        return token, int(self.knobs["token_ttl_seconds"])
+        ttl = float(self.knobs["token_ttl_seconds"])
+        return token, max(1, math.ceil(ttl)) if ttl > 0 else 0  # whole seconds, as vendors report it
 
     # -- schema-change knobs -----------------------------------------------------------------
 
@@ -328,9 +340,18 @@ class Emulator:
         if request.path.startswith(ADMIN_PREFIX):
             return self._safely(self._admin, request)
         response = self._safely(self._api, request)
+        response = self._garble(response)
         self.request_log.append((request.method, request.path, response.status))
         self.request_counts[f"{request.method} {request.path}"] += 1
         return response
+
+    def _garble(self, response: Response) -> Response:
+        with self._knob_lock:
+            if self.knobs["garble_next"] <= 0:
+                return response
+            self.knobs["garble_next"] -= 1
+            status, body, content_type = GARBLED[self.knobs["garble_mode"]]
+        return Response(status, body, {"Content-Type": content_type})
 
     def _safely(self, handler: Callable[[Request], Response], request: Request) -> Response:
         try:
