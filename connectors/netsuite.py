@@ -41,7 +41,7 @@ from connectors.base import (
     format_timestamp,
     parse_timestamp,
 )
-from connectors.http import AuthStrategy
+from connectors.http import AuthStrategy, HttpClient
 from connectors.registry import register
 
 RECORD_PATH = "/services/rest/record/v1"
@@ -167,6 +167,7 @@ class ClientCredentialsAuth(AuthStrategy):
         self._lock = threading.Lock()
         self._used = threading.local()
         creds = connector.credentials
+        self._token_http: HttpClient | None = None
         self._token: str | None = creds.get("access_token")
         self._expires_at = float(creds.get("access_token_expires_at") or 0)
         self._margin = 60.0
@@ -187,9 +188,23 @@ class ClientCredentialsAuth(AuthStrategy):
                 self._fetch()
         return True
 
+    @property
+    def token_http(self) -> HttpClient:
+        """A client for the token endpoint on the connector's session, without its concurrency cap.
+
+        The auth hook runs while its request already holds a slot; fetching through the capped client could wait
+        forever for slots held by requests that are themselves waiting for this token.
+        """
+        if self._token_http is None:
+            http = self.connector.http
+            self._token_http = HttpClient(http.base_url, vendor=http.vendor, timeout=http.timeout[1],
+                                          max_attempts=http.max_attempts, backoff_base=http.backoff_base,
+                                          session=http.session)
+        return self._token_http
+
     def _fetch(self) -> None:
         creds = self.connector.credentials
-        token_url = self.connector.http.url(TOKEN_PATH)
+        token_url = self.token_http.url(TOKEN_PATH)
         form = {
             "grant_type": "client_credentials",
             "client_assertion_type": JWT_BEARER,
@@ -197,7 +212,7 @@ class ClientCredentialsAuth(AuthStrategy):
                                                  token_url, scope=creds.get("scope", "rest_webservices")),
         }
         try:
-            body = self.connector.http.request_json("POST", TOKEN_PATH, data=form, authenticate=False)
+            body = self.token_http.request_json("POST", TOKEN_PATH, data=form, authenticate=False)
         except ConnectorError as exc:
             if not exc.permanent:
                 raise

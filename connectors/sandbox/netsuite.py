@@ -20,26 +20,32 @@ Simplifications: currency and terms are plain strings (not references); no `q=` 
 """
 from __future__ import annotations
 
-import base64
-import hmac
 import json
 import re
 import threading
-import time
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives import serialization
 
-from connectors.netsuite import oauth1_base_string, oauth1_signature, realm
+from connectors.netsuite import realm
 from connectors.sandbox import netsuite_suiteql as suiteql
+from connectors.sandbox.netsuite_auth import parse_oauth_header, tba_signature_valid, verify_client_assertion
 from connectors.sandbox.netsuite_demo import load_demo
+from connectors.sandbox.netsuite_schema import (
+    COMMON,
+    NAME_FIELDS,
+    REST,
+    SCHEMAS,
+    SUITEQL_TABLES,
+    TRAN_TYPES,
+    F,
+    json_schema,
+    merge_lines,
+    parses,
+)
 from connectors.sandbox.server import ADMIN_PREFIX, Emulator, HttpError, Request, Response, json_response, route
 
 ACCOUNT_ID = "TSTDRV1234567"
@@ -51,10 +57,8 @@ DEMO_TBA = {
     "token_id": "sandbox-token-id",
     "token_secret": "sandbox-token-secret",
 }
-REST = "/services/rest"
 ID = r"(?P<ref>eid:[^/]+|\d+)"
 TYPE = r"(?P<type>[A-Za-z]+)"
-TIMESTAMP_SKEW = 300
 STATUS_TYPES = {400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6", 429: "6.6",
                 500: "15.6.1", 503: "15.6.4"}
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
@@ -64,80 +68,6 @@ CODES = {"RATE_LIMITS": "CONCURRENCY_LIMIT_EXCEEDED", "INTERNAL_ERROR": "UNEXPEC
          "SERVICE_UNAVAILABLE": "UNEXPECTED_ERROR", "INVALID_AUTHENTICATION": "INVALID_LOGIN",
          "EXPIRED_AUTHENTICATION": "INVALID_LOGIN", "OBJECT_NOT_FOUND": "NONEXISTENT_ID",
          "MISSING_METHOD": "METHOD_NOT_ALLOWED", "VALIDATION_ERROR": "INVALID_CONTENT"}
-
-
-@dataclass(frozen=True)
-class F:
-    """One field of a record type: type is string|number|integer|boolean|date|datetime|object|ref|sublist."""
-
-    type: str
-    label: str
-    required: bool = False
-    ref: str | None = None
-    read_only: bool = False
-    options: tuple[str, ...] = ()
-    lines: dict[str, F] = field(default_factory=dict)
-
-
-COMMON = {"id": F("string", "Internal ID", read_only=True), "externalId": F("string", "External ID"),
-          "lastModifiedDate": F("datetime", "Date Last Modified", read_only=True),
-          "dateCreated": F("datetime", "Date Created", read_only=True)}
-LINES = {"line": F("integer", "Line", read_only=True), "item": F("ref", "Item", True, ref="inventoryItem"),
-         "quantity": F("number", "Quantity", True), "rate": F("number", "Rate"),
-         "amount": F("number", "Amount", read_only=True), "description": F("string", "Description"),
-         "priceLevel": F("ref", "Price Level", ref="priceLevel")}
-TRANSACTION = {
-    "tranId": F("string", "Document Number"), "entity": F("ref", "Customer", True, ref="customer"),
-    "tranDate": F("date", "Date"), "memo": F("string", "Memo"), "otherRefNum": F("string", "PO #"),
-    "currency": F("string", "Currency", options=("USD", "EUR", "GBP")), "terms": F("string", "Terms"),
-    "status": F("string", "Status", read_only=True), "subtotal": F("number", "Subtotal", read_only=True),
-    "total": F("number", "Total", read_only=True), "item": F("sublist", "Items", True, lines=LINES),
-}
-SCHEMAS: dict[str, dict[str, F]] = {
-    "customer": {
-        "entityId": F("string", "Customer ID"), "companyName": F("string", "Company Name", True),
-        "email": F("string", "Email"), "phone": F("string", "Phone"), "url": F("string", "Web Address"),
-        "isInactive": F("boolean", "Inactive"), "creditLimit": F("number", "Credit Limit"),
-        "creditHoldOverride": F("string", "Credit Hold", options=("AUTO", "ON", "OFF")),
-        "terms": F("string", "Terms"), "currency": F("string", "Currency", options=("USD", "EUR", "GBP")),
-        "priceLevel": F("ref", "Price Level", ref="priceLevel"),
-        "balance": F("number", "Balance", read_only=True), "overdueBalance": F("number", "Overdue", read_only=True),
-        "daysOverdue": F("integer", "Days Overdue", read_only=True),
-        "addressBook": F("sublist", "Address Book", lines={
-            "line": F("integer", "Line", read_only=True), "label": F("string", "Label"),
-            "defaultBilling": F("boolean", "Default Billing"), "defaultShipping": F("boolean", "Default Shipping"),
-            "addressBookAddress": F("object", "Address")}),
-    },
-    "contact": {
-        "entityId": F("string", "Name"), "firstName": F("string", "First Name"),
-        "lastName": F("string", "Last Name", True), "company": F("ref", "Company", ref="customer"),
-        "email": F("string", "Email"), "phone": F("string", "Phone"), "title": F("string", "Job Title"),
-        "isInactive": F("boolean", "Inactive"),
-    },
-    "priceLevel": {"name": F("string", "Price Level", True), "discountPct": F("number", "Markup/Discount %"),
-                   "isInactive": F("boolean", "Inactive")},
-    "inventoryItem": {
-        "itemId": F("string", "Item Name/Number", True), "displayName": F("string", "Display Name"),
-        "salesDescription": F("string", "Sales Description"), "upcCode": F("string", "UPC Code"),
-        "cost": F("number", "Purchase Price"), "basePrice": F("number", "Base Price"),
-        "isInactive": F("boolean", "Inactive"),
-        "quantityOnHand": F("number", "On Hand", read_only=True),
-        "quantityAvailable": F("number", "Available", read_only=True),
-        "price": F("sublist", "Pricing", lines={"line": F("integer", "Line", read_only=True),
-                                                  "priceLevel": F("ref", "Price Level", True, ref="priceLevel"),
-                                                  "price": F("number", "Unit Price", True)}),
-    },
-    "estimate": {**TRANSACTION, "expirationDate": F("date", "Expires")},
-    "salesOrder": TRANSACTION,
-    "invoice": {**TRANSACTION, "dueDate": F("date", "Due Date"),
-                "createdFrom": F("ref", "Created From", ref="salesOrder"),
-                "amountPaid": F("number", "Amount Paid", read_only=True),
-                "amountRemaining": F("number", "Amount Due", read_only=True)},
-}
-SUITEQL_TABLES = {"customer": ("customer",), "contact": ("contact",), "pricelevel": ("priceLevel",),
-                  "item": ("inventoryItem",), "transaction": ("estimate", "salesOrder", "invoice")}
-TRAN_TYPES = {"estimate": "Estimate", "salesOrder": "SalesOrd", "invoice": "CustInvc"}
-NAME_FIELDS = ("companyName", "itemId", "tranId", "name", "entityId", "lastName")
 
 
 class Problem(HttpError):
@@ -156,10 +86,6 @@ def problem(status: int, detail: str, code: str, **pointers: str) -> Problem:
 def _iso_now() -> str:
     """Now, whole seconds (NetSuite keeps no finer precision for lastModifiedDate)."""
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 class NetSuiteEmulator(Emulator):
@@ -270,28 +196,18 @@ class NetSuiteEmulator(Emulator):
             raise problem(401, f"Invalid login attempt. {exc.message}", "INVALID_LOGIN") from None
 
     def _check_tba(self, request: Request, header: str) -> None:
-        params = {}
-        for part in header.split(","):
-            name, _, value = part.strip().partition("=")
-            params[name] = unquote(value.strip().strip('"'))
-        refused = problem(401, "Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite "
-                               "UI at Setup > Users/Roles > User Management > View Login Audit Trail.", "INVALID_LOGIN")
+        params = parse_oauth_header(header)
         integration = self.store.table("_tba").get(params.get("oauth_consumer_key", ""))
         token_secret = (integration or {}).get("tokens", {}).get(params.get("oauth_token", ""))
-        if (integration is None or token_secret is None or params.get("realm") != realm(ACCOUNT_ID)
-                or params.get("oauth_signature_method") != "HMAC-SHA256"):
-            raise refused
-        timestamp = params.get("oauth_timestamp", "")
-        nonce = f"{params.get('oauth_token')}:{params.get('oauth_nonce')}:{timestamp}"
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > TIMESTAMP_SKEW or nonce in self._nonces:
-            raise refused
-        signed = [(k, v) for k, v in params.items() if k.startswith("oauth_") and k != "oauth_signature"]
-        signed += [(k, v) for k, values in request.query.items() for v in values]
+        nonce = f"{params.get('oauth_token')}:{params.get('oauth_nonce')}:{params.get('oauth_timestamp')}"
+        query = [(k, v) for k, values in request.query.items() for v in values]
         url = f"http://{request.headers.get('Host', '')}{request.path}"
-        expected = oauth1_signature(oauth1_base_string(request.method, url, signed),
-                                    integration["consumer_secret"], token_secret)
-        if not hmac.compare_digest(expected, params.get("oauth_signature", "")):
-            raise refused
+        if (integration is None or token_secret is None or params.get("realm") != realm(ACCOUNT_ID)
+                or nonce in self._nonces
+                or not tba_signature_valid(params, request.method, url, query, integration["consumer_secret"],
+                                           token_secret)):
+            raise problem(401, "Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI "
+                               "at Setup > Users/Roles > User Management > View Login Audit Trail.", "INVALID_LOGIN")
         self._nonces.append(nonce)
 
     @route("POST", rf"{REST}/auth/oauth2/v1/token", auth=False)
@@ -313,37 +229,11 @@ class NetSuiteEmulator(Emulator):
         return json_response(200, {"access_token": access_token, "expires_in": str(ttl), "token_type": "bearer"})
 
     def _verify_assertion(self, assertion: str, audience: str) -> dict[str, Any]:
-        """Check the JWT's signature (by the registered certificate), audience and lifetime; return its claims."""
-        invalid = HttpError(401, "invalid client assertion", category="invalid_client", oauth=True)
+        """The assertion's claims when a certificate registered for its issuer signed it; else 401 invalid_client."""
         try:
-            head_b64, body_b64, sig_b64 = assertion.split(".")
-            header, claims = json.loads(_b64url_decode(head_b64)), json.loads(_b64url_decode(body_b64))
-            signature = _b64url_decode(sig_b64)
-        except ValueError:
-            raise invalid from None
-        pem = self.store.table("_m2m").get(str(claims.get("iss")), {}).get(str(header.get("kid")))
-        if pem is None:
-            raise invalid
-        key = serialization.load_pem_public_key(pem.encode())
-        alg, signed = str(header.get("alg")), f"{head_b64}.{body_b64}".encode()
-        digest = {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}.get(alg[2:])
-        try:
-            if alg.startswith("ES") and digest and isinstance(key, ec.EllipticCurvePublicKey):
-                half = len(signature) // 2
-                der = encode_dss_signature(int.from_bytes(signature[:half], "big"),
-                                           int.from_bytes(signature[half:], "big"))
-                key.verify(der, signed, ec.ECDSA(digest))
-            elif alg.startswith("PS") and digest and isinstance(key, rsa.RSAPublicKey):
-                key.verify(signature, signed, padding.PSS(padding.MGF1(digest), digest.digest_size), digest)
-            else:
-                raise invalid
-        except InvalidSignature:
-            raise invalid from None
-        now, iat, exp = time.time(), claims.get("iat"), claims.get("exp")
-        if (claims.get("aud") != audience or not isinstance(iat, int) or not isinstance(exp, int)
-                or exp <= now or iat > now + TIMESTAMP_SKEW or exp - iat > 3600):
-            raise invalid
-        return claims
+            return verify_client_assertion(assertion, audience, self.store.table("_m2m"))
+        except ValueError as exc:
+            raise HttpError(401, f"invalid client assertion: {exc}", category="invalid_client", oauth=True) from None
 
     # -- record API ------------------------------------------------------------------------
 
@@ -362,7 +252,7 @@ class NetSuiteEmulator(Emulator):
         if not ref.startswith("eid:"):
             row = table.get(ref)
             return (ref, row) if row is not None else None
-        record_id = self._eids(record_type).get(ref[4:])
+        record_id = self._eids(record_type).get(unquote(ref[4:]))  # paths arrive percent-encoded
         return (record_id, table[record_id]) if record_id in table else None
 
     def _eids(self, record_type: str) -> dict[str, str]:
@@ -455,7 +345,7 @@ class NetSuiteEmulator(Emulator):
     def upsert_record(self, request: Request) -> Response:
         """Upsert by external id: create or update -> 204 with Location."""
         record_type = request.group("type")
-        external = request.group("ref")[4:]
+        external = unquote(request.group("ref")[4:])
         body = request.json()
         if isinstance(body, dict):
             body = {k: v for k, v in body.items() if k != "externalId"}
@@ -502,7 +392,7 @@ class NetSuiteEmulator(Emulator):
         for name, value in values.items():
             spec = schema[name]
             if spec.type == "sublist" and row is not None and name not in replace:
-                value = _merge_lines(merged.get(name) or [], value)
+                value = merge_lines(merged.get(name) or [], value)
             merged[name] = value
         if external_id is not None:
             merged["externalId"] = external_id
@@ -538,7 +428,7 @@ class NetSuiteEmulator(Emulator):
               "number": isinstance(value, int | float) and not isinstance(value, bool),
               "boolean": isinstance(value, bool), "object": isinstance(value, dict)}.get(spec.type, True)
         if spec.type in ("date", "datetime"):
-            ok = isinstance(value, str) and _parses(value, spec.type)
+            ok = isinstance(value, str) and parses(value, spec.type)
         if spec.options and value not in spec.options:
             ok = False
         if spec.type == "ref":
@@ -630,7 +520,7 @@ class NetSuiteEmulator(Emulator):
             if name in removed:
                 continue
             shown = renamed.get(name, name)
-            properties[shown] = _json_schema(record_type, name, spec)
+            properties[shown] = json_schema(record_type, name, spec)
             if spec.required or name in self.knobs["required_fields"].get(record_type, []):
                 required.append(shown)
         document = {"type": "object", "title": record_type, "properties": properties, "required": required}
@@ -736,49 +626,6 @@ class NetSuiteEmulator(Emulator):
 
 def _detail(detail: str, code: str, path: str) -> dict[str, str]:
     return {"detail": detail, "o:errorCode": code, "o:errorPath": path}
-
-
-def _merge_lines(current: list[dict[str, Any]], incoming: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """PATCH without replace: a line with a known `line` number is updated, others are added."""
-    merged = [dict(line) for line in current]
-    by_number = {line.get("line"): line for line in merged}
-    for line in incoming:
-        target = by_number.get(line.get("line"))
-        if target is not None:
-            target.update(line)
-        else:
-            merged.append({k: v for k, v in line.items() if k != "line"})
-    return merged
-
-
-def _parses(value: str, kind: str) -> bool:
-    try:
-        if kind == "date":
-            date.fromisoformat(value)
-        else:
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
-
-
-def _json_schema(record_type: str, name: str, spec: F) -> dict[str, Any]:
-    """One property of the metadata catalog's JSON Schema, with NetSuite's $ref style for references/sublists."""
-    prop: dict[str, Any] = {"title": spec.label}
-    if spec.type == "ref":
-        prop.update({"type": "object", "$ref": f"{REST}/record/v1/metadata-catalog/{spec.ref}"})
-    elif spec.type == "sublist":
-        prop.update({"type": "object", "$ref": f"{REST}/record/v1/metadata-catalog/{record_type}-{name}Collection"})
-    elif spec.type in ("date", "datetime"):
-        prop.update({"type": "string", "format": "date" if spec.type == "date" else "date-time"})
-    else:
-        prop["type"] = spec.type
-    if spec.options:
-        prop["enum"] = list(spec.options)
-    if spec.read_only:
-        prop["readOnly"] = True
-    prop["nullable"] = not spec.required
-    return prop
 
 
 def _sql_text(value: Any) -> str:

@@ -103,14 +103,15 @@ def test_create_reads_the_new_id_from_the_location_header(ns, tba_connector):
 
 
 def test_upsert_by_external_id_creates_then_updates_one_record(ns, tba_connector):
-    first = tba_connector.upsert_many("customer", [{"externalId": "HUB-7", "companyName": "Vandelay"}], "externalId")
-    second = tba_connector.upsert_many("customer", [{"externalId": "HUB-7", "phone": "+1 555 0107"}], "externalId")
+    first = tba_connector.upsert_many("customer", [{"externalId": "HUB 7/a", "companyName": "Vandelay"}], "externalId")
+    second = tba_connector.upsert_many("customer", [{"externalId": "HUB 7/a", "phone": "+1 555 0107"}], "externalId")
 
-    assert first[0].ok and second[0].ok and first[0].key == "HUB-7"
+    assert first[0].ok and second[0].ok and first[0].key == "HUB 7/a"
     assert first[0].external_id == second[0].external_id
-    [record] = tba_connector.get_many("customer", ["eid:HUB-7"])
-    assert (record.fields["companyName"], record.fields["phone"]) == ("Vandelay", "+1 555 0107")
-    assert requests_to(ns, "PUT", r"/customer/eid:HUB-7$", 204) == 2
+    [record] = tba_connector.get_many("customer", ["eid:HUB 7/a"])
+    assert (record.fields["companyName"], record.fields["phone"], record.fields["externalId"]) == (
+        "Vandelay", "+1 555 0107", "HUB 7/a")
+    assert requests_to(ns, "PUT", r"/customer/eid:HUB%207%2Fa$", 204) == 2
     assert len(ns.store.table("customer")) == 6
 
 
@@ -222,6 +223,17 @@ def test_oauth2_client_credentials_fetch_a_token_and_report_it(ns, m2m_key):
     assert connector.get_many("customer", ["100"])[0].fields["companyName"] == "Acme Incorporated"
     assert requests_to(ns, "POST", "oauth2/v1/token$", 200) == 1
     assert saved[-1]["access_token"] and saved[-1]["access_token_expires_at"] > time.time() + 3000
+
+
+@pytest.mark.timeout(15)
+def test_parallel_writes_share_one_token_fetch_without_deadlock(ns, m2m_key):
+    connector = NetSuiteConnector(ns.url, m2m_credentials(ns, m2m_key), concurrency=2, **FAST)
+
+    results = connector.upsert_many("contact", [{"externalId": f"T-{i}", "lastName": "Tok"} for i in range(6)],
+                                    "externalId")
+
+    assert all(r.ok for r in results)
+    assert requests_to(ns, "POST", "oauth2/v1/token$", 200) == 1
 
 
 def test_expired_oauth2_token_is_refreshed_once_on_401(ns, m2m_key):

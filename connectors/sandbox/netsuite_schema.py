@@ -1,0 +1,126 @@
+"""Record types the NetSuite emulator serves: fields, types, references, sublists, and their JSON Schema."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+REST = "/services/rest"
+
+
+@dataclass(frozen=True)
+class F:
+    """One field of a record type: type is string|number|integer|boolean|date|datetime|object|ref|sublist."""
+
+    type: str
+    label: str
+    required: bool = False
+    ref: str | None = None
+    read_only: bool = False
+    options: tuple[str, ...] = ()
+    lines: dict[str, F] = field(default_factory=dict)
+
+
+COMMON = {"id": F("string", "Internal ID", read_only=True), "externalId": F("string", "External ID"),
+          "lastModifiedDate": F("datetime", "Date Last Modified", read_only=True),
+          "dateCreated": F("datetime", "Date Created", read_only=True)}
+LINES = {"line": F("integer", "Line", read_only=True), "item": F("ref", "Item", True, ref="inventoryItem"),
+         "quantity": F("number", "Quantity", True), "rate": F("number", "Rate"),
+         "amount": F("number", "Amount", read_only=True), "description": F("string", "Description"),
+         "priceLevel": F("ref", "Price Level", ref="priceLevel")}
+TRANSACTION = {
+    "tranId": F("string", "Document Number"), "entity": F("ref", "Customer", True, ref="customer"),
+    "tranDate": F("date", "Date"), "memo": F("string", "Memo"), "otherRefNum": F("string", "PO #"),
+    "currency": F("string", "Currency", options=("USD", "EUR", "GBP")), "terms": F("string", "Terms"),
+    "status": F("string", "Status", read_only=True), "subtotal": F("number", "Subtotal", read_only=True),
+    "total": F("number", "Total", read_only=True), "item": F("sublist", "Items", True, lines=LINES),
+}
+SCHEMAS: dict[str, dict[str, F]] = {
+    "customer": {
+        "entityId": F("string", "Customer ID"), "companyName": F("string", "Company Name", True),
+        "email": F("string", "Email"), "phone": F("string", "Phone"), "url": F("string", "Web Address"),
+        "isInactive": F("boolean", "Inactive"), "creditLimit": F("number", "Credit Limit"),
+        "creditHoldOverride": F("string", "Credit Hold", options=("AUTO", "ON", "OFF")),
+        "terms": F("string", "Terms"), "currency": F("string", "Currency", options=("USD", "EUR", "GBP")),
+        "priceLevel": F("ref", "Price Level", ref="priceLevel"),
+        "balance": F("number", "Balance", read_only=True), "overdueBalance": F("number", "Overdue", read_only=True),
+        "daysOverdue": F("integer", "Days Overdue", read_only=True),
+        "addressBook": F("sublist", "Address Book", lines={
+            "line": F("integer", "Line", read_only=True), "label": F("string", "Label"),
+            "defaultBilling": F("boolean", "Default Billing"), "defaultShipping": F("boolean", "Default Shipping"),
+            "addressBookAddress": F("object", "Address")}),
+    },
+    "contact": {
+        "entityId": F("string", "Name"), "firstName": F("string", "First Name"),
+        "lastName": F("string", "Last Name", True), "company": F("ref", "Company", ref="customer"),
+        "email": F("string", "Email"), "phone": F("string", "Phone"), "title": F("string", "Job Title"),
+        "isInactive": F("boolean", "Inactive"),
+    },
+    "priceLevel": {"name": F("string", "Price Level", True), "discountPct": F("number", "Markup/Discount %"),
+                   "isInactive": F("boolean", "Inactive")},
+    "inventoryItem": {
+        "itemId": F("string", "Item Name/Number", True), "displayName": F("string", "Display Name"),
+        "salesDescription": F("string", "Sales Description"), "upcCode": F("string", "UPC Code"),
+        "cost": F("number", "Purchase Price"), "basePrice": F("number", "Base Price"),
+        "isInactive": F("boolean", "Inactive"),
+        "quantityOnHand": F("number", "On Hand", read_only=True),
+        "quantityAvailable": F("number", "Available", read_only=True),
+        "price": F("sublist", "Pricing", lines={"line": F("integer", "Line", read_only=True),
+                                                  "priceLevel": F("ref", "Price Level", True, ref="priceLevel"),
+                                                  "price": F("number", "Unit Price", True)}),
+    },
+    "estimate": {**TRANSACTION, "expirationDate": F("date", "Expires")},
+    "salesOrder": TRANSACTION,
+    "invoice": {**TRANSACTION, "dueDate": F("date", "Due Date"),
+                "createdFrom": F("ref", "Created From", ref="salesOrder"),
+                "amountPaid": F("number", "Amount Paid", read_only=True),
+                "amountRemaining": F("number", "Amount Due", read_only=True)},
+}
+SUITEQL_TABLES = {"customer": ("customer",), "contact": ("contact",), "pricelevel": ("priceLevel",),
+                  "item": ("inventoryItem",), "transaction": ("estimate", "salesOrder", "invoice")}
+TRAN_TYPES = {"estimate": "Estimate", "salesOrder": "SalesOrd", "invoice": "CustInvc"}
+NAME_FIELDS = ("companyName", "itemId", "tranId", "name", "entityId", "lastName")
+
+
+def merge_lines(current: list[dict[str, Any]], incoming: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """PATCH without replace: a line with a known `line` number is updated, others are added."""
+    merged = [dict(line) for line in current]
+    by_number = {line.get("line"): line for line in merged}
+    for line in incoming:
+        target = by_number.get(line.get("line"))
+        if target is not None:
+            target.update(line)
+        else:
+            merged.append({k: v for k, v in line.items() if k != "line"})
+    return merged
+
+
+def parses(value: str, kind: str) -> bool:
+    """Whether a value is an ISO date (kind "date") or date-time."""
+    try:
+        if kind == "date":
+            date.fromisoformat(value)
+        else:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def json_schema(record_type: str, name: str, spec: F) -> dict[str, Any]:
+    """One property of the metadata catalog's JSON Schema, with NetSuite's $ref style for references/sublists."""
+    prop: dict[str, Any] = {"title": spec.label}
+    if spec.type == "ref":
+        prop.update({"type": "object", "$ref": f"{REST}/record/v1/metadata-catalog/{spec.ref}"})
+    elif spec.type == "sublist":
+        prop.update({"type": "object", "$ref": f"{REST}/record/v1/metadata-catalog/{record_type}-{name}Collection"})
+    elif spec.type in ("date", "datetime"):
+        prop.update({"type": "string", "format": "date" if spec.type == "date" else "date-time"})
+    else:
+        prop["type"] = spec.type
+    if spec.options:
+        prop["enum"] = list(spec.options)
+    if spec.read_only:
+        prop["readOnly"] = True
+    prop["nullable"] = not spec.required
+    return prop
