@@ -50,9 +50,9 @@ TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEFAULT_CONCURRENCY = 5
 SUITEQL_MAX_LIMIT = 1000
-# SuiteQL prints dates in the user's date format (often date-only), so the cursor column is read with TO_CHAR.
-SUITEQL_TIME_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS'
-SUITEQL_TIME_LITERAL = "YYYY-MM-DD HH24:MI:SS"
+# SuiteQL prints dates in the user's date format (often date-only), so the cursor column is read with TO_CHAR,
+# and literals are written with TO_TIMESTAMP, both in this format.
+SUITEQL_TIME_FORMAT = "YYYY-MM-DD HH24:MI:SS"
 WEBHOOK_TOLERANCE_SECONDS = 300
 
 # Record type -> (SuiteQL table, extra condition selecting that type in a shared table).
@@ -266,7 +266,8 @@ def _location_id(response: requests.Response) -> str | None:
 
 def _suiteql_literal(moment: datetime) -> str:
     """A UTC datetime as a SuiteQL TO_TIMESTAMP literal (whole seconds: NetSuite keeps no finer)."""
-    return f"TO_TIMESTAMP('{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S}', '{SUITEQL_TIME_LITERAL}')"
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # naive means UTC, never the host's zone
+    return f"TO_TIMESTAMP('{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S}', '{SUITEQL_TIME_FORMAT}')"
 
 
 # -- the connector ---------------------------------------------------------------------------------

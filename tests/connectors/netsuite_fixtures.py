@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from connectors.netsuite import NetSuiteConnector, tba_header
 from connectors.sandbox import RunningEmulator, start_emulator
@@ -44,7 +44,8 @@ def m2m_key_fixture() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def m2m_credentials(running: RunningEmulator, key: ec.EllipticCurvePrivateKey, **extra: Any) -> dict[str, Any]:
+def m2m_credentials(running: RunningEmulator, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
+                    **extra: Any) -> dict[str, Any]:
     """Register the key's certificate with the emulator (the M2M setup page) and return connector credentials."""
     public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode()

@@ -5,6 +5,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.base import ConnectorError
 from connectors.netsuite import NetSuiteConnector, webhook_signature
@@ -236,6 +237,14 @@ def test_parallel_writes_share_one_token_fetch_without_deadlock(ns, m2m_key):
     assert requests_to(ns, "POST", "oauth2/v1/token$", 200) == 1
 
 
+def test_rsa_certificate_signs_the_assertion_with_ps256(ns):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    connector = NetSuiteConnector(ns.url, m2m_credentials(ns, key), **FAST)
+
+    assert connector.check_auth().ok
+    assert requests_to(ns, "POST", "oauth2/v1/token$", 200) == 1
+
+
 def test_expired_oauth2_token_is_refreshed_once_on_401(ns, m2m_key):
     saved: list[dict] = []
     connector = NetSuiteConnector(ns.url, m2m_credentials(ns, m2m_key), on_credentials_refreshed=saved.append, **FAST)
@@ -409,6 +418,15 @@ def test_malformed_metadata_is_a_permanent_error(ns, tba_connector):
         tba_connector.describe("customer")
 
     assert error.value.kind == "malformed" and error.value.permanent
+
+
+def test_naive_since_is_read_as_utc(tba_connector):
+    aware = all_changes(tba_connector, "customer")[-1].cursor
+    moment = datetime.fromisoformat(aware.replace("Z", "+00:00"))
+
+    naive = all_changes(tba_connector, "customer", since=moment.replace(tzinfo=None))
+
+    assert [r.fields["companyName"] for p in naive for r in p.records] == ["Stark Industries"]
 
 
 def test_since_in_the_future_returns_no_records_and_no_cursor(tba_connector):
