@@ -137,7 +137,11 @@ def b64url(data: bytes) -> str:
 def client_assertion(client_id: str, certificate_id: str, private_key_pem: str, audience: str, *,
                      scope: str = "rest_webservices", now: float | None = None, lifetime: int = 300) -> str:
     """The signed JWT NetSuite's M2M token endpoint expects (ES256/384/512 for EC keys, PS256 for RSA)."""
-    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    try:
+        key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise ConnectorError(f"netsuite: private_key is not an unencrypted PEM key: {exc}", kind="config",
+                             permanent=True) from None
     issued = int(now if now is not None else time.time())
     if isinstance(key, ec.EllipticCurvePrivateKey):
         bits = key.curve.key_size

@@ -290,6 +290,17 @@ def test_unregistered_m2m_certificate_is_a_permanent_auth_error(ns, m2m_key):
     assert requests_to(ns, "POST", "suiteql$") == 0
 
 
+def test_unreadable_private_key_is_a_config_error_not_a_crash(ns, m2m_key):
+    creds = {**m2m_credentials(ns, m2m_key), "private_key": "-----BEGIN nonsense"}
+    connector = NetSuiteConnector(ns.url, creds, **FAST)
+
+    with pytest.raises(ConnectorError) as error:
+        connector.get_many("customer", ["100"])
+
+    assert (error.value.kind, error.value.permanent) == ("config", True)
+    assert not connector.check_auth().ok
+
+
 def test_tba_signature_is_accepted(ns, tba_connector):
     assert tba_connector.check_auth().ok
     assert requests_to(ns, "POST", "suiteql$", 200) == 1
