@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import importlib
+import signal
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from connectors.sandbox.server import DEFAULT_TOKEN, Emulator, RunningEmulator, serve_in_background
@@ -44,5 +47,20 @@ def start_emulator(vendor: str, port: int = 0, token: str = DEFAULT_TOKEN, seed:
     return serve_in_background(emulator, host, port)
 
 
+def serve(vendor: str, *, host: str = "127.0.0.1", port: int | None = None, token: str = DEFAULT_TOKEN,
+          seed: str | None = None, state_file: str | None = None, faults: dict[str, Any] | None = None,
+          announce: Callable[[str], object] = print) -> None:
+    """Serve an emulator in the foreground until SIGINT or SIGTERM (the CLI and the bench subprocess)."""
+    emulator = create_emulator(vendor, token=token, seed=seed, state_file=state_file, faults=faults)
+    running = serve_in_background(emulator, host, DEFAULT_PORTS.get(vendor, 0) if port is None else port)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    announce(f"{vendor} sandbox listening on {running.url} (token {token!r})")
+    stop.wait()
+    running.stop()
+    announce(f"{vendor} sandbox stopped")
+
+
 __all__ = ["DEFAULT_PORTS", "DEFAULT_TOKEN", "EMULATORS", "Emulator", "RunningEmulator", "create_emulator",
-           "emulator_class", "start_emulator"]
+           "emulator_class", "serve", "start_emulator"]

@@ -473,6 +473,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse pooled connections
     server_version = "IntegrationHubSandbox/1.0"
     timeout = 120                  # close idle keep-alive connections eventually
+    # Headers and body go out in two writes; without TCP_NODELAY, Nagle + delayed ACK stall each response ~40 ms.
+    disable_nagle_algorithm = True
     emulator: Emulator
 
     def _dispatch(self) -> None:
@@ -548,7 +550,7 @@ def serve_in_background(emulator: Emulator, host: str = "127.0.0.1", port: int =
     """Bind `host:port` (0 = any free port) and serve `emulator` on a daemon thread."""
     handler = type(f"{type(emulator).__name__}Handler", (_Handler,), {"emulator": emulator})
     server = _Server((host, port), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                               name=f"sandbox-{emulator.vendor}-{server.server_address[1]}", daemon=True)
     thread.start()
     return RunningEmulator(emulator, server, thread)

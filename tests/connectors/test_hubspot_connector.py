@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from hubspot.utils.signature import Signature
 
 from connectors.base import ConnectorError
 from connectors.hubspot import HubSpotConnector
@@ -419,3 +420,77 @@ class TestRegistry:
             hubspot.describe("tickets_v9")
 
         assert caught.value.kind == "config"
+
+
+class TestWebhooks:
+    SECRET = "app-client-secret"
+    URI = "https://hub.example.com/webhooks/hubspot-prod/"
+    BODY = b'[{"eventId":1,"subscriptionType":"company.propertyChange","objectId":1001,"propertyName":"name"}]'
+
+    def connector(self, **credentials: str) -> HubSpotConnector:
+        return HubSpotConnector("http://127.0.0.1:9", {"access_token": "t", "client_secret": self.SECRET,
+                                                       **credentials})
+
+    def headers(self, timestamp_ms: int, *, secret: str = SECRET, body: bytes = BODY, uri: str = URI) -> dict:
+        # HubSpot's own SDK computes the signature, so the connector is checked against an independent implementation.
+        signature = Signature.get_signature(secret, body.decode(), "v3", http_uri=uri, http_method="POST",
+                                            timestamp=str(timestamp_ms))
+        return {"X-HubSpot-Signature-v3": signature, "X-HubSpot-Request-Timestamp": str(timestamp_ms)}
+
+    def test_it_accepts_a_fresh_correctly_signed_request(self):
+        now = time.time()
+
+        assert self.connector().verify_webhook("POST", self.URI, self.BODY, self.headers(int(now * 1000)), now=now)
+
+    def test_header_names_are_case_insensitive_and_the_webhook_secret_wins(self):
+        now = time.time()
+        headers = {k.lower(): v for k, v in self.headers(int(now * 1000), secret="hook-secret").items()}
+
+        assert self.connector(webhook_secret="hook-secret").verify_webhook("POST", self.URI, self.BODY, headers,
+                                                                           now=now)
+
+    def test_it_rejects_stale_signature(self):
+        now = time.time()
+        headers = self.headers(int((now - 301) * 1000))
+
+        assert not self.connector().verify_webhook("POST", self.URI, self.BODY, headers, now=now)
+
+    def test_it_rejects_a_timestamp_from_the_future(self):
+        now = time.time()
+        headers = self.headers(int((now + 301) * 1000))
+
+        assert not self.connector().verify_webhook("POST", self.URI, self.BODY, headers, now=now)
+
+    def test_it_rejects_a_forged_signature(self):
+        now = time.time()
+        headers = self.headers(int(now * 1000), secret="someone-else")
+
+        assert not self.connector().verify_webhook("POST", self.URI, self.BODY, headers, now=now)
+
+    def test_it_rejects_a_tampered_body_or_uri(self):
+        now = time.time()
+        headers = self.headers(int(now * 1000))
+
+        assert not self.connector().verify_webhook("POST", self.URI, self.BODY.replace(b"1001", b"1002"), headers,
+                                                   now=now)
+        assert not self.connector().verify_webhook("POST", self.URI + "x", self.BODY, headers, now=now)
+
+    def test_it_rejects_an_unsigned_request(self):
+        now = time.time()
+        timestamp_only = {"X-HubSpot-Request-Timestamp": str(int(now * 1000))}
+
+        assert not self.connector().verify_webhook("POST", self.URI, self.BODY, {}, now=now)
+        assert not self.connector().verify_webhook("POST", self.URI, self.BODY, timestamp_only, now=now)
+
+    def test_it_rejects_everything_without_a_secret(self):
+        now = time.time()
+        hubspot = HubSpotConnector("http://127.0.0.1:9", {"access_token": "t"})
+
+        assert not hubspot.verify_webhook("POST", self.URI, self.BODY, self.headers(int(now * 1000)), now=now)
+
+    def test_percent_encoded_characters_in_the_uri_are_decoded_before_signing(self):
+        now = time.time()
+        headers = self.headers(int(now * 1000), uri="https://hub.example.com/webhooks/a:b?x=@y")
+
+        assert self.connector().verify_webhook("POST", "https://hub.example.com/webhooks/a%3Ab?x=%40y", self.BODY,
+                                               headers, now=now)

@@ -1,15 +1,12 @@
 """Run a vendor API emulator in the foreground: `manage.py sandbox --vendor hubspot --seed demo`."""
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.base import RateLimit
-from connectors.sandbox import DEFAULT_PORTS, DEFAULT_TOKEN, EMULATORS, create_emulator
-from connectors.sandbox.server import serve_in_background
+from connectors.sandbox import DEFAULT_TOKEN, EMULATORS, serve
 
 
 class Command(BaseCommand):
@@ -27,7 +24,6 @@ class Command(BaseCommand):
         parser.add_argument("--latency-ms", type=int, default=0, help="delay added to every request")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        vendor = options["vendor"]
         faults: dict[str, Any] = {"error_rate": options["error_rate"], "latency_ms": options["latency_ms"]}
         if options["rate_limit"]:
             try:
@@ -35,19 +31,13 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
             faults["rate_limit"] = {"requests": limit.requests, "per_seconds": limit.per_seconds}
-        port = options["port"] if options["port"] is not None else DEFAULT_PORTS.get(vendor, 0)
-        emulator = create_emulator(vendor, token=options["token"], seed=options["seed"],
-                                   state_file=options["state"], faults=faults)
-        try:
-            running = serve_in_background(emulator, options["host"], port)
-        except OSError as exc:
-            raise CommandError(f"cannot listen on {options['host']}:{port}: {exc}") from exc
 
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-        self.stdout.write(f"{vendor} sandbox listening on {running.url} (token {options['token']!r})")
-        self.stdout.flush()
-        stop.wait()
-        running.stop()
-        self.stdout.write(f"{vendor} sandbox stopped")
+        def announce(message: str) -> None:
+            self.stdout.write(message)
+            self.stdout.flush()
+
+        try:
+            serve(options["vendor"], host=options["host"], port=options["port"], token=options["token"],
+                  seed=options["seed"], state_file=options["state"], faults=faults, announce=announce)
+        except OSError as exc:
+            raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc}") from exc
