@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from connectors.hubspot import HubSpotConnector  # noqa: E402
+from connectors.netsuite import NetSuiteConnector  # noqa: E402
+from connectors.sandbox.netsuite import DEMO_TBA  # noqa: E402
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -87,9 +89,34 @@ def bench_hubspot(records: int) -> list[tuple[str, float, str]]:
     return pull.figures("hubspot_pull") + push.figures("hubspot_push")
 
 
+def bench_netsuite(records: int) -> list[tuple[str, float, str]]:
+    """Upsert `records` customers by external id, then pull them incrementally.
+
+    NetSuite's REST API has no batch write or bulk read: a push is one PUT eid: per record and a pull is SuiteQL
+    change pages plus one GET per record, both 5 requests at a time (the default account concurrency limit).
+    """
+    with emulator_process("netsuite") as url:
+        netsuite = NetSuiteConnector(url, DEMO_TBA, rate_limit=None, backoff_base=0.05)
+        rows = [{"externalId": f"B-{i:06d}", "companyName": f"Bench Company {i}", "email": f"ap@bench{i}.example",
+                 "phone": f"+41 44 {i:07d}", "creditLimit": 1000.0 + i} for i in range(records)]
+        with measure() as push:
+            results = netsuite.upsert_many("customer", rows, "externalId")
+        push.records = sum(r.ok for r in results)
+        if push.records != records:
+            raise RuntimeError(f"netsuite push wrote {push.records} of {records}")
+
+        with measure() as pull:
+            pull.records = sum(len(page.records) for page in netsuite.changes("customer", EPOCH, page_size=1000))
+        if pull.records != records:
+            raise RuntimeError(f"netsuite pull read {pull.records} of {records}")
+        netsuite.close()
+    return pull.figures("netsuite_pull") + push.figures("netsuite_push")
+
+
 # vendor -> bench function; one line per vendor.
 BENCHES: dict[str, Callable[[int], list[tuple[str, float, str]]]] = {
     "hubspot": bench_hubspot,
+    "netsuite": bench_netsuite,
 }
 
 
