@@ -185,11 +185,15 @@ class HttpClient:
     def _send(self, method: str, url: str, *, auth: AuthStrategy | None, **kwargs: Any) -> requests.Response:
         if self.limiter is not None:
             self.limiter.acquire()
+        # Prepared (and so signed, or refreshed by the auth hook) before taking a concurrency slot: an auth
+        # hook that makes its own request must never wait for a slot its caller holds.
+        prepared = self.session.prepare_request(requests.Request(method, url, auth=auth, **kwargs))
+        settings = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
         self._count("requests")
         if self._slots is None:
-            return self.session.request(method, url, timeout=self.timeout, auth=auth, **kwargs)
+            return self.session.send(prepared, timeout=self.timeout, **settings)
         with self._slots:
-            return self.session.request(method, url, timeout=self.timeout, auth=auth, **kwargs)
+            return self.session.send(prepared, timeout=self.timeout, **settings)
 
     def _transport_error(self, method: str, url: str, exc: requests.RequestException) -> ConnectorError:
         kind = "timeout" if isinstance(exc, requests.Timeout) else "server"

@@ -7,11 +7,22 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, ClassVar
 
+from connectors.sandbox.hubspot_data import (
+    DEFAULT_OUTPUT,
+    DEMO_COMPANIES,
+    DEMO_CONTACTS,
+    DEMO_DEALS,
+    DEMO_PRODUCTS,
+    SINGULAR,
+    STANDARD_PROPERTIES,
+    property_spec,
+    system_property_specs,
+)
 from connectors.sandbox.server import (
     Emulator,
     HttpError,
@@ -29,8 +40,6 @@ OBJECT_TYPE_IDS = {
     "contacts": "0-1", "companies": "0-2", "deals": "0-3", "products": "0-7",
     "line_items": "0-8", "quotes": "0-14", "invoices": "0-53",
 }
-SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "products": "product",
-            "line_items": "line_item", "quotes": "quote", "invoices": "invoice"}
 _ALIASES = {**{v: k for k, v in OBJECT_TYPE_IDS.items()}, **{v: k for k, v in SINGULAR.items()},
             **{k: k for k in OBJECT_TYPE_IDS}}
 
@@ -54,115 +63,6 @@ MERGEABLE = frozenset({"contacts", "companies"})
 MAX_BATCH = 100
 MAX_SEARCH_LIMIT = 200
 MAX_LIST_LIMIT = 100
-
-
-def _prop(name: str, label: str, type_: str = "string", field_type: str = "text", *, group: str = "",
-          options: Iterable[str] = (), unique: bool = False, read_only: bool = False) -> dict[str, Any]:
-    """A property definition in HubSpot's `Property` shape."""
-    stamp = "2020-01-01T00:00:00.000Z"
-    return {
-        "name": name, "label": label, "type": type_, "fieldType": field_type, "description": "",
-        "groupName": group, "options": [{"label": o.replace("_", " ").title(), "value": o, "displayOrder": i,
-                                         "hidden": False} for i, o in enumerate(options)],
-        "displayOrder": -1, "calculated": False, "externalOptions": False, "hasUniqueValue": unique,
-        "hidden": False, "hubspotDefined": True, "formField": not read_only, "archived": False,
-        "createdAt": stamp, "updatedAt": stamp,
-        "modificationMetadata": {"archivable": not read_only, "readOnlyDefinition": True,
-                                 "readOnlyValue": read_only},
-    }
-
-
-def _system_props(object_type: str) -> list[dict[str, Any]]:
-    group = f"{SINGULAR[object_type]}information"
-    props = [
-        _prop("hs_object_id", "Record ID", "number", "number", group=group, read_only=True, unique=True),
-        _prop("hs_createdate", "Create date", "datetime", "date", group=group, read_only=True),
-        _prop("hs_lastmodifieddate", "Last modified date", "datetime", "date", group=group, read_only=True),
-        _prop("hs_merged_object_ids", "Merged record IDs", "enumeration", "checkbox", group=group, read_only=True),
-    ]
-    if object_type in ("contacts", "companies", "deals"):
-        props.append(_prop("createdate", "Create date", "datetime", "date", group=group, read_only=True))
-    if object_type == "contacts":
-        props.append(_prop("lastmodifieddate", "Last modified date", "datetime", "date", group=group,
-                           read_only=True))
-    return props
-
-
-STANDARD_PROPERTIES: dict[str, list[dict[str, Any]]] = {
-    "companies": [
-        _prop("name", "Company name", group="companyinformation"),
-        _prop("domain", "Company domain name", group="companyinformation"),
-        _prop("phone", "Phone number", field_type="phonenumber", group="companyinformation"),
-        _prop("address", "Street address", group="companyinformation"),
-        _prop("city", "City", group="companyinformation"),
-        _prop("zip", "Postal code", group="companyinformation"),
-        _prop("country", "Country/Region", group="companyinformation"),
-        _prop("industry", "Industry", "enumeration", "select", group="companyinformation",
-              options=("COMPUTER_SOFTWARE", "MANUFACTURING", "RETAIL", "WHOLESALE", "MACHINERY", "LOGISTICS")),
-        _prop("numberofemployees", "Number of employees", "number", "number", group="companyinformation"),
-        _prop("annualrevenue", "Annual revenue", "number", "number", group="companyinformation"),
-        _prop("lifecyclestage", "Lifecycle stage", "enumeration", "radio", group="companyinformation",
-              options=("lead", "opportunity", "customer", "other")),
-    ],
-    "contacts": [
-        _prop("firstname", "First name", group="contactinformation"),
-        _prop("lastname", "Last name", group="contactinformation"),
-        _prop("email", "Email", group="contactinformation", unique=True),
-        _prop("phone", "Phone number", field_type="phonenumber", group="contactinformation"),
-        _prop("company", "Company name", group="contactinformation"),
-        _prop("jobtitle", "Job title", group="contactinformation"),
-        _prop("lifecyclestage", "Lifecycle stage", "enumeration", "radio", group="contactinformation",
-              options=("lead", "opportunity", "customer", "other")),
-    ],
-    "products": [
-        _prop("name", "Name", group="productinformation"),
-        _prop("hs_sku", "SKU", group="productinformation"),
-        _prop("price", "Unit price", "number", "number", group="productinformation"),
-        _prop("description", "Description", field_type="textarea", group="productinformation"),
-        _prop("hs_cost_of_goods_sold", "Unit cost", "number", "number", group="productinformation"),
-    ],
-    "deals": [
-        _prop("dealname", "Deal name", group="dealinformation"),
-        _prop("amount", "Amount", "number", "number", group="dealinformation"),
-        _prop("dealstage", "Deal stage", "enumeration", "radio", group="dealinformation",
-              options=("appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
-                       "decisionmakerboughtin", "contractsent", "closedwon", "closedlost")),
-        _prop("pipeline", "Pipeline", "enumeration", "select", group="dealinformation", options=("default",)),
-        _prop("closedate", "Close date", "datetime", "date", group="dealinformation"),
-        _prop("deal_currency_code", "Currency", "enumeration", "select", group="dealinformation",
-              options=("USD", "EUR", "GBP", "CHF")),
-    ],
-    "line_items": [
-        _prop("name", "Name", group="lineiteminformation"),
-        _prop("hs_product_id", "Product ID", "number", "number", group="lineiteminformation"),
-        _prop("quantity", "Quantity", "number", "number", group="lineiteminformation"),
-        _prop("price", "Unit price", "number", "number", group="lineiteminformation"),
-        _prop("amount", "Net price", "number", "number", group="lineiteminformation"),
-        _prop("hs_sku", "SKU", group="lineiteminformation"),
-    ],
-    "quotes": [
-        _prop("hs_title", "Quote name", group="quoteinformation"),
-        _prop("hs_expiration_date", "Expiration date", "datetime", "date", group="quoteinformation"),
-        _prop("hs_status", "Status", "enumeration", "select", group="quoteinformation",
-              options=("DRAFT", "APPROVAL_NOT_NEEDED", "PENDING_APPROVAL", "APPROVED", "REJECTED")),
-        _prop("hs_currency", "Currency", group="quoteinformation"),
-    ],
-    "invoices": [
-        _prop("hs_number", "Invoice number", group="invoiceinformation"),
-        _prop("hs_invoice_status", "Status", "enumeration", "select", group="invoiceinformation",
-              options=("draft", "open", "paid", "voided")),
-        _prop("hs_currency", "Currency", group="invoiceinformation"),
-        _prop("hs_amount_billed", "Amount billed", "number", "number", group="invoiceinformation"),
-        _prop("hs_due_date", "Due date", "datetime", "date", group="invoiceinformation"),
-    ],
-}
-
-# Properties HubSpot returns when a read names none.
-DEFAULT_OUTPUT = {
-    "companies": ("name", "domain"), "contacts": ("firstname", "lastname", "email"),
-    "deals": ("dealname", "amount", "dealstage", "pipeline", "closedate"), "products": ("name", "price", "description"),
-    "line_items": ("name", "quantity", "price", "amount"), "quotes": ("hs_title",), "invoices": ("hs_number",),
-}
 
 
 def modified_property(object_type: str) -> str:
@@ -214,7 +114,7 @@ class HubSpotEmulator(Emulator):
     def setup(self) -> None:
         for object_type, props in STANDARD_PROPERTIES.items():
             table = self.store.table(f"properties:{object_type}")
-            for definition in [*_system_props(object_type), *props]:
+            for definition in [*system_property_specs(object_type), *props]:
                 table[definition["name"]] = definition
             self.store.table(object_type)
         self.store.table("oauth_refresh_tokens")["sandbox-refresh-token"] = True
@@ -897,8 +797,8 @@ class HubSpotEmulator(Emulator):
             raise HttpError(409, f"A property named '{name}' already exists.", category="OBJECT_ALREADY_EXISTS")
         if body["type"] not in ("string", "number", "date", "datetime", "enumeration", "bool"):
             raise HttpError(400, f"Invalid property type {body['type']}", category="VALIDATION_ERROR")
-        definition = _prop(name, body["label"], body["type"], body["fieldType"], group=body["groupName"],
-                           unique=bool(body.get("hasUniqueValue")))
+        definition = property_spec(name, body["label"], body["type"], body["fieldType"], group=body["groupName"],
+                                   unique=bool(body.get("hasUniqueValue")))
         definition.update(description=body.get("description", ""), hubspotDefined=False, createdAt=now_iso(),
                           updatedAt=now_iso(), options=[{"label": o.get("label", o.get("value")),
                                                          "value": o.get("value"), "displayOrder": i,
@@ -939,62 +839,17 @@ class HubSpotEmulator(Emulator):
     def seed(self, preset: str) -> dict[str, int]:
         if preset != "demo":
             return super().seed(preset)
-        companies = [
-            ("Acme Inc", "acme.com", "+1 415 555 0100", "1 Market St", "San Francisco", "94105", "United States",
-             "MANUFACTURING"),
-            ("ACME, Inc.", "acme.com", "(415) 555-0100", "1 Market Street", "San Francisco", "94105", "USA",
-             "MANUFACTURING"),
-            ("Acme Incorporated", "www.acme.com", "415.555.0100", "1 Market St.", "SF", "94105", "US",
-             "MANUFACTURING"),
-            ("Globex Corporation", "globex.com", "+1 212 555 0199", "200 Park Ave", "New York", "10166",
-             "United States", "WHOLESALE"),
-            ("Initech GmbH", "initech.de", "+49 30 555 0123", "Friedrichstr. 68", "Berlin", "10117", "Germany",
-             "COMPUTER_SOFTWARE"),
-            ("Umbrella Logistics Ltd", "umbrella-logistics.co.uk", "+44 20 7946 0958", "10 Downing Way", "London",
-             "SW1A 2AA", "United Kingdom", "LOGISTICS"),
-            ("Stark Industrial AG", "stark-industrial.ch", "+41 44 555 01 01", "Bahnhofstrasse 1", "Zurich", "8001",
-             "Switzerland", "MACHINERY"),
-            ("Wayne Retail Group", "wayneretail.com", "+1 312 555 0142", "1007 Mountain Dr", "Chicago", "60601",
-             "United States", "RETAIL"),
-        ]
         company_ids = []
-        for name, domain, phone, address, city, zip_code, country, industry in companies:
-            record = self._write("companies", {"name": name, "domain": domain, "phone": phone, "address": address,
-                                               "city": city, "zip": zip_code, "country": country,
-                                               "industry": industry, "lifecyclestage": "customer"})
-            company_ids.append(record["id"])
-        contacts = [
-            ("Wile", "Coyote", "wile@acme.com", 0), ("Road", "Runner", "road.runner@acme.com", 1),
-            ("Hank", "Scorpio", "hank@globex.com", 3), ("Bill", "Lumbergh", "bill.lumbergh@initech.de", 4),
-            ("Alice", "Wesker", "alice@umbrella-logistics.co.uk", 5),
-            ("Pepper", "Potts", "pepper@stark-industrial.ch", 6),
-            ("Lucius", "Fox", "lucius.fox@wayneretail.com", 7), ("Milton", "Waddams", "milton@initech.de", 4),
-        ]
-        for first, last, email, company in contacts:
-            record = self._write("contacts", {"firstname": first, "lastname": last, "email": email,
-                                              "company": companies[company][0], "phone": companies[company][2],
-                                              "lifecyclestage": "customer"})
+        for company in DEMO_COMPANIES:
+            company_ids.append(self._write("companies", {**company, "lifecyclestage": "customer"})["id"])
+        for contact, company in DEMO_CONTACTS:
+            record = self._write("contacts", {**contact, "company": DEMO_COMPANIES[company]["name"],
+                                              "phone": DEMO_COMPANIES[company]["phone"], "lifecyclestage": "customer"})
             self._associate("contacts", record["id"], "companies", company_ids[company])
-        products = [
-            ("Widget Standard", "WID-001", "19.99", "Standard widget, steel"),
-            ("Widget Pro", "WID-002", "49.50", "Pro widget with coating"),
-            ("Gizmo Mk II", "GIZ-200", "125.00", "Second-generation gizmo"),
-            ("Installation Service (hour)", "SRV-INST", "95.00", "On-site installation per hour"),
-            ("Spare Parts Kit", "KIT-SP1", "12.75", "Gaskets, screws, springs"),
-        ]
-        for name, sku, price, description in products:
-            self._write("products", {"name": name, "hs_sku": sku, "price": price, "description": description})
-        deals = [
-            ("Acme - 500 widgets", "9995.00", "closedwon", 0, "USD"),
-            ("Globex annual supply", "48000.00", "contractsent", 3, "USD"),
-            ("Initech gizmo rollout", "12500.00", "qualifiedtobuy", 4, "EUR"),
-            ("Umbrella spare parts", "1275.00", "closedwon", 5, "GBP"),
-            ("Stark installation", "3800.00", "presentationscheduled", 6, "CHF"),
-        ]
-        for name, amount, stage, company, currency in deals:
-            record = self._write("deals", {"dealname": name, "amount": amount, "dealstage": stage,
-                                           "pipeline": "default", "closedate": "2025-06-30T00:00:00.000Z",
-                                           "deal_currency_code": currency})
+        for product in DEMO_PRODUCTS:
+            self._write("products", product)
+        for deal, company in DEMO_DEALS:
+            record = self._write("deals", {**deal, "pipeline": "default", "closedate": "2025-06-30T00:00:00.000Z"})
             self._associate("deals", record["id"], "companies", company_ids[company])
-        return {"companies": len(companies), "contacts": len(contacts), "products": len(products),
-                "deals": len(deals)}
+        return {"companies": len(DEMO_COMPANIES), "contacts": len(DEMO_CONTACTS), "products": len(DEMO_PRODUCTS),
+                "deals": len(DEMO_DEALS)}

@@ -209,6 +209,25 @@ class TestAuthHooks:
         assert caught.value.kind == "auth" and len(probe.emulator.request_log) == 1
 
 
+    def test_an_auth_hook_may_make_its_own_request_under_a_concurrency_cap(self, probe):
+        http = client(probe.url, max_concurrency=1)
+
+        class FetchesAToken(AuthStrategy):
+            def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+                if not request.url.endswith("/things/token"):
+                    http.request_json("GET", "/things/token")  # e.g. a proactive OAuth refresh
+                request.headers["Authorization"] = "Bearer sandbox-token"
+                return request
+
+        http.auth = FetchesAToken()
+        result: list = []
+        worker = threading.Thread(target=lambda: result.append(http.request_json("GET", "/things/x")), daemon=True)
+        worker.start()
+        worker.join(timeout=5)
+
+        assert result == [{"id": "x"}], "deadlocked waiting for the concurrency slot"
+
+
 class TestPoolAndConcurrency:
     def test_the_pool_keeps_at_least_10_connections(self, probe):
         adapter = client(probe.url).session.get_adapter(probe.url)
@@ -220,12 +239,12 @@ class TestPoolAndConcurrency:
         in_flight, peak, lock = [0], [0], threading.Lock()
 
         class CountingSession(requests.Session):
-            def request(self, *args, **kwargs):
+            def send(self, *args, **kwargs):
                 with lock:
                     in_flight[0] += 1
                     peak[0] = max(peak[0], in_flight[0])
                 try:
-                    return super().request(*args, **kwargs)
+                    return super().send(*args, **kwargs)
                 finally:
                     with lock:
                         in_flight[0] -= 1

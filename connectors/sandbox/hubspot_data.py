@@ -1,0 +1,177 @@
+"""HubSpot emulator data: standard properties per object and the "demo" seed preset."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "products": "product",
+            "line_items": "line_item", "quotes": "quote", "invoices": "invoice"}
+
+
+def property_spec(name: str, label: str, type_: str = "string", field_type: str = "text", *, group: str = "",
+                  options: Iterable[str] = (), unique: bool = False, read_only: bool = False) -> dict[str, Any]:
+    """A property definition in HubSpot's `Property` shape."""
+    stamp = "2020-01-01T00:00:00.000Z"
+    return {
+        "name": name, "label": label, "type": type_, "fieldType": field_type, "description": "",
+        "groupName": group, "options": [{"label": o.replace("_", " ").title(), "value": o, "displayOrder": i,
+                                         "hidden": False} for i, o in enumerate(options)],
+        "displayOrder": -1, "calculated": False, "externalOptions": False, "hasUniqueValue": unique,
+        "hidden": False, "hubspotDefined": True, "formField": not read_only, "archived": False,
+        "createdAt": stamp, "updatedAt": stamp,
+        "modificationMetadata": {"archivable": not read_only, "readOnlyDefinition": True,
+                                 "readOnlyValue": read_only},
+    }
+
+
+def system_property_specs(object_type: str) -> list[dict[str, Any]]:
+    """The read-only properties HubSpot maintains on every record of the object."""
+    group = f"{SINGULAR[object_type]}information"
+    props = [
+        property_spec("hs_object_id", "Record ID", "number", "number", group=group, read_only=True, unique=True),
+        property_spec("hs_createdate", "Create date", "datetime", "date", group=group, read_only=True),
+        property_spec("hs_lastmodifieddate", "Last modified date", "datetime", "date", group=group, read_only=True),
+        property_spec("hs_merged_object_ids", "Merged record IDs", "enumeration", "checkbox", group=group,
+                      read_only=True),
+    ]
+    if object_type in ("contacts", "companies", "deals"):
+        props.append(property_spec("createdate", "Create date", "datetime", "date", group=group, read_only=True))
+    if object_type == "contacts":
+        props.append(property_spec("lastmodifieddate", "Last modified date", "datetime", "date", group=group,
+                                   read_only=True))
+    return props
+
+
+STANDARD_PROPERTIES: dict[str, list[dict[str, Any]]] = {
+    "companies": [
+        property_spec("name", "Company name", group="companyinformation"),
+        property_spec("domain", "Company domain name", group="companyinformation"),
+        property_spec("phone", "Phone number", field_type="phonenumber", group="companyinformation"),
+        property_spec("address", "Street address", group="companyinformation"),
+        property_spec("city", "City", group="companyinformation"),
+        property_spec("zip", "Postal code", group="companyinformation"),
+        property_spec("country", "Country/Region", group="companyinformation"),
+        property_spec("industry", "Industry", "enumeration", "select", group="companyinformation",
+                      options=("COMPUTER_SOFTWARE", "MANUFACTURING", "RETAIL", "WHOLESALE", "MACHINERY", "LOGISTICS")),
+        property_spec("numberofemployees", "Number of employees", "number", "number", group="companyinformation"),
+        property_spec("annualrevenue", "Annual revenue", "number", "number", group="companyinformation"),
+        property_spec("lifecyclestage", "Lifecycle stage", "enumeration", "radio", group="companyinformation",
+                      options=("lead", "opportunity", "customer", "other")),
+    ],
+    "contacts": [
+        property_spec("firstname", "First name", group="contactinformation"),
+        property_spec("lastname", "Last name", group="contactinformation"),
+        property_spec("email", "Email", group="contactinformation", unique=True),
+        property_spec("phone", "Phone number", field_type="phonenumber", group="contactinformation"),
+        property_spec("company", "Company name", group="contactinformation"),
+        property_spec("jobtitle", "Job title", group="contactinformation"),
+        property_spec("lifecyclestage", "Lifecycle stage", "enumeration", "radio", group="contactinformation",
+                      options=("lead", "opportunity", "customer", "other")),
+    ],
+    "products": [
+        property_spec("name", "Name", group="productinformation"),
+        property_spec("hs_sku", "SKU", group="productinformation"),
+        property_spec("price", "Unit price", "number", "number", group="productinformation"),
+        property_spec("description", "Description", field_type="textarea", group="productinformation"),
+        property_spec("hs_cost_of_goods_sold", "Unit cost", "number", "number", group="productinformation"),
+    ],
+    "deals": [
+        property_spec("dealname", "Deal name", group="dealinformation"),
+        property_spec("amount", "Amount", "number", "number", group="dealinformation"),
+        property_spec("dealstage", "Deal stage", "enumeration", "radio", group="dealinformation",
+                      options=("appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
+                      "decisionmakerboughtin", "contractsent", "closedwon", "closedlost")),
+        property_spec("pipeline", "Pipeline", "enumeration", "select", group="dealinformation", options=("default",)),
+        property_spec("closedate", "Close date", "datetime", "date", group="dealinformation"),
+        property_spec("deal_currency_code", "Currency", "enumeration", "select", group="dealinformation",
+                      options=("USD", "EUR", "GBP", "CHF")),
+    ],
+    "line_items": [
+        property_spec("name", "Name", group="lineiteminformation"),
+        property_spec("hs_product_id", "Product ID", "number", "number", group="lineiteminformation"),
+        property_spec("quantity", "Quantity", "number", "number", group="lineiteminformation"),
+        property_spec("price", "Unit price", "number", "number", group="lineiteminformation"),
+        property_spec("amount", "Net price", "number", "number", group="lineiteminformation"),
+        property_spec("hs_sku", "SKU", group="lineiteminformation"),
+    ],
+    "quotes": [
+        property_spec("hs_title", "Quote name", group="quoteinformation"),
+        property_spec("hs_expiration_date", "Expiration date", "datetime", "date", group="quoteinformation"),
+        property_spec("hs_status", "Status", "enumeration", "select", group="quoteinformation",
+                      options=("DRAFT", "APPROVAL_NOT_NEEDED", "PENDING_APPROVAL", "APPROVED", "REJECTED")),
+        property_spec("hs_currency", "Currency", group="quoteinformation"),
+    ],
+    "invoices": [
+        property_spec("hs_number", "Invoice number", group="invoiceinformation"),
+        property_spec("hs_invoice_status", "Status", "enumeration", "select", group="invoiceinformation",
+                      options=("draft", "open", "paid", "voided")),
+        property_spec("hs_currency", "Currency", group="invoiceinformation"),
+        property_spec("hs_amount_billed", "Amount billed", "number", "number", group="invoiceinformation"),
+        property_spec("hs_due_date", "Due date", "datetime", "date", group="invoiceinformation"),
+    ],
+}
+
+# Properties HubSpot returns when a read names none.
+DEFAULT_OUTPUT = {
+    "companies": ("name", "domain"), "contacts": ("firstname", "lastname", "email"),
+    "deals": ("dealname", "amount", "dealstage", "pipeline", "closedate"), "products": ("name", "price", "description"),
+    "line_items": ("name", "quantity", "price", "amount"), "quotes": ("hs_title",), "invoices": ("hs_number",),
+}
+
+
+DEMO_COMPANIES: list[dict[str, str]] = [
+    # Scenario 7: three spellings of one real company, for the duplicate queue.
+    {"name": "Acme Inc", "domain": "acme.com", "phone": "+1 415 555 0100", "address": "1 Market St",
+     "city": "San Francisco", "zip": "94105", "country": "United States", "industry": "MANUFACTURING"},
+    {"name": "ACME, Inc.", "domain": "acme.com", "phone": "(415) 555-0100", "address": "1 Market Street",
+     "city": "San Francisco", "zip": "94105", "country": "USA", "industry": "MANUFACTURING"},
+    {"name": "Acme Incorporated", "domain": "www.acme.com", "phone": "415.555.0100", "address": "1 Market St.",
+     "city": "SF", "zip": "94105", "country": "US", "industry": "MANUFACTURING"},
+    {"name": "Globex Corporation", "domain": "globex.com", "phone": "+1 212 555 0199", "address": "200 Park Ave",
+     "city": "New York", "zip": "10166", "country": "United States", "industry": "WHOLESALE"},
+    {"name": "Initech GmbH", "domain": "initech.de", "phone": "+49 30 555 0123", "address": "Friedrichstr. 68",
+     "city": "Berlin", "zip": "10117", "country": "Germany", "industry": "COMPUTER_SOFTWARE"},
+    {"name": "Umbrella Logistics Ltd", "domain": "umbrella-logistics.co.uk", "phone": "+44 20 7946 0958",
+     "address": "10 Downing Way", "city": "London", "zip": "SW1A 2AA", "country": "United Kingdom",
+     "industry": "LOGISTICS"},
+    {"name": "Stark Industrial AG", "domain": "stark-industrial.ch", "phone": "+41 44 555 01 01",
+     "address": "Bahnhofstrasse 1", "city": "Zurich", "zip": "8001", "country": "Switzerland",
+     "industry": "MACHINERY"},
+    {"name": "Wayne Retail Group", "domain": "wayneretail.com", "phone": "+1 312 555 0142",
+     "address": "1007 Mountain Dr", "city": "Chicago", "zip": "60601", "country": "United States",
+     "industry": "RETAIL"},
+]
+
+# (contact, index of its company in DEMO_COMPANIES)
+DEMO_CONTACTS: list[tuple[dict[str, str], int]] = [
+    ({"firstname": "Wile", "lastname": "Coyote", "email": "wile@acme.com"}, 0),
+    ({"firstname": "Road", "lastname": "Runner", "email": "road.runner@acme.com"}, 1),
+    ({"firstname": "Hank", "lastname": "Scorpio", "email": "hank@globex.com"}, 3),
+    ({"firstname": "Bill", "lastname": "Lumbergh", "email": "bill.lumbergh@initech.de"}, 4),
+    ({"firstname": "Alice", "lastname": "Wesker", "email": "alice@umbrella-logistics.co.uk"}, 5),
+    ({"firstname": "Pepper", "lastname": "Potts", "email": "pepper@stark-industrial.ch"}, 6),
+    ({"firstname": "Lucius", "lastname": "Fox", "email": "lucius.fox@wayneretail.com"}, 7),
+    ({"firstname": "Milton", "lastname": "Waddams", "email": "milton@initech.de"}, 4),
+]
+
+DEMO_PRODUCTS: list[dict[str, str]] = [
+    {"name": "Widget Standard", "hs_sku": "WID-001", "price": "19.99", "description": "Standard widget, steel"},
+    {"name": "Widget Pro", "hs_sku": "WID-002", "price": "49.50", "description": "Pro widget with coating"},
+    {"name": "Gizmo Mk II", "hs_sku": "GIZ-200", "price": "125.00", "description": "Second-generation gizmo"},
+    {"name": "Installation Service (hour)", "hs_sku": "SRV-INST", "price": "95.00",
+     "description": "On-site installation per hour"},
+    {"name": "Spare Parts Kit", "hs_sku": "KIT-SP1", "price": "12.75", "description": "Gaskets, screws, springs"},
+]
+
+# (deal, index of its company in DEMO_COMPANIES)
+DEMO_DEALS: list[tuple[dict[str, str], int]] = [
+    ({"dealname": "Acme - 500 widgets", "amount": "9995.00", "dealstage": "closedwon", "deal_currency_code": "USD"}, 0),
+    ({"dealname": "Globex annual supply", "amount": "48000.00", "dealstage": "contractsent",
+      "deal_currency_code": "USD"}, 3),
+    ({"dealname": "Initech gizmo rollout", "amount": "12500.00", "dealstage": "qualifiedtobuy",
+      "deal_currency_code": "EUR"}, 4),
+    ({"dealname": "Umbrella spare parts", "amount": "1275.00", "dealstage": "closedwon",
+      "deal_currency_code": "GBP"}, 5),
+    ({"dealname": "Stark installation", "amount": "3800.00", "dealstage": "presentationscheduled",
+      "deal_currency_code": "CHF"}, 6),
+]
