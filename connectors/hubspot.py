@@ -165,19 +165,29 @@ class HubSpotConnector(Connector):
         return self._property_cache[name]
 
     def changes(self, object: str, since: datetime | None, page_size: int = 100,
-                properties: list[str] | None = None) -> Iterator[Page]:
-        """Pages of changed records, oldest first; the full pull (since=None) uses the list endpoint."""
+                properties: list[str] | None = None, associations: list[str] | None = None) -> Iterator[Page]:
+        """Pages of changed records, oldest first; the full pull (since=None) uses the list endpoint.
+
+        `associations` (e.g. ["companies"]) fills RemoteRecord.associations: through `associations=` on the
+        list endpoint, and by a v4 batch read per page for search results (search cannot return them).
+        """
         name = object_type(object)
         names = properties or self.property_names(name)
         if since is None:
-            return self._full_pull(name, names, page_size)
-        return self._incremental_pull(name, since, names, page_size)
+            return self._full_pull(name, names, page_size, associations or [])
+        pages = self._incremental_pull(name, since, names, page_size)
+        if not associations:
+            return pages
+        return (Page(self._with_associations(name, page.records, associations), page.errors, page.cursor)
+                for page in pages)
 
-    def _full_pull(self, name: str, names: list[str], page_size: int) -> Iterator[Page]:
+    def _full_pull(self, name: str, names: list[str], page_size: int, associations: list[str]) -> Iterator[Page]:
         # The list endpoint is unordered, so the cursor is the vendor's newest modification time read
         # *before* the pull: anything changed during the pull is picked up by the next incremental run.
         high_water = self._latest_modification(name)
         params: dict[str, Any] = {"limit": max(1, min(page_size, LIST_PAGE_MAX)), "properties": ",".join(names)}
+        if associations:
+            params["associations"] = ",".join(object_type(a) for a in associations)
         while True:
             data = self.http.request_json("GET", f"/crm/v3/objects/{name}", params=params)
             records, errors = self._parse_records(name, self._results(data, name))
@@ -262,11 +272,16 @@ class HubSpotConnector(Connector):
             for error in errors:
                 logger.warning("hubspot: unreadable %s record in batch read: %s", name, error.message)
             records.extend(found)
-        if associations and records:
-            links = {to: self.associations_of(name, [r.external_id for r in records], to) for to in associations}
-            records = [RemoteRecord(r.external_id, r.updated_at, r.fields, r.archived,
-                                    {to: links[to].get(r.external_id, []) for to in associations}) for r in records]
-        return records
+        return self._with_associations(name, records, associations or [])
+
+    def _with_associations(self, name: str, records: list[RemoteRecord], associations: list[str]) -> list[RemoteRecord]:
+        """The records with `associations` filled from a v4 batch read per associated object."""
+        if not associations or not records:
+            return records
+        targets = [object_type(a) for a in associations]
+        links = {to: self.associations_of(name, [r.external_id for r in records], to) for to in targets}
+        return [RemoteRecord(r.external_id, r.updated_at, r.fields, r.archived,
+                             {to: links[to].get(r.external_id, []) for to in targets}) for r in records]
 
     def associations_of(self, object: str, ids: list[str], to_object: str) -> dict[str, list[str]]:
         """Ids of `to_object` records associated with each id (v4 batch read)."""

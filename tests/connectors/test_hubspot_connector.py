@@ -187,6 +187,19 @@ class TestAssociationsAndMerge:
         assert sorted(contact.associations["companies"]) == sorted([acme, globex])
         assert hubspot.associations_of("deals", [deal[0].external_id], "companies") == {deal[0].external_id: [globex]}
 
+    def test_pulls_can_carry_associations(self, hubspot):
+        company = create_companies(hubspot, 1)[0]
+        hubspot.upsert_many("contacts", [{"email": "p@x.io", "_associations": {"companies": [company]}},
+                                         {"email": "q@x.io"}], None)
+
+        full = [r for page in hubspot.changes("contacts", None, associations=["companies"]) for r in page.records]
+        incremental = [r for page in hubspot.changes("contacts", EPOCH, associations=["companies"])
+                       for r in page.records]
+
+        for records in (full, incremental):
+            by_email = {r.fields["email"]: r.associations.get("companies", []) for r in records}
+            assert by_email == {"p@x.io": [company], "q@x.io": []}
+
     def test_line_items_associate_with_deals_by_the_v4_default_association(self, hubspot):
         deal_id = hubspot.upsert_many("deals", [{"dealname": "With lines"}], None)[0].external_id
         line_id = hubspot.upsert_many("line_items", [{"name": "Widget", "quantity": 2, "price": "9.5"}],
