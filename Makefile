@@ -26,6 +26,7 @@ run: demo
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo ""
 	@echo "  Integration Hub: http://$(HOST):$(PORT)/   (API docs: http://$(HOST):$(PORT)/api/docs/)"
+	@echo "  Sandbox CRM (HubSpot API): http://127.0.0.1:8101   Sandbox ERP (NetSuite API): http://127.0.0.1:8102"
 	@echo "  Logins: printed above on first run; kept in data/demo-logins.txt. Ctrl-C stops everything."
 	@echo ""
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile 2>&1 || true

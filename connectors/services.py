@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
@@ -43,14 +45,29 @@ def system_record_auth(*, system: ConnectedSystem, ok: bool, message: str) -> No
     system.save(update_fields=["auth_status", "auth_message", "auth_checked_at", "updated_at"])
 
 
+@contextmanager
+def connector_session(system: ConnectedSystem, **options: Any) -> Iterator[Connector]:
+    """A connector for one piece of work: closed afterwards, and an auth failure marks the system.
+
+    The HTTP layer has already refreshed the token once; a permanent auth error here means the
+    credentials are revoked or wrong, which the system's health must show at once.
+    """
+    connector = connector_for(system, **options)
+    try:
+        yield connector
+    except ConnectorError as exc:
+        if exc.kind == "auth":
+            system_record_auth(system=system, ok=False, message=exc.message)
+        raise
+    finally:
+        connector.close()
+
+
 def system_check_connection(*, system: ConnectedSystem) -> AuthCheck:
     """Call the vendor with the stored credentials and record the auth health."""
     try:
-        connector = connector_for(system, max_attempts=2, timeout=15)
-        try:
+        with connector_session(system, max_attempts=2, timeout=15) as connector:
             result = connector.check_auth()
-        finally:
-            connector.close()
     except ConnectorError as exc:
         result = AuthCheck(ok=False, message=exc.message)
     system_record_auth(system=system, ok=result.ok, message=result.message)

@@ -81,3 +81,19 @@ def test_a_bad_rate_limit_is_refused_with_a_message(client, revops_user, sandbox
             "base_url": sandbox_crm.base_url, "rollout_stage": "shadow", "rate_limit": "lots", "is_active": "on"}
     html = client.post(f"/admin/connectors/connectedsystem/{sandbox_crm.pk}/change/", form).content.decode()
     assert "rate limit must look like N/SECONDS" in html
+
+
+def test_an_auth_failure_during_any_work_marks_the_system_failed(sandbox_crm, hubspot_sandbox):
+    from connectors.base import ConnectorError
+    from connectors.services import connector_session
+
+    sandbox_crm.credentials = {"access_token": "revoked"}
+    sandbox_crm.save()
+    with pytest.raises(ConnectorError) as caught, connector_session(sandbox_crm, max_attempts=2) as connector:
+        list(connector.changes("companies", None, 10))
+    assert caught.value.kind == "auth" and caught.value.permanent
+    sandbox_crm.refresh_from_db()
+    assert sandbox_crm.auth_status == AuthStatus.FAILED
+    assert sandbox_crm.history.latest().history_change_reason.startswith("auth failed")
+    # No retry storm: one request, one refresh attempt at most.
+    assert len([r for r in hubspot_sandbox.emulator.request_log if r[1].startswith("/crm/")]) <= 2

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from connectors.demo import register_demo_systems
 from integration_hub import audit, roles
 
 DEMO_USERS = (
@@ -22,7 +23,8 @@ DEMO_USERS = (
 
 
 class Command(BaseCommand):
-    help = "Set up the demo: users for each role (passwords printed once, or from DEMO_*_PASSWORD)."
+    help = ("Set up the demo: users for each role (passwords printed once, or from DEMO_*_PASSWORD) "
+            "and the sandbox CRM and ERP systems.")
 
     def handle(self, *args, **options):
         logins_file = settings.DATA_DIR / "demo-logins.txt"
@@ -33,6 +35,7 @@ class Command(BaseCommand):
                 line = self._ensure_user(username, role, env_var)
                 if line:
                     created_lines.append(line)
+            systems = register_demo_systems()
         if created_lines:
             settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
             fd = os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -44,6 +47,9 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Demo users already exist; their logins are in {logins_file} "
                               "(or were set from DEMO_*_PASSWORD).")
+
+        for system in systems:
+            self.stdout.write(f"Demo system: {system.name} at {system.base_url} ({system.get_rollout_stage_display()})")
 
     def _ensure_user(self, username: str, role: str | None, env_var: str) -> str | None:
         User = get_user_model()
