@@ -1,0 +1,127 @@
+"""Vendor field paths ("city", "currency.refName", "addressbook.items.0.addressbookaddress.addr1").
+
+A path is dot-separated; a part made of digits indexes a list (and also works as a key of an object).
+``compile_path`` turns a path into a getter that never raises on missing or mistyped parts (it returns None)
+and a setter that builds the intermediate objects and lists it needs.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from mapping.types import MappingError
+
+Getter = Callable[[Any], Any]
+Setter = Callable[[dict, Any], None]
+
+MAX_PATH_LENGTH = 300
+MAX_INDEX = 999  # a setter pads lists up to the index; a path like "items.99999999" must not allocate gigabytes
+_PART = re.compile(r"[A-Za-z0-9_$@:-]+")
+
+
+class PathError(MappingError):
+    """A path is malformed, or a setter met a value in the way (text where an object is needed)."""
+
+
+def path_problems(path: Any) -> list[str]:
+    """Why ``path`` is not a usable field path (empty list when it is)."""
+    if not isinstance(path, str):
+        return [f"a field path must be text, not {type(path).__name__}"]
+    if not path:
+        return ["the field path is empty"]
+    if len(path) > MAX_PATH_LENGTH:
+        return [f"the field path is longer than {MAX_PATH_LENGTH} characters"]
+    problems = []
+    for part in path.split("."):
+        if not part:
+            problems.append(f"the field path {path!r} has an empty part")
+        elif not _PART.fullmatch(part):
+            problems.append(f"the field path {path!r} has a part with characters a field name cannot have: {part!r}")
+        elif part.isdigit() and int(part) > MAX_INDEX:
+            problems.append(f"the field path {path!r} has a list index above {MAX_INDEX}: {part}")
+    return problems
+
+
+def _make_getter(parts: tuple[tuple[str, int | None], ...]) -> Getter:
+    """Straight-line code for this path (no loop, no per-part call): it runs once per field per record.
+
+    The generated source only embeds part names that passed ``_PART`` (as repr literals) and integers.
+    """
+    lines = ["def get(node):"]
+    for key, index in parts:
+        if index is None:
+            lines += ["    if not isinstance(node, dict): return None", f"    node = node.get({key!r})"]
+        else:
+            lines += [f"    if isinstance(node, list): node = node[{index}] if len(node) > {index} else None",
+                      f"    elif isinstance(node, dict): node = node.get({key!r})",
+                      "    else: return None"]
+    lines.append("    return node")
+    namespace: dict[str, Any] = {}
+    exec("\n".join(lines), namespace)  # safe: generated from validated parts only
+    return namespace["get"]
+
+
+def _blocked(path: str, parts: tuple[tuple[str, int | None], ...], position: int, node: Any) -> PathError:
+    where = ".".join(key for key, _ in parts[:position]) or "the record"
+    return PathError(f"cannot set {path!r}: {where!r} holds {type(node).__name__}, not an object or list")
+
+
+def _make_setter(path: str, parts: tuple[tuple[str, int | None], ...]) -> Setter:
+    """Straight-line code that walks the path, creating missing objects (or lists, before an index), then sets."""
+    lines = ["def set_value(node, value):"]
+    last = len(parts) - 1
+    for position, (key, index) in enumerate(parts):
+        make = "" if position == last else ("[]" if parts[position + 1][1] is not None else "{}")
+        lines.append("    if isinstance(node, dict):")
+        if position == last:
+            lines.append(f"        node[{key!r}] = value")
+        else:
+            lines += [f"        child = node.get({key!r})",
+                      f"        if child is None: child = node[{key!r}] = {make}"]
+        if index is not None:
+            lines += ["    elif isinstance(node, list):",
+                      f"        if len(node) <= {index}: node.extend([None] * ({index} + 1 - len(node)))"]
+            if position == last:
+                lines.append(f"        node[{index}] = value")
+            else:
+                lines += [f"        child = node[{index}]",
+                          f"        if child is None: child = node[{index}] = {make}"]
+        lines.append(f"    else: raise blocked(path, parts, {position}, node)")
+        if position != last:
+            lines.append("    node = child")
+    namespace: dict[str, Any] = {"blocked": _blocked, "path": path, "parts": parts}
+    exec("\n".join(lines), namespace)  # safe: generated from validated parts only
+    return namespace["set_value"]
+
+
+@lru_cache(maxsize=4096)
+def _compile_path(path: str) -> tuple[Getter, Setter]:
+    problems = path_problems(path)
+    if problems:
+        raise PathError("; ".join(problems))
+    parts = tuple((part, int(part) if part.isdigit() else None) for part in path.split("."))
+    return _make_getter(parts), _make_setter(path, parts)
+
+
+def compile_path(path: str) -> tuple[Getter, Setter]:
+    """(getter, setter) for a field path; PathError if the path is malformed."""
+    if not isinstance(path, str):
+        raise PathError(path_problems(path)[0])
+    return _compile_path(path)
+
+
+def get_path(record: Any, path: str) -> Any:
+    """The value at ``path`` in ``record``, or None."""
+    return compile_path(path)[0](record)
+
+
+def set_path(record: dict, path: str, value: Any) -> None:
+    """Set the value at ``path``, creating what is missing."""
+    compile_path(path)[1](record, value)
+
+
+def root(path: str) -> str:
+    """The top-level field a path starts from ("currency" for "currency.refName")."""
+    return path.split(".", 1)[0]

@@ -1,0 +1,384 @@
+"""Compiled mapping of whole records between one side's vendor fields and canonical values (ORM-free, hot path).
+
+Reading a field: get the vendor value at its path (a list of values for several paths), treat "" as empty,
+apply the side's transforms in order, bring the result to the field type's canonical form, validate.
+Writing a field: canonical form, validate, the transforms' reverse in reverse order, set the vendor path(s).
+A field that fails lands in ``errors`` with its reason and stays out of ``values``; the rest of the record maps.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mapping.paths import compile_path, path_problems, root
+from mapping.transforms import TRANSFORMS, Compiled, _identity, get_transform
+from mapping.types import CANONICALISERS, FieldType, MappingError, TransformError, show
+from mapping.validation import RANGE_TYPES, check_rules, compile_validator
+
+SIDES = {"crm": "CRM", "erp": "ERP"}
+_ABSENT = object()
+
+
+@dataclass
+class RuleSpec:
+    """One canonical field's mapping, as plain data (built from a FieldRule by the Django layer)."""
+
+    field: str
+    field_type: FieldType
+    crm_path: str | list[str]
+    erp_path: str | list[str]
+    crm_transforms: list[dict] = field(default_factory=list)
+    erp_transforms: list[dict] = field(default_factory=list)
+    validation: dict = field(default_factory=dict)
+    sensitive: bool = False
+
+    def path(self, side: str) -> str | list[str]:
+        """The vendor path(s) on ``side``; "" (or an empty list) when the field is not mapped there."""
+        return self.crm_path if side == "crm" else self.erp_path
+
+    def transforms(self, side: str) -> list[dict]:
+        """The transform steps on ``side``, in reading order."""
+        return self.crm_transforms if side == "crm" else self.erp_transforms
+
+
+@dataclass(slots=True)
+class MappingResult:
+    """Mapped values, and the reason for each field that could not be mapped."""
+
+    values: dict[str, Any]
+    errors: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        """True when every field mapped."""
+        return not self.errors
+
+
+def _paths(spec: RuleSpec, side: str) -> list[str]:
+    path = spec.path(side)
+    if not path:
+        return []
+    return list(path) if isinstance(path, list | tuple) else [path]
+
+
+def _failure(error: Exception, sensitive: bool) -> str:
+    """The reason to record for a field that failed."""
+    if isinstance(error, TransformError):
+        return error.redacted() if sensitive else str(error)
+    if isinstance(error, MappingError):
+        return str(error)
+    # A transform must only raise TransformError; anything else is a bug, but one record must not stop a batch.
+    detail = "" if sensitive else f": {error}"
+    return f"unexpected error while mapping ({type(error).__name__}{detail})"
+
+
+def _reader(paths: list[str], steps: list[Compiled], field_type: FieldType,
+            canon: Callable[[Any], Any]) -> Callable[[Mapping], Any]:
+    """vendor record -> canonical value (None when empty); raises on a value it cannot convert.
+
+    Specialised by shape (no transform, one, several) because this runs once per field per record.
+    """
+    forward = tuple(step.to_canonical for step in steps)
+    if len(paths) > 1:
+        getters = tuple(compile_path(path)[0] for path in paths)
+
+        def get(record: Mapping) -> list[Any]:
+            return [getter(record) for getter in getters]
+    else:
+        get = compile_path(paths[0])[0]
+
+    if not forward:
+        def read_plain(record: Mapping) -> Any:
+            value = get(record)
+            if value is None or value == "":
+                return None
+            return canon(value)
+        return read_plain
+
+    trusted = field_type in steps[-1].canonical  # the last transform already produced the canonical form
+    if len(forward) == 1:
+        only = forward[0]
+        if trusted:
+            def read_trusted(record: Mapping) -> Any:
+                value = get(record)
+                if value is None or value == "":
+                    return None
+                value = only(value, record)
+                return None if value == "" else value
+            return read_trusted
+
+        def read_one(record: Mapping) -> Any:
+            value = get(record)
+            if value is None or value == "":
+                return None
+            value = only(value, record)
+            if value is None or value == "":
+                return None
+            return canon(value)
+        return read_one
+
+    def read_chain(record: Mapping) -> Any:
+        value = get(record)
+        if value is None or value == "":
+            return None
+        for step in forward:
+            value = step(value, record)
+            if value is None or value == "":
+                return None
+        return value if trusted else canon(value)
+    return read_chain
+
+
+def _writer(paths: list[str], steps: list[Compiled]) -> Callable[[Any, dict], None]:
+    """(canonical value or None, vendor fields being built) -> None; sets the path(s), raises on failure."""
+    reverse = tuple(step.to_vendor for step in reversed(steps) if step.to_vendor is not _identity)
+    after = tuple(step.after_write for step in steps if step.after_write is not None)
+    # split_part rebuilds the whole text from its siblings, so an empty line must still go through it.
+    empty_as = next((step.empty_as for step in steps if step.empty_as is not None), None)
+    setters = tuple(compile_path(path)[1] for path in paths)
+    several = len(setters) > 1
+    set_one = setters[0]
+
+    def write(canonical: Any, out: dict) -> None:
+        if canonical is None:
+            if empty_as is None:
+                for setter in setters:
+                    setter(out, None)
+                return
+            value = empty_as
+        else:
+            value = canonical
+        for step in reverse:
+            value = step(value, out)
+        if several:
+            if not isinstance(value, list | tuple) or len(value) != len(setters):
+                raise TransformError(f"expected {len(setters)} parts to write but got {{value}}", value)
+            for setter, part in zip(setters, value, strict=True):
+                setter(out, part)
+        else:
+            set_one(out, value)
+        if canonical is not None:
+            for write_sibling in after:
+                write_sibling(canonical, out)
+    return write
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    name: str
+    read: Callable[[Mapping], Any]
+    write: Callable[[Any, dict], None]
+    validate: Callable[[Any], str | None] | None
+    canon: Callable[[Any], Any]
+    sensitive: bool
+
+
+class SideMapper:
+    """A rule set compiled for one side: vendor fields <-> canonical values, record by record."""
+
+    def __init__(self, side: str, fields: list[_Field], siblings: dict[str, frozenset[str]]) -> None:
+        self.side = side
+        self._fields = tuple(fields)
+        self._by_name = {item.name: item for item in fields}
+        self._siblings = siblings
+        self.fields = tuple(item.name for item in fields)
+        # Plain tuples: unpacking them in the loops is cheaper than attribute look-ups, once per field per record.
+        self._readers = tuple((item.name, item.read, item.validate, item.sensitive) for item in fields)
+        self._writers = tuple((item.name, item.canon, item.validate, item.write, item.sensitive) for item in fields)
+
+    def to_canonical(self, fields: Mapping) -> MappingResult:
+        """Vendor fields -> canonical values by field name, plus the reason for each field that failed."""
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        if type(fields) is not dict and not isinstance(fields, Mapping):
+            return MappingResult({}, {item.name: f"the record's fields are {show(fields)}, not an object"
+                                      for item in self._fields})
+        for name, read, validate, sensitive in self._readers:
+            try:
+                value = read(fields)
+            except Exception as error:  # see _failure
+                errors[name] = _failure(error, sensitive)
+                continue
+            if validate is not None:
+                problem = validate(value)
+                if problem is not None:
+                    errors[name] = problem
+                    continue
+            values[name] = value
+        return MappingResult(values, errors)
+
+    def to_vendor(self, values: Mapping[str, Any], only: Iterable[str] | None = None) -> MappingResult:
+        """Canonical values -> this side's vendor fields (only the named fields, if given, and fields they share
+        a vendor path with); fields absent from ``values`` are not written, None clears a field."""
+        out: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        chosen = self._writers if only is None else self._chosen(only)
+        for name, canon, validate, write, sensitive in chosen:
+            value = values.get(name, _ABSENT)
+            if value is _ABSENT:
+                continue
+            try:
+                value = None if value is None or value == "" else canon(value)
+                if validate is not None:
+                    problem = validate(value)
+                    if problem is not None:
+                        errors[name] = problem
+                        continue
+                write(value, out)
+            except Exception as error:  # see _failure
+                errors[name] = _failure(error, sensitive)
+        return MappingResult(out, errors)
+
+    def _chosen(self, only: Iterable[str]) -> tuple[_Field, ...]:
+        wanted = set(only) if not isinstance(only, str) else {only}
+        for name in list(wanted):
+            wanted |= self._siblings.get(name, frozenset())
+        return tuple(writer for writer in self._writers if writer[0] in wanted)
+
+    def __repr__(self) -> str:
+        return f"<SideMapper {self.side}: {', '.join(self.fields)}>"
+
+
+def compile_rules(specs: Iterable[RuleSpec], side: str) -> SideMapper:
+    """Compile rules for ``side`` ("crm" or "erp"); MappingError naming the field if a rule cannot compile.
+
+    Fields with no path on this side are left out. Run ``check_specs`` at publish time for every reason at once.
+    """
+    if side not in SIDES:
+        raise MappingError(f"side must be 'crm' or 'erp', not {show(side)}")
+    fields: list[_Field] = []
+    by_path: dict[str, set[str]] = {}
+    for spec in specs:
+        paths = _paths(spec, side)
+        if not paths:
+            continue
+        try:
+            field_type = FieldType(spec.field_type)
+            steps = [get_transform(step["name"]).compile(step.get("params") or {}, path=spec.path(side))
+                     for step in spec.transforms(side)]
+            canon = CANONICALISERS[field_type]
+            item = _Field(
+                name=spec.field,
+                read=_reader(paths, steps, field_type, canon),
+                write=_writer(paths, steps),
+                validate=compile_validator(field_type, spec.validation, sensitive=spec.sensitive),
+                canon=canon,
+                sensitive=spec.sensitive,
+            )
+        except (MappingError, ValueError, TypeError, KeyError) as error:
+            raise MappingError(f"{spec.field}: {SIDES[side]} side cannot compile: {error}") from error
+        fields.append(item)
+        for path in paths:
+            by_path.setdefault(root(path), set()).add(spec.field)
+    siblings: dict[str, frozenset[str]] = {}
+    for names in by_path.values():
+        if len(names) > 1:
+            for name in names:
+                siblings[name] = siblings.get(name, frozenset()) | frozenset(names - {name})
+    return SideMapper(side, fields, siblings)
+
+
+# --- publish-time checks ------------------------------------------------------------------------------------
+
+def _side_problems(spec: RuleSpec, field_type: FieldType, side: str, available: set[str] | None,
+                   options: Mapping[str, Iterable[Any]] | None) -> list[str]:
+    """Reasons one field's mapping on one side cannot work."""
+    label = SIDES[side]
+    paths = _paths(spec, side)
+    if not paths:
+        return []
+    problems = []
+    for path in paths:
+        found = path_problems(path)
+        problems += [f"{label} side: {problem}" for problem in found]
+        if not found and available is not None and path not in available and root(path) not in available:
+            problems.append(f"{label} path {path!r} is not a field of the {label} system")
+    steps = spec.transforms(side)
+    if not isinstance(steps, list) or not all(isinstance(step, dict) and isinstance(step.get("name"), str)
+                                              for step in steps):
+        return problems + [f"{label} side: transforms must be a list of {{\"name\": ..., \"params\": ...}}"]
+    names = [step["name"] for step in steps]
+    choices = spec.validation.get("choices") if isinstance(spec.validation, dict) else None
+    vendor_options = (options or {}).get(paths[0]) if len(paths) == 1 else None
+    for position, step in enumerate(steps):
+        transform = TRANSFORMS.get(step["name"])
+        if transform is None:
+            known = ", ".join(sorted(TRANSFORMS))
+            problems.append(f"{label} side: unknown transform {step['name']!r} (known: {known})")
+            continue
+        params = step.get("params") or {}
+        # Only the first step sees the raw vendor value, so only it can be checked against the vendor's options.
+        problems += [f"{label} side: {reason}" for reason in transform.check_params(
+            params, field_type, choices=choices if isinstance(choices, list) else None,
+            vendor_options=vendor_options if position == 0 else None, side=label)]
+        if transform.name == "money" and isinstance(params, dict) and isinstance(params.get("currency_field"), str):
+            field_path = params["currency_field"]
+            if available is not None and not path_problems(field_path) and field_path not in available \
+                    and root(field_path) not in available:
+                problems.append(f"{label} path {field_path!r} (money currency_field) is not a field of the "
+                                f"{label} system")
+    if len(paths) > 1 and (not names or names[0] != "concat"):
+        problems.append(f"{label} side: several paths need a concat transform first to join them")
+    if len(paths) == 1 and "concat" in names:
+        problems.append(f"{label} side: concat needs several paths (a list of {label} fields)")
+    if field_type == FieldType.MONEY:
+        if "money" not in names:
+            problems.append(f"money field has no currency source on the {label} side "
+                            "(add a money transform with currency or currency_field)")
+        elif names[-1] != "money":
+            problems.append(f"{label} side: money must be the last transform (it makes the amount and currency)")
+    return problems
+
+
+def spec_problems(spec: RuleSpec, available_crm_fields: set[str] | None = None,
+                  available_erp_fields: set[str] | None = None, *,
+                  crm_options: Mapping[str, Iterable[Any]] | None = None,
+                  erp_options: Mapping[str, Iterable[Any]] | None = None) -> list[str]:
+    """Every reason one rule cannot be published, without the field-name prefix check_specs adds."""
+    try:
+        field_type = FieldType(spec.field_type)
+    except ValueError:
+        return [f"unknown field type {spec.field_type!r} (known: {', '.join(FieldType)})"]
+    problems = []
+    if not isinstance(spec.field, str) or not spec.field.isidentifier():
+        problems.append(f"field name {show(spec.field)} must be letters, digits and underscores")
+    problems += check_rules(field_type, spec.validation)
+    problems += _side_problems(spec, field_type, "crm", available_crm_fields, crm_options)
+    problems += _side_problems(spec, field_type, "erp", available_erp_fields, erp_options)
+    if field_type in RANGE_TYPES and isinstance(spec.validation, dict) and spec.validation.get("choices"):
+        problems.append("choices do not apply to number or money fields")
+    return problems
+
+
+def check_specs(specs: Iterable[RuleSpec], available_crm_fields: set[str] | None = None,
+                available_erp_fields: set[str] | None = None, *,
+                crm_options: Mapping[str, Iterable[Any]] | None = None,
+                erp_options: Mapping[str, Iterable[Any]] | None = None) -> list[str]:
+    """Every reason a rule set cannot be published, each prefixed with its field ("credit_limit: ...").
+
+    ``available_*_fields``: the fields each system has (top-level names or full paths; unchecked when None).
+    ``*_options``: the vendor's picklist options by path, to find values a picklist map does not cover.
+    """
+    specs = list(specs)
+    problems: list[str] = []
+    seen: set[str] = set()
+    writers: dict[tuple[str, str], list[tuple[str, bool]]] = {}
+    for spec in specs:
+        if spec.field in seen:
+            problems.append(f"{spec.field}: the field is defined more than once")
+        seen.add(spec.field)
+        problems += [f"{spec.field}: {problem}" for problem in spec_problems(
+            spec, available_crm_fields, available_erp_fields, crm_options=crm_options, erp_options=erp_options)]
+        for side in SIDES:
+            shares = any(isinstance(step, dict) and step.get("name") == "split_part"
+                         for step in (spec.transforms(side) or []))
+            for path in _paths(spec, side):
+                if isinstance(path, str):
+                    writers.setdefault((side, path), []).append((spec.field, shares))
+    for (side, path), fields in writers.items():
+        names = sorted({name for name, _ in fields})
+        if len(names) > 1 and not all(shares for _, shares in fields):
+            problems.append(f"{', '.join(names)}: {SIDES[side]} path {path!r} is written by more than one field "
+                            "(only split_part fields may share a path)")
+    return problems
