@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mapping.paths import compile_path, path_problems, root
-from mapping.transforms import TRANSFORMS, Compiled, _identity, get_transform
+from mapping.transforms import TRANSFORMS, Compiled, _same_text, get_transform
 from mapping.types import CANONICALISERS, FieldType, MappingError, TransformError, show
 from mapping.validation import RANGE_TYPES, check_rules, compile_validator
 
 SIDES = {"crm": "CRM", "erp": "ERP"}
 _ABSENT = object()
+TEXT_TYPES = frozenset({FieldType.TEXT, FieldType.CHOICE, FieldType.REFERENCE})
 
 
 @dataclass
@@ -130,9 +131,11 @@ def _reader(paths: list[str], steps: list[Compiled], field_type: FieldType,
     return read_chain
 
 
-def _writer(paths: list[str], steps: list[Compiled]) -> Callable[[Any, dict], None]:
+def _writer(paths: list[str], steps: list[Compiled], field_type: FieldType) -> Callable[[Any, dict], None]:
     """(canonical value or None, vendor fields being built) -> None; sets the path(s), raises on failure."""
-    reverse = tuple(step.to_vendor for step in reversed(steps) if step.to_vendor is not _identity)
+    # Canonical values of these types are text already, so "write the text as it is" steps have nothing to do.
+    reverse = tuple(step.to_vendor for step in reversed(steps)
+                    if not (step.to_vendor is _same_text and field_type in TEXT_TYPES))
     after = tuple(step.after_write for step in steps if step.after_write is not None)
     # split_part rebuilds the whole text from its siblings, so an empty line must still go through it.
     empty_as = next((step.empty_as for step in steps if step.empty_as is not None), None)
@@ -261,7 +264,7 @@ def compile_rules(specs: Iterable[RuleSpec], side: str) -> SideMapper:
             item = _Field(
                 name=spec.field,
                 read=_reader(paths, steps, field_type, canon),
-                write=_writer(paths, steps),
+                write=_writer(paths, steps, field_type),
                 validate=compile_validator(field_type, spec.validation, sensitive=spec.sensitive),
                 canon=canon,
                 sensitive=spec.sensitive,

@@ -71,6 +71,13 @@ def _identity(value: Any, _context: Any) -> Any:
     return value
 
 
+def _same_text(value: Any, _out: Any) -> str:
+    """Write canonical text as it is (the pipeline skips this step: its values are text already)."""
+    if type(value) is str:
+        return value
+    raise TransformError(f"expected text but got {kind(value)}: {{value}}", value)
+
+
 def _text(value: Any, what: str = "text") -> str:
     """The value if it is a str, else a clear TransformError."""
     if type(value) is str:
@@ -228,7 +235,7 @@ class Trim(Transform):
                         return value
                 return canonical_text(_text(value).strip())
         # The output passed canonical_text's checks, so text and choice fields need no second pass.
-        return Compiled(forward, _identity, canonical=PLAIN_TEXT)
+        return Compiled(forward, _same_text, canonical=PLAIN_TEXT)
 
 
 class Case(Transform):
@@ -245,7 +252,8 @@ class Case(Transform):
 
     def build(self, params: dict, path: Any) -> Compiled:
         change = self.MODES[params["mode"]]
-        return Compiled(lambda value, _record: canonical_text(change(_text(value))), _identity, canonical=PLAIN_TEXT)
+        return Compiled(lambda value, _record: canonical_text(change(_text(value))), _same_text,
+                        canonical=PLAIN_TEXT)
 
 
 class Concat(Transform):
@@ -431,7 +439,9 @@ class Picklist(Transform):
             raise TransformError("{value} is not in the picklist map", value)
 
         def reverse(value: Any, _out: dict) -> Any:
-            found = reverse_map.get(value, _MISSING) if type(value) is str else _MISSING
+            if type(value) is not str:
+                raise TransformError(f"expected an option (text) but got {kind(value)}: {{value}}", value)
+            found = reverse_map.get(value, _MISSING)
             if found is not _MISSING:
                 return found
             if value in ambiguous:

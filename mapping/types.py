@@ -112,9 +112,9 @@ def kind(value: Any) -> str:
 
 # --- numbers -------------------------------------------------------------------------------------------
 
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,4})?")
-_CANONICAL_NUMBER = re.compile(r"-?(?:0|[1-9]\d{0,29})(?:\.\d{0,19}[1-9])?")
-_CANONICAL_AMOUNT = re.compile(r"-?(?:0|[1-9]\d{0,29})\.\d\d(?:\d{0,17}[1-9])?")
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,4})?", re.ASCII)
+_CANONICAL_NUMBER = re.compile(r"-?(?:0|[1-9]\d{0,29})(?:\.\d{0,19}[1-9])?", re.ASCII)
+_CANONICAL_AMOUNT = re.compile(r"-?(?:0|[1-9]\d{0,29})\.\d\d(?:\d{0,17}[1-9])?", re.ASCII)
 
 
 def parse_decimal(value: Any, what: str = "a number") -> Decimal:
@@ -173,7 +173,7 @@ def format_amount(number: Decimal) -> str:
     return format(number, "f")
 
 
-_PLAIN_DECIMAL = re.compile(r"(-?)0*(\d{1,30})(?:\.(\d{0,20}))?")
+_PLAIN_DECIMAL = re.compile(r"(-?)0*(\d{1,30})(?:\.(\d{0,20}))?", re.ASCII)
 
 
 def _plain_amount(text: str) -> str | None:
@@ -253,8 +253,9 @@ def canonical_money(value: Any) -> dict[str, str]:
 
 # --- dates and times ----------------------------------------------------------------------------------
 
-_ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
-_ISO_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,6})?)?(?:Z|[+-]\d\d:?\d\d(?::?\d\d)?)?")
+_ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,6})?)?(?:Z|[+-]\d\d:?\d\d(?::?\d\d)?)?", re.ASCII)
 
 
 def parse_iso_date(value: Any) -> date:
@@ -299,7 +300,7 @@ def format_datetime(moment: datetime) -> str:
     return moment.replace(tzinfo=None).isoformat() + "Z"
 
 
-_CANONICAL_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z")
+_CANONICAL_DATETIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z", re.ASCII)
 
 
 def canonical_datetime(value: Any) -> str:

@@ -89,7 +89,7 @@ def country_code(text: str, extra: dict[str, str] | None = None) -> str | None:
 # --- phones -------------------------------------------------------------------------------------------
 
 _PHONE_SEPARATORS = str.maketrans("", "", " -.()/\u00a0\u2009\u202f\u2010\u2011\u2012\u2013")
-_E164_CANDIDATE = re.compile(r"\+[1-9]\d{6,14}")
+_E164_CANDIDATE = re.compile(r"\+[1-9]\d{6,14}", re.ASCII)
 
 
 @lru_cache(maxsize=512)
