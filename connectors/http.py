@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import threading
 import time
@@ -19,6 +20,11 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # 429 and 503 mean the vendor did not process the request, so even a non-idempotent call may repeat.
 UNPROCESSED_STATUSES = frozenset({429, 503})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+# The environment variables `Session.merge_environment_settings` reads for an http(s) URL: proxies (urllib's
+# getproxies/proxy_bypass, CGI guard included) and the CA bundle. Reading them all per request costs more than the
+# rest of a request; their values key a cache instead, so a change still takes effect on the next request.
+ENVIRONMENT_KEYS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                    "no_proxy", "NO_PROXY", "REQUEST_METHOD", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 class AuthStrategy(AuthBase):
@@ -100,6 +106,7 @@ class HttpClient:
         self.session.headers.update({"Accept": "application/json", **(headers or {})})
         self.stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
+        self._environment: dict[tuple, dict[str, Any]] = {}
 
     @staticmethod
     def _new_session(pool_maxsize: int) -> requests.Session:
@@ -188,12 +195,28 @@ class HttpClient:
         # Prepared (and so signed, or refreshed by the auth hook) before taking a concurrency slot: an auth
         # hook that makes its own request must never wait for a slot its caller holds.
         prepared = self.session.prepare_request(requests.Request(method, url, auth=auth, **kwargs))
-        settings = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
+        settings = self._environment_settings(prepared.url or url)
         self._count("requests")
         if self._slots is None:
             return self.session.send(prepared, timeout=self.timeout, **settings)
         with self._slots:
             return self.session.send(prepared, timeout=self.timeout, **settings)
+
+    def _environment_settings(self, url: str) -> dict[str, Any]:
+        """`session.merge_environment_settings` for the URL's origin, cached while what it reads is unchanged."""
+        session = self.session
+        scheme_end = url.find("://") + 3
+        path_start = url.find("/", scheme_end)
+        origin = url if path_start < 0 else url[:path_start]
+        key = (origin, tuple(map(os.environ.get, ENVIRONMENT_KEYS)), session.trust_env, tuple(session.proxies.items()),
+               session.stream, session.verify, session.cert)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = session.merge_environment_settings(origin + "/", {}, None, None, None)
+            if len(self._environment) > 64:
+                self._environment.clear()
+            self._environment[key] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}  # send() may not share our cached dicts
 
     def _transport_error(self, method: str, url: str, exc: requests.RequestException) -> ConnectorError:
         kind = "timeout" if isinstance(exc, requests.Timeout) else "server"
