@@ -15,10 +15,11 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -59,6 +60,7 @@ WEBHOOK_TOLERANCE_SECONDS = 300
 SUITEQL_TABLES: dict[str, tuple[str, str | None]] = {
     "customer": ("customer", None),
     "contact": ("contact", None),
+    "employee": ("employee", None),
     "priceLevel": ("pricelevel", None),
     "inventoryItem": ("item", "itemtype = 'InvtPart'"),
     "estimate": ("transaction", "type = 'Estimate'"),
@@ -66,6 +68,13 @@ SUITEQL_TABLES: dict[str, tuple[str, str | None]] = {
     "invoice": ("transaction", "type = 'CustInvc'"),
 }
 _JSON_SCHEMA_TYPES = {"string": "string", "number": "number", "integer": "integer", "boolean": "boolean"}
+# Record types whose changes() reads full records (sublists expanded) unless told otherwise: their lines matter.
+SUBLISTS_BY_DEFAULT = frozenset({"estimate", "salesOrder", "invoice"})
+# How SuiteQL prints dates and date-times when asked with TO_CHAR, matching the record API's strings.
+SUITEQL_DATE_FORMAT = "YYYY-MM-DD"
+SUITEQL_DATETIME_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
+_COLUMN = re.compile(r"[a-z_][a-z0-9_]*")
+_UNKNOWN_COLUMN = re.compile(r"Field '([^']+)' for record '[^']*' was not found", re.IGNORECASE)
 
 
 # -- OAuth 1.0a (RFC 5849) -----------------------------------------------------------------------
@@ -98,21 +107,52 @@ def realm(account_id: str) -> str:
     return account_id.strip().upper().replace("-", "_")
 
 
+class TbaSigner:
+    """OAuth 1.0a (HMAC-SHA256) signing with the per-credential parts encoded once, not per request."""
+
+    def __init__(self, credentials: Mapping[str, str]) -> None:
+        self._key = f"{_pct(credentials['consumer_secret'])}&{_pct(credentials['token_secret'])}".encode()
+        consumer, token = _pct(credentials["consumer_key"]), _pct(credentials["token_id"])
+        self._pairs = (("oauth_consumer_key", consumer), ("oauth_signature_method", "HMAC-SHA256"),
+                       ("oauth_token", token), ("oauth_version", "1.0"))
+        self._prefix = (f'OAuth realm="{_pct(realm(credentials["account_id"]))}", oauth_consumer_key="{consumer}", '
+                        f'oauth_token="{token}", oauth_signature_method="HMAC-SHA256", ')
+        self._bases: dict[str, str] = {}
+
+    def _base_url(self, url: str) -> tuple[str, str]:
+        """(percent-encoded normalised base URL, query) of a request URL; the normalisation is cached per URL."""
+        base, _, query = url.partition("?")
+        base = base.partition("#")[0]
+        encoded = self._bases.get(base)
+        if encoded is None:
+            parts = urlsplit(base)
+            scheme, host, port = parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+            netloc = host if port in (None, {"http": 80, "https": 443}.get(scheme)) else f"{host}:{port}"
+            encoded = _pct(f"{scheme}://{netloc}{parts.path or '/'}")
+            if len(self._bases) < 256:  # record URLs differ per id: cache only the few collection/query URLs
+                self._bases[base] = encoded
+        return encoded, query.partition("#")[0]
+
+    def header(self, method: str, url: str, *, timestamp: int | None = None, nonce: str | None = None) -> str:
+        """The `Authorization: OAuth ...` header value for one request."""
+        stamp = _pct(str(timestamp if timestamp is not None else int(time.time())))
+        nonce = _pct(nonce) if nonce else secrets.token_hex(16)
+        base, query = self._base_url(url)
+        pairs = [*self._pairs, ("oauth_nonce", nonce), ("oauth_timestamp", stamp)]
+        if query:
+            pairs += [(_pct(k), _pct(v)) for k, v in parse_qsl(query, keep_blank_values=True)]
+        pairs.sort()
+        normalized = _pct("&".join(f"{k}={v}" for k, v in pairs))
+        digest = hmac.new(self._key, f"{method.upper()}&{base}&{normalized}".encode(), hashlib.sha256).digest()
+        signature = _pct(base64.b64encode(digest).decode())
+        return f'{self._prefix}oauth_timestamp="{stamp}", oauth_nonce="{nonce}", oauth_version="1.0", ' \
+               f'oauth_signature="{signature}"'
+
+
 def tba_header(method: str, url: str, credentials: Mapping[str, str], *, timestamp: int | None = None,
                nonce: str | None = None) -> str:
     """The `Authorization: OAuth ...` header value for one request."""
-    oauth = [
-        ("oauth_consumer_key", credentials["consumer_key"]),
-        ("oauth_token", credentials["token_id"]),
-        ("oauth_signature_method", "HMAC-SHA256"),
-        ("oauth_timestamp", str(timestamp if timestamp is not None else int(time.time()))),
-        ("oauth_nonce", nonce or secrets.token_hex(16)),
-        ("oauth_version", "1.0"),
-    ]
-    base = oauth1_base_string(method, url, oauth)
-    signature = oauth1_signature(base, credentials["consumer_secret"], credentials["token_secret"])
-    fields = [("realm", realm(credentials["account_id"])), *oauth, ("oauth_signature", signature)]
-    return "OAuth " + ", ".join(f'{k}="{_pct(v)}"' for k, v in fields)
+    return TbaSigner(credentials).header(method, url, timestamp=timestamp, nonce=nonce)
 
 
 class TokenBasedAuth(AuthStrategy):
@@ -120,9 +160,10 @@ class TokenBasedAuth(AuthStrategy):
 
     def __init__(self, credentials: Mapping[str, str]) -> None:
         self.credentials = credentials
+        self.signer = TbaSigner(credentials)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = tba_header(request.method or "GET", request.url or "", self.credentials)
+        request.headers["Authorization"] = self.signer.header(request.method or "GET", request.url or "")
         return request
 
 
@@ -284,11 +325,24 @@ class NetSuiteConnector(Connector):
     max_concurrency = DEFAULT_CONCURRENCY
 
     def __init__(self, base_url: str, credentials: Mapping[str, Any], *, concurrency: int | None = None,
-                 **options: Any) -> None:
+                 sublists: Mapping[str, bool] | None = None, **options: Any) -> None:
         # The account's concurrent-request limit caps our parallel requests (more would only earn 429s).
         self.max_concurrency = int(concurrency or credentials.get("concurrency_limit") or DEFAULT_CONCURRENCY)
+        # record type -> whether changes() reads full records with sublists (default: transactions only).
+        self.sublists = {self.record_type(name): bool(on) for name, on in (sublists or {}).items()}
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+        self._columns: dict[str, list[_Column]] = {}
         root = base_url.rstrip("/").removesuffix("/services/rest")
         super().__init__(root, credentials, **options)
+
+    def close(self) -> None:
+        """Stop the worker threads and release pooled connections."""
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+        super().close()
 
     def build_auth(self) -> AuthStrategy:
         """TBA when token credentials are given, else OAuth 2.0 client credentials."""
@@ -311,8 +365,14 @@ class NetSuiteConnector(Connector):
                 return name
         raise self.config_error(f"unsupported record type {object!r}; supported: {', '.join(SUITEQL_TABLES)}")
 
-    def _pool(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(max_workers=self.max_concurrency or 1, thread_name_prefix="netsuite")
+    def _map(self, func: Callable[..., Any], *iterables: Any) -> list[Any]:
+        """`func` over the inputs on the connector's worker threads (one pool per connector, not per call)."""
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=self.max_concurrency or 1,
+                                                    thread_name_prefix="netsuite")
+            executor = self._executor
+        return list(executor.map(func, *iterables))
 
     def _decode(self, response: requests.Response) -> Any:
         return self.http.decode(response)
@@ -365,8 +425,7 @@ class NetSuiteConnector(Connector):
                     return RecordError(record_id, vendor_error(exc).message, exc.details, kind=exc.kind)
                 raise
 
-        with self._pool() as pool:
-            results = list(pool.map(one, ids))
+        results = self._map(one, ids)
         records = [r for r in results if isinstance(r, RemoteRecord)]
         return records, [r for r in results if isinstance(r, RecordError)]
 
@@ -397,16 +456,29 @@ class NetSuiteConnector(Connector):
                                     [str(option) for option in prop.get("enum") or ()]))
         return fields
 
-    def changes(self, object: str, since: datetime | None, page_size: int = 100) -> Iterator[Page]:
+    def changes(self, object: str, since: datetime | None, page_size: int = 100,
+                sublists: bool | list[str] | None = None) -> Iterator[Page]:
         """Records modified at or after `since`, oldest first, one page per SuiteQL page.
 
-        SuiteQL finds the changed ids ordered by (lastmodifieddate, id); the record API supplies full bodies
-        with expanded sublists. Pages are keyset-paged (each query starts after the last row seen, `hasMore`
-        says whether to go on) instead of offset-paged: rows modified while we page move to the end of an
-        offset-paged result and would shift unseen rows into pages already read.
+        SuiteQL finds the changed rows ordered by (lastmodifieddate, id). Without sublists (the default for
+        customer, contact, employee, inventoryItem and priceLevel) the body fields come from those rows: one request
+        per page of up to 1000 records. With sublists (`sublists=True` or a list of names such as ["addressBook"];
+        the default for estimate, salesOrder and invoice, whose lines matter) each record is read from the record API
+        with its sublists expanded: one GET per record (NetSuite expands every sublist, so a list of names only says
+        that some are needed). The constructor's `sublists={type: bool}` changes a type's default.
+        Both give `RemoteRecord.fields` the record API's shape (see `_Column`); the SuiteQL one leaves out sublists
+        and fields SuiteQL does not expose.
+
+        Pages are keyset-paged (each query starts after the last row seen, `hasMore` says whether to go on) instead
+        of offset-paged: rows modified while we page move to the end of an offset-paged result and would shift
+        unseen rows into pages already read.
         """
         record_type = self.record_type(object)
         table, condition = SUITEQL_TABLES[record_type]
+        if sublists is None:
+            full = self.sublists.get(record_type, record_type in SUBLISTS_BY_DEFAULT)
+        else:
+            full = bool(sublists)
         limit = max(1, min(int(page_size), SUITEQL_MAX_LIMIT))
         last: tuple[datetime, int] | None = None
         while True:
@@ -416,19 +488,61 @@ class NetSuiteConnector(Connector):
                 where.append(f"(lastmodifieddate > {moment} OR (lastmodifieddate = {moment} AND id > {last[1]}))")
             elif since is not None:
                 where.append(f"lastmodifieddate >= {_suiteql_literal(since)}")
-            query = (f"SELECT id, TO_CHAR(lastmodifieddate, '{SUITEQL_TIME_FORMAT}') AS modified FROM {table}"
-                     + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY lastmodifieddate, id")
-            rows, has_more = self.suiteql(query, limit=limit)
-            keys, errors = _row_keys(rows)
-            times = {str(key[1]): key[0] for key in keys}
-            records, fetch_errors = self._fetch_many(record_type, list(times), times)
-            page_last = max(keys) if keys else last
+            tail = f" FROM {table}" + (f" WHERE {' AND '.join(where)}" if where else "") + \
+                " ORDER BY lastmodifieddate, id"
+            head = f"SELECT id, TO_CHAR(lastmodifieddate, '{SUITEQL_TIME_FORMAT}') AS modified"
+            if full:
+                rows, has_more = self.suiteql(head + tail, limit=limit)
+            else:
+                rows, has_more = self._suiteql_bodies(record_type, head, tail, limit)
+            keyed, errors = _row_keys(rows)
+            if full:
+                times = {str(record_id): modified for modified, record_id, _ in keyed}
+                records, fetch_errors = self._fetch_many(record_type, list(times), times)
+                errors += fetch_errors
+            else:
+                records = []
+                columns = self._columns[record_type]
+                for modified, record_id, row in keyed:
+                    try:
+                        records.append(_row_record(record_id, modified, row, columns))
+                    except (TypeError, ValueError) as exc:
+                        errors.append(RecordError(str(record_id), f"netsuite: unreadable SuiteQL row: {exc}", row))
+            page_last = max((modified, record_id) for modified, record_id, _ in keyed) if keyed else last
             if has_more and (page_last is None or (last is not None and page_last <= last)):
                 raise ConnectorError.malformed(f"netsuite: SuiteQL paging of {record_type} made no progress")
             last = page_last
-            yield Page(records, errors + fetch_errors, format_timestamp(last[0]) if last else None)
+            yield Page(records, errors, format_timestamp(last[0]) if last else None)
             if not has_more:
                 return
+
+    def _body_columns(self, record_type: str) -> list[_Column]:
+        """The record type's body fields as SuiteQL columns, from the metadata catalog (cached per connector)."""
+        columns = self._columns.get(record_type)
+        if columns is None:
+            columns, seen = [], {"id"}
+            for info in self.describe(record_type):
+                column = info.name.lower()
+                if info.type in ("sublist", "object") or column in seen or not _COLUMN.fullmatch(column):
+                    continue
+                seen.add(column)
+                columns.append(_Column(info.name, column, info.type, f"c{len(columns)}"))
+            self._columns[record_type] = columns
+        return columns
+
+    def _suiteql_bodies(self, record_type: str, head: str, tail: str, limit: int) -> tuple[list[dict], bool]:
+        """One SuiteQL page with the body columns; a column SuiteQL does not know is dropped and the page re-read."""
+        columns = self._body_columns(record_type)
+        while True:
+            select = ", ".join(column.select for column in columns)
+            try:
+                return self.suiteql(f"{head}, {select}{tail}" if select else head + tail, limit=limit)
+            except ConnectorError as exc:
+                unknown = _UNKNOWN_COLUMN.search(exc.message) if exc.kind == "validation" else None
+                kept = [c for c in columns if unknown is None or c.column != unknown.group(1).lower()]
+                if len(kept) == len(columns):
+                    raise
+                columns = self._columns[record_type] = kept
 
     def get_many(self, object: str, ids: list[str]) -> list[RemoteRecord]:
         """Records by internal id (or "eid:<externalId>"); missing or unreadable ones are left out."""
@@ -456,8 +570,7 @@ class NetSuiteConnector(Connector):
             except ConnectorError as exc:
                 return WriteResult(False, None, key, error=vendor_error(exc))
 
-        with self._pool() as pool:
-            return list(pool.map(one, range(len(records)), records))
+        return self._map(one, range(len(records)), records)
 
     def _write_one(self, record_type: str, record: dict, id_field: str | None, key: str) -> WriteResult:
         path = f"{RECORD_PATH}/{record_type}"
@@ -537,9 +650,9 @@ def _replace(sublists: list[str]) -> dict[str, str] | None:
     return {"replace": ",".join(sublists)} if sublists else None
 
 
-def _row_keys(rows: list[Any]) -> tuple[list[tuple[datetime, int]], list[RecordError]]:
-    """(modified, id) of each SuiteQL row; rows without a numeric id or a readable time are errors."""
-    keys, errors = [], []
+def _row_keys(rows: list[Any]) -> tuple[list[tuple[datetime, int, dict]], list[RecordError]]:
+    """(modified, id, row) of each SuiteQL row; rows without a numeric id or a readable time are errors."""
+    keyed, errors = [], []
     for row in rows:
         raw_id = row.get("id") if isinstance(row, dict) else None
         try:
@@ -549,8 +662,66 @@ def _row_keys(rows: list[Any]) -> tuple[list[tuple[datetime, int]], list[RecordE
             errors.append(RecordError(str(raw_id) if raw_id is not None else None,
                                       "netsuite: SuiteQL row without a numeric id or modification time", row))
             continue
-        keys.append((modified, record_id))
-    return keys, errors
+        keyed.append((modified, record_id, row))
+    return keyed, errors
+
+
+class _Column:
+    """One body field read through SuiteQL, and how its text becomes the record API's value.
+
+    SuiteQL names columns in lower case and prints values as text; the record API's shape is restored from the
+    metadata catalog: booleans 'T'/'F' -> True/False, integers -> int, numbers -> int when printed without a
+    fraction else float, dates and date-times read with TO_CHAR as "YYYY-MM-DD" / "YYYY-MM-DDTHH:MM:SSZ", and
+    references (the internal id) -> {"id", "refName"} with the name from BUILTIN.DF. Null columns are absent, as
+    null fields are on a record GET.
+    """
+
+    __slots__ = ("name", "column", "kind", "alias", "select", "key")
+
+    def __init__(self, name: str, column: str, kind: str, alias: str) -> None:
+        self.name, self.column, self.kind, self.alias = name, column, kind, alias
+        self.key = column
+        if kind in ("date", "datetime"):
+            fmt = SUITEQL_DATE_FORMAT if kind == "date" else SUITEQL_DATETIME_FORMAT
+            self.select, self.key = f"TO_CHAR({column}, '{fmt}') AS {alias}", alias
+        elif kind == "reference":
+            self.select = f"{column}, BUILTIN.DF({column}) AS {alias}"
+        else:
+            self.select = column
+
+
+def _number(text: Any) -> int | float:
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        return text
+    text = str(text)
+    return int(text) if text.lstrip("-").isdigit() else float(text)
+
+
+def _row_record(record_id: int, modified: datetime, row: dict[str, Any], columns: list[_Column]) -> RemoteRecord:
+    """A SuiteQL row (body columns) -> RemoteRecord with the record API's field names and types."""
+    fields: dict[str, Any] = {"id": str(record_id)}
+    refs: dict[str, list[str]] = {}
+    for column in columns:
+        value = row.get(column.key)
+        if value is None:
+            continue
+        kind = column.kind
+        if kind == "string" or kind == "date" or kind == "datetime":
+            fields[column.name] = value
+        elif kind == "boolean":
+            fields[column.name] = value in ("T", "t", "true", True)
+        elif kind == "number":
+            fields[column.name] = _number(value)
+        elif kind == "integer":
+            fields[column.name] = int(value)
+        elif kind == "reference":
+            ref_id = str(value)
+            fields[column.name] = {"id": ref_id, "refName": str(row.get(column.alias) or ref_id)}
+            refs[column.name] = [ref_id]
+        else:
+            fields[column.name] = value
+    return RemoteRecord(str(record_id), modified, fields, archived=fields.get("isInactive") is True,
+                        associations=refs)
 
 
 def _field_type(prop: Mapping[str, Any]) -> str:

@@ -5,17 +5,26 @@ What it serves (shapes from shared/contracts/netsuite/CONTRACT.md):
   as {id, refName, links}, sublists as links unless `expandSubResources=true`), POST -> 204 + Location, PATCH -> 204
   (`replace=<sublist>` replaces lines, else lines merge by `line`), PUT eid: upsert -> 204 + Location, DELETE -> 204;
 - `/services/rest/query/v1/suiteql` (POST, `Prefer: transient` required, offset/limit, collection envelope);
-  the SQL subset is documented in `netsuite_suiteql`. Tables: customer, contact, pricelevel, item (inventory items,
-  itemtype 'InvtPart') and transaction (type 'Estimate' | 'SalesOrd' | 'CustInvc'); columns are the record's
-  lower-cased fields, references give the internal id, values come back as strings (booleans 'T'/'F', dates in the
-  user's M/D/YYYY format: use TO_CHAR for timestamps), and null columns are left out, as NetSuite does;
+  the SQL subset is documented in `netsuite_suiteql`. Tables: customer, contact, employee, pricelevel, item
+  (inventory items, itemtype 'InvtPart') and transaction (type 'Estimate' | 'SalesOrd' | 'CustInvc'); columns are the
+  record's lower-cased body fields (custom fields included), references give the internal id (BUILTIN.DF(col) the
+  record's name), values come back as strings (booleans 'T'/'F', dates in the user's M/D/YYYY format: use TO_CHAR),
+  and null columns are left out, as NetSuite does; sublists have no SuiteQL table here;
 - `/services/rest/record/v1/metadata-catalog[/{type}]` (JSON Schema; renamed/removed field knobs show up);
 - `/services/rest/auth/oauth2/v1/token` (client credentials with a JWT assertion signed ES256/384/512 or PS256 by a
-  key registered with `register_m2m_client` or POST /__sandbox__/netsuite/m2m).
+  key registered with `register_m2m_client` or POST /__sandbox__/netsuite/m2m);
+- account custom fields (`custentity_*` on customer/contact/employee, `custitem_*` on inventoryItem, `custbody_*` on
+  transactions), created at run time with `add_custom_field` or POST /__sandbox__/netsuite/customfields
+  {"record", "id", "label", "type", "options"?} (GET lists them): they appear in the metadata catalog with
+  `x-ns-custom-field`, in record bodies and SuiteQL, and are accepted on writes; other unknown fields stay rejected.
+Customer: category and entityStatus are option strings, salesRep references an employee; address book lines carry
+defaultBilling/defaultShipping (one line each: the line a write marks wins) and an addressBookAddress subrecord
+{addressee, attention, addr1-3, city, state, zip, country, addrPhone} with a computed addrText.
 Errors are RFC 9457 documents with `o:errorDetails`. Extra knobs: `concurrency_limit` (more in-flight requests ->
 429 CONCURRENCY_LIMIT_EXCEEDED), `required_fields` ({type: [field]}: a newly mandatory field) and `malformed`
 (answer matching requests with invalid JSON, an HTML page, a record without id, or a create without Location).
-Simplifications: currency and terms are plain strings (not references); no `q=` filter on record lists, no
+Simplifications: currency, terms, category, entityStatus and an address's country are plain strings (not
+references); no `q=` filter on record lists, no
 `!transform`, no async (`Prefer: respond-async`) requests.
 """
 from __future__ import annotations
@@ -24,6 +33,7 @@ import json
 import re
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 from urllib.parse import unquote
@@ -36,12 +46,15 @@ from connectors.sandbox.netsuite_auth import parse_oauth_header, tba_signature_v
 from connectors.sandbox.netsuite_demo import load_demo
 from connectors.sandbox.netsuite_schema import (
     COMMON,
+    CUSTOM_PREFIXES,
+    CUSTOM_TYPES,
     NAME_FIELDS,
     REST,
     SCHEMAS,
     SUITEQL_TABLES,
     TRAN_TYPES,
     F,
+    custom_field,
     json_schema,
     merge_lines,
     parses,
@@ -172,6 +185,21 @@ class NetSuiteEmulator(Emulator):
             except (KeyError, TypeError, ValueError) as exc:
                 raise HttpError(400, f"need client_id, certificate_id and a PEM public_key: {exc}") from None
             return json_response(200, {"registered": body["client_id"]})
+        if request.path.rstrip("/") == f"{ADMIN_PREFIX}netsuite/customfields":
+            if request.method == "GET":
+                return json_response(200, {"items": [{"record": record, "id": name, **definition}
+                                                     for record, fields in self.store.table("_customfields").items()
+                                                     for name, definition in fields.items()]})
+            if request.method == "POST":
+                body = request.json()
+                if not isinstance(body, dict):
+                    raise HttpError(400, "the body must be a JSON object")
+                try:
+                    created = self.add_custom_field(body.get("record", ""), body.get("id", ""), body.get("label", ""),
+                                                    body.get("type", "string"), body.get("options") or ())
+                except (TypeError, ValueError) as exc:
+                    raise HttpError(400, f"invalid custom field: {exc}") from None
+                return json_response(200, created)
         return super()._admin(request)
 
     def error_payload(self, status: int, message: str, category: str | None, extra: dict[str, Any]) -> Any:
@@ -242,7 +270,30 @@ class NetSuiteEmulator(Emulator):
         if schema is None:
             raise problem(404, f"Record type '{record_type}' does not exist.", "NONEXISTENT_ID",
                           errorUrl=f"{REST}/record/v1/{record_type}")
-        return {**COMMON, **schema}
+        custom = self.store.table("_customfields").get(record_type)
+        if not custom:
+            return {**COMMON, **schema}
+        return {**COMMON, **schema, **{name: custom_field(d) for name, d in custom.items()}}
+
+    def add_custom_field(self, record_type: str, field_id: str, label: str, field_type: str = "string",
+                         options: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+        """What Customization > Lists, Records & Fields does: define (or redefine) an account custom field."""
+        prefix = CUSTOM_PREFIXES.get(record_type)
+        if prefix is None:
+            raise ValueError(f"record must be one of {', '.join(CUSTOM_PREFIXES)}, not {record_type!r}")
+        if not re.fullmatch(rf"{prefix}[a-z0-9_]{{1,30}}", field_id or ""):
+            raise ValueError(f"a {record_type} custom field id is {prefix} plus 1-30 lower-case letters, digits or _")
+        if field_type not in CUSTOM_TYPES:
+            raise ValueError(f"type must be one of {', '.join(CUSTOM_TYPES)}")
+        if not isinstance(label, str) or not label.strip():
+            raise ValueError("label is required")
+        if not isinstance(options, list | tuple) or not all(isinstance(o, str) for o in options):
+            raise ValueError("options must be a list of strings")
+        definition = {"label": label, "type": field_type, "options": list(options)}
+        with self.store.lock:
+            self.store.table("_customfields").setdefault(record_type, {})[field_id] = definition
+            self.store.changed()
+        return {"record": record_type, "id": field_id, **definition}
 
     def _href(self, request: Request, path: str) -> str:
         return f"http://{request.headers.get('Host', '')}{REST}/record/v1/{path}"
@@ -392,7 +443,11 @@ class NetSuiteEmulator(Emulator):
         for name, value in values.items():
             spec = schema[name]
             if spec.type == "sublist" and row is not None and name not in replace:
-                value = merge_lines(merged.get(name) or [], value)
+                value, touched = merge_lines(merged.get(name) or [], value)
+            else:
+                touched = value
+            if name == "addressBook" and value:
+                _one_default_address(value, touched)
             merged[name] = value
         if external_id is not None:
             merged["externalId"] = external_id
@@ -433,6 +488,18 @@ class NetSuiteEmulator(Emulator):
             ok = False
         if spec.type == "ref":
             return self._reference(spec, value, path, errors)
+        if spec.type == "object" and spec.lines and isinstance(value, dict):
+            out = {}
+            for name, sub in value.items():
+                sub_spec = spec.lines.get(name)
+                if name == "links" or (sub_spec is not None and sub_spec.read_only):
+                    continue
+                if sub_spec is None:
+                    errors.append(_detail(f"Invalid field '{name}' on subrecord '{path}'.", "INVALID_CONTENT",
+                                          f"{path}.{name}"))
+                else:
+                    out[name] = self._value(sub_spec, sub, f"{path}.{name}", errors)
+            return out
         if spec.type == "sublist":
             lines = value.get("items") if isinstance(value, dict) else None
             if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
@@ -485,6 +552,10 @@ class NetSuiteEmulator(Emulator):
         for name in ("addressBook", "price"):
             for number, line in enumerate(row.get(name) or [], start=1):
                 line.setdefault("line", number)
+        for line in row.get("addressBook") or []:
+            address = line.get("addressBookAddress")
+            if isinstance(address, dict):
+                address["addrText"] = _address_text(address)
         if record_type in TRAN_TYPES:
             prefix = {"estimate": "EST", "salesOrder": "SO", "invoice": "INV"}[record_type]
             row.setdefault("tranId", f"{prefix}{self.store.next_id(f'netsuite:tranid:{record_type}', start=1001)}")
@@ -547,7 +618,7 @@ class NetSuiteEmulator(Emulator):
             if record_types is None:
                 raise suiteql.SuiteQLError(f"Record '{query.table}' was not found.")
             rows, columns = self._suiteql_rows(record_types)
-            result = suiteql.run(query, rows, columns)
+            result = suiteql.run(query, rows, columns, self._display(record_types))
         except suiteql.SuiteQLError as exc:
             raise problem(400, f"Invalid search query. Detailed unprocessed description follows. {exc}",
                           "INVALID_PARAMETER", errorQueryParam="q") from None
@@ -559,7 +630,7 @@ class NetSuiteEmulator(Emulator):
         """Rows of a SuiteQL table built from the record tables, with the set of known column names."""
         rows, columns = [], {"id", "itemtype", "type"}
         for record_type in record_types:
-            schema = {**COMMON, **SCHEMAS[record_type]}
+            schema = self._schema(record_type)
             scalar = {n for n, s in schema.items() if s.type not in ("sublist", "object")}
             renamed, removed = self.renamed(record_type), self.removed(record_type)
             columns |= {renamed.get(n, n).lower() for n in scalar if n not in removed}
@@ -576,6 +647,24 @@ class NetSuiteEmulator(Emulator):
                     row["type"] = TRAN_TYPES[record_type]
                 rows.append(row)
         return rows, columns
+
+    def _display(self, record_types: tuple[str, ...]) -> Callable[[str, Any], Any]:
+        """BUILTIN.DF for a SuiteQL table: a reference column's value -> the referenced record's name."""
+        targets: dict[str, str] = {}
+        for record_type in record_types:
+            renamed = self.renamed(record_type)
+            for name, spec in self._schema(record_type).items():
+                if spec.type == "ref" and spec.ref:
+                    targets[renamed.get(name, name).lower()] = spec.ref
+
+        def display(column: str, value: Any) -> Any:
+            target = targets.get(column)
+            if target is None:
+                return value
+            row = self.store.table(target).get(str(value), {})
+            return next((row[f] for f in NAME_FIELDS if row.get(f)), str(value))
+
+        return display
 
     def _collection(self, request: Request, items: list[dict[str, Any]], href: str) -> Response:
         """The collection envelope (links, count, hasMore, items, offset, totalResults) over limit/offset."""
@@ -622,6 +711,23 @@ class NetSuiteEmulator(Emulator):
         row.setdefault("dateCreated", row["lastModifiedDate"])
         self._put(record_type, record_id, row)
         return record_id
+
+
+def _one_default_address(lines: list[dict[str, Any]], touched: list[dict[str, Any]]) -> None:
+    """At most one default billing and one default shipping line; a line this write marked wins (the last one)."""
+    for flag in ("defaultBilling", "defaultShipping"):
+        marked = [line for line in touched if line.get(flag) is True] or [line for line in lines if line.get(flag)]
+        for line in lines:
+            if line.get(flag) and line is not marked[-1]:
+                line[flag] = False
+
+
+def _address_text(address: dict[str, Any]) -> str:
+    """NetSuite's formatted address: addressee, street lines, "city state zip", country, one per line."""
+    place = " ".join(str(address[k]) for k in ("city", "state", "zip") if address.get(k))
+    parts = [address.get(k) for k in ("attention", "addressee", "addr1", "addr2", "addr3")] + [place,
+                                                                                               address.get("country")]
+    return "\n".join(str(p) for p in parts if p)
 
 
 def _detail(detail: str, code: str, path: str) -> dict[str, str]:

@@ -3,6 +3,8 @@
 - Scenario 7: the ERP knows one "Acme Incorporated" (its legal name) with two branch addresses.
 - Scenario 2: inventory items with stock on hand and per-price-level prices; Acme has an invoice 90 days overdue.
 - Scenario 1/3: a sales order and an invoice with lines.
+- Field template: customers carry a category, an entity status and a sales rep (two employees), and address book
+  lines with default billing/shipping flags and full addresses (addr2 on Acme's headquarters).
 """
 from __future__ import annotations
 
@@ -13,9 +15,12 @@ if TYPE_CHECKING:
     from connectors.sandbox.netsuite import NetSuiteEmulator
 
 
-def _address(label: str, addr1: str, city: str, state: str, zip_code: str, *, billing: bool, shipping: bool) -> dict:
+def _address(label: str, addr1: str, city: str, state: str, zip_code: str, *, billing: bool, shipping: bool,
+             addr2: str | None = None, addressee: str | None = None) -> dict:
+    address = {"addressee": addressee, "addr1": addr1, "addr2": addr2, "city": city, "state": state, "zip": zip_code,
+               "country": "US"}
     return {"label": label, "defaultBilling": billing, "defaultShipping": shipping,
-            "addressBookAddress": {"addr1": addr1, "city": city, "state": state, "zip": zip_code, "country": "US"}}
+            "addressBookAddress": {k: v for k, v in address.items() if v is not None}}
 
 
 def load_demo(emulator: NetSuiteEmulator) -> None:
@@ -28,6 +33,15 @@ def load_demo(emulator: NetSuiteEmulator) -> None:
 
     def put(record_type: str, fields: dict) -> str:
         return emulator.put_seed(record_type, fields, modified=stamp())
+
+    # Sales reps first (customers reference them), stamped before everything else so the other records keep
+    # the modification times older scenarios and tests count on.
+    reps = {key: emulator.put_seed("employee", {
+        "entityId": f"{first} {last}", "firstName": first, "lastName": last, "email": email,
+        "title": "Account Executive", "isSalesRep": True, "isInactive": False, "externalId": f"EMP-{key.upper()}",
+    }, modified=(now - timedelta(hours=hours)).isoformat().replace("+00:00", "Z"))
+        for key, first, last, email, hours in [("jane", "Jane", "Seller", "jane.seller@erp.example", 402),
+                                               ("tom", "Tom", "Closer", "tom.closer@erp.example", 401)]}
 
     levels = {name: put("priceLevel", {"name": name, "discountPct": pct, "externalId": f"PL-{i}"})
               for i, (name, pct) in enumerate([("Base Price", 0.0), ("Wholesale", -10.0), ("Partner", -15.0)], 1)}
@@ -45,31 +59,37 @@ def load_demo(emulator: NetSuiteEmulator) -> None:
             "cost": round(base * 0.55, 2), "quantityOnHand": on_hand, "quantityAvailable": on_hand,
             "isInactive": False, "externalId": f"ITEM-{sku}", "price": prices})
 
+
     overdue_since = date.today() - timedelta(days=90)
     acme = put("customer", {
         "entityId": "CUST-1001", "companyName": "Acme Incorporated", "email": "ap@acme.example",
         "phone": "+1 217 555 0100", "url": "https://acme.example", "creditLimit": 50000.0,
         "creditHoldOverride": "AUTO", "terms": "Net 30", "currency": "USD", "priceLevel": levels["Wholesale"],
         "balance": 18450.0, "overdueBalance": 6200.0, "daysOverdue": 90, "isInactive": False,
-        "externalId": "CUST-1001",
+        "externalId": "CUST-1001", "category": "Manufacturing", "entityStatus": "CUSTOMER-Closed Won",
+        "salesRep": reps["jane"],
         "addressBook": [
             _address("Headquarters", "742 Evergreen Terrace", "Springfield", "IL", "62704",
-                     billing=True, shipping=True),
+                     billing=True, shipping=True, addr2="Suite 300", addressee="Acme Incorporated"),
             _address("Branch - Shelbyville", "19 Industrial Way", "Shelbyville", "IL", "62565",
                      billing=False, shipping=False),
         ]})
     customers = {"acme": acme}
-    for key, name, email, city in [
-        ("globex", "Globex Corporation", "billing@globex.example", "Cypress Creek"),
-        ("initech", "Initech LLC", "accounts@initech.example", "Austin"),
-        ("umbrella", "Umbrella Corporation", "finance@umbrella.example", "Raccoon City"),
-        ("stark", "Stark Industries", "ap@stark.example", "Malibu"),
+    for key, name, email, city, category, status, rep in [
+        ("globex", "Globex Corporation", "billing@globex.example", "Cypress Creek", "Software",
+         "CUSTOMER-Renewal", "tom"),
+        ("initech", "Initech LLC", "accounts@initech.example", "Austin", "Software", "PROSPECT-In Discussion",
+         "jane"),
+        ("umbrella", "Umbrella Corporation", "finance@umbrella.example", "Raccoon City", "Services",
+         "LEAD-Qualified", "tom"),
+        ("stark", "Stark Industries", "ap@stark.example", "Malibu", "Retail", "CUSTOMER-Closed Won", "jane"),
     ]:
         customers[key] = put("customer", {
             "entityId": f"CUST-{1001 + len(customers)}", "companyName": name, "email": email,
             "terms": "Net 30", "currency": "USD", "creditLimit": 25000.0, "creditHoldOverride": "AUTO",
             "balance": 0.0, "overdueBalance": 0.0, "daysOverdue": 0, "isInactive": False,
             "priceLevel": levels["Base Price"], "externalId": f"CUST-{1001 + len(customers)}",
+            "category": category, "entityStatus": status, "salesRep": reps[rep],
             "addressBook": [_address("Main", "1 Main Street", city, "TX", "73301", billing=True, shipping=True)]})
 
     for first, last, email, company in [

@@ -10,7 +10,10 @@ REST = "/services/rest"
 
 @dataclass(frozen=True)
 class F:
-    """One field of a record type: type is string|number|integer|boolean|date|datetime|object|ref|sublist."""
+    """One field of a record type: type is string|number|integer|boolean|date|datetime|object|ref|sublist.
+
+    `lines` holds a sublist's line fields, or an object's (subrecord's) fields; `custom` marks account custom fields.
+    """
 
     type: str
     label: str
@@ -19,6 +22,7 @@ class F:
     read_only: bool = False
     options: tuple[str, ...] = ()
     lines: dict[str, F] = field(default_factory=dict)
+    custom: bool = False
 
 
 COMMON = {"id": F("string", "Internal ID", read_only=True), "externalId": F("string", "External ID"),
@@ -35,6 +39,16 @@ TRANSACTION = {
     "status": F("string", "Status", read_only=True), "subtotal": F("number", "Subtotal", read_only=True),
     "total": F("number", "Total", read_only=True), "item": F("sublist", "Items", True, lines=LINES),
 }
+# The address subrecord of an address book line (addrText is NetSuite's formatted address, computed).
+ADDRESS = {"addressee": F("string", "Addressee"), "attention": F("string", "Attention"),
+           "addr1": F("string", "Address 1"), "addr2": F("string", "Address 2"), "addr3": F("string", "Address 3"),
+           "city": F("string", "City"), "state": F("string", "State/Province"), "zip": F("string", "Zip"),
+           "country": F("string", "Country"), "addrPhone": F("string", "Phone"),
+           "addrText": F("string", "Address", read_only=True)}
+# Customer categories and statuses are list records in NetSuite ({id, refName}); the sandbox keeps their names.
+CATEGORIES = ("Software", "Manufacturing", "Retail", "Services", "Wholesale")
+ENTITY_STATUSES = ("LEAD-Unqualified", "LEAD-Qualified", "PROSPECT-In Discussion", "PROSPECT-Proposal",
+                   "PROSPECT-In Negotiation", "CUSTOMER-Closed Won", "CUSTOMER-Renewal")
 SCHEMAS: dict[str, dict[str, F]] = {
     "customer": {
         "entityId": F("string", "Customer ID"), "companyName": F("string", "Company Name", True),
@@ -45,15 +59,24 @@ SCHEMAS: dict[str, dict[str, F]] = {
         "priceLevel": F("ref", "Price Level", ref="priceLevel"),
         "balance": F("number", "Balance", read_only=True), "overdueBalance": F("number", "Overdue", read_only=True),
         "daysOverdue": F("integer", "Days Overdue", read_only=True),
+        "category": F("string", "Category", options=CATEGORIES),
+        "entityStatus": F("string", "Status", options=ENTITY_STATUSES),
+        "salesRep": F("ref", "Sales Rep", ref="employee"),
         "addressBook": F("sublist", "Address Book", lines={
             "line": F("integer", "Line", read_only=True), "label": F("string", "Label"),
             "defaultBilling": F("boolean", "Default Billing"), "defaultShipping": F("boolean", "Default Shipping"),
-            "addressBookAddress": F("object", "Address")}),
+            "addressBookAddress": F("object", "Address", lines=ADDRESS)}),
     },
     "contact": {
         "entityId": F("string", "Name"), "firstName": F("string", "First Name"),
         "lastName": F("string", "Last Name", True), "company": F("ref", "Company", ref="customer"),
         "email": F("string", "Email"), "phone": F("string", "Phone"), "title": F("string", "Job Title"),
+        "isInactive": F("boolean", "Inactive"),
+    },
+    "employee": {
+        "entityId": F("string", "Name"), "firstName": F("string", "First Name"),
+        "lastName": F("string", "Last Name", True), "email": F("string", "Email"), "phone": F("string", "Phone"),
+        "title": F("string", "Job Title"), "isSalesRep": F("boolean", "Sales Rep"),
         "isInactive": F("boolean", "Inactive"),
     },
     "priceLevel": {"name": F("string", "Price Level", True), "discountPct": F("number", "Markup/Discount %"),
@@ -76,23 +99,40 @@ SCHEMAS: dict[str, dict[str, F]] = {
                 "amountPaid": F("number", "Amount Paid", read_only=True),
                 "amountRemaining": F("number", "Amount Due", read_only=True)},
 }
-SUITEQL_TABLES = {"customer": ("customer",), "contact": ("contact",), "pricelevel": ("priceLevel",),
-                  "item": ("inventoryItem",), "transaction": ("estimate", "salesOrder", "invoice")}
+SUITEQL_TABLES = {"customer": ("customer",), "contact": ("contact",), "employee": ("employee",),
+                  "pricelevel": ("priceLevel",), "item": ("inventoryItem",),
+                  "transaction": ("estimate", "salesOrder", "invoice")}
+# Account custom fields: the id prefix NetSuite requires per record type, and the field types the sandbox offers.
+CUSTOM_PREFIXES = {"customer": "custentity_", "contact": "custentity_", "employee": "custentity_",
+                   "inventoryItem": "custitem_", "estimate": "custbody_", "salesOrder": "custbody_",
+                   "invoice": "custbody_"}
+CUSTOM_TYPES = ("string", "number", "integer", "boolean", "date", "datetime")
 TRAN_TYPES = {"estimate": "Estimate", "salesOrder": "SalesOrd", "invoice": "CustInvc"}
 NAME_FIELDS = ("companyName", "itemId", "tranId", "name", "entityId", "lastName")
 
 
-def merge_lines(current: list[dict[str, Any]], incoming: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """PATCH without replace: a line with a known `line` number is updated, others are added."""
+def merge_lines(current: list[dict[str, Any]], incoming: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
+    """PATCH without replace: a line with a known `line` number is updated (its subrecords field by field), others
+    are added. Returns (all lines, the lines this write touched)."""
     merged = [dict(line) for line in current]
     by_number = {line.get("line"): line for line in merged}
+    touched = []
     for line in incoming:
         target = by_number.get(line.get("line"))
         if target is not None:
-            target.update(line)
+            for name, value in line.items():
+                old = target.get(name)
+                target[name] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
         else:
-            merged.append({k: v for k, v in line.items() if k != "line"})
-    return merged
+            target = {k: v for k, v in line.items() if k != "line"}
+            merged.append(target)
+        touched.append(target)
+    return merged, touched
+
+
+def custom_field(definition: dict[str, Any]) -> F:
+    """The F of an account custom field stored by the admin endpoint."""
+    return F(definition["type"], definition["label"], options=tuple(definition.get("options") or ()), custom=True)
 
 
 def parses(value: str, kind: str) -> bool:
@@ -116,11 +156,16 @@ def json_schema(record_type: str, name: str, spec: F) -> dict[str, Any]:
         prop.update({"type": "object", "$ref": f"{REST}/record/v1/metadata-catalog/{record_type}-{name}Collection"})
     elif spec.type in ("date", "datetime"):
         prop.update({"type": "string", "format": "date" if spec.type == "date" else "date-time"})
+    elif spec.type == "object" and spec.lines:
+        properties = {name: json_schema(record_type, name, sub) for name, sub in spec.lines.items()}
+        prop.update({"type": "object", "properties": properties})
     else:
         prop["type"] = spec.type
     if spec.options:
         prop["enum"] = list(spec.options)
     if spec.read_only:
         prop["readOnly"] = True
+    if spec.custom:
+        prop["x-ns-custom-field"] = True
     prop["nullable"] = not spec.required
     return prop

@@ -4,14 +4,15 @@ Grammar (keywords and identifiers are case-insensitive; column names are lower-c
 
     query    := SELECT items FROM table [WHERE expr] [ORDER BY key {, key}]
     items    := '*' | item {, item}
-    item     := column [[AS] alias] | TO_CHAR(column, 'fmt') [[AS] alias]
+    item     := column [[AS] alias] | TO_CHAR(column, 'fmt') [[AS] alias] | BUILTIN.DF(column) [[AS] alias]
     key      := column [ASC | DESC]
     expr     := conj {OR conj};  conj := neg {AND neg};  neg := [NOT] atom
     atom     := '(' expr ')' | value op value | value IS [NOT] NULL | value [NOT] IN (value {, value})
     op       := = | <> | != | < | <= | > | >=
     value    := column | 'string' | number | TO_DATE('text', 'fmt') | TO_TIMESTAMP('text', 'fmt')
 
-Date formats understand YYYY, MM, DD, HH24, MI, SS and "quoted" literal text. Anything else raises
+Date formats understand YYYY, MM, DD, HH24, MI, SS and "quoted" literal text. BUILTIN.DF gives a column's display
+value (a reference's record name) through the `display` function the caller passes to `run`. Anything else raises
 `SuiteQLError`, which the emulator answers the way NetSuite does (400 INVALID_PARAMETER on `q`).
 """
 
@@ -50,7 +51,8 @@ class Query:
     """A parsed SELECT: projection, table, filter and sort."""
 
     table: str
-    columns: list[tuple[str, str, str | None]] | None  # (output name, column, TO_CHAR format); None = *
+    # (output name, column, TO_CHAR format, BUILTIN.DF); None = *
+    columns: list[tuple[str, str, str | None, bool]] | None
     where: Callable[[Row], bool] = lambda row: True
     order: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
     referenced: set[str] = field(default_factory=set)
@@ -194,15 +196,21 @@ class _Parser:
         self.referenced.add(name)
         return name
 
-    def items(self) -> list[tuple[str, str, str | None]] | None:
+    def items(self) -> list[tuple[str, str, str | None, bool]] | None:
         """The select list; None means '*'."""
         if self.peek("*"):
             self.next()
             return None
         items = []
         while True:
-            fmt = None
-            if self.peek("TO_CHAR"):
+            fmt, display = None, False
+            if self.peek("BUILTIN.DF"):
+                self.next()
+                self.take("(")
+                col = self.column()
+                self.take(")")
+                name, display = f"builtin.df({col})", True
+            elif self.peek("TO_CHAR"):
                 self.next()
                 self.take("(")
                 col = self.column()
@@ -220,7 +228,7 @@ class _Parser:
                 name = self.ident()
             elif self.i < len(self.toks) and self.toks[self.i][0] == "word" and not self.peek("FROM"):
                 name = self.ident()
-            items.append((name, col, fmt))
+            items.append((name, col, fmt, display))
             if not self.peek(","):
                 return items
             self.next()
@@ -335,8 +343,12 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, str(value))
 
 
-def run(query: Query, rows: Iterable[Row], known_columns: set[str]) -> list[Row]:
-    """Filter, sort and project rows; an unknown column raises like NetSuite's 'field not found'."""
+def run(query: Query, rows: Iterable[Row], known_columns: set[str],
+        display: Callable[[str, Any], Any] | None = None) -> list[Row]:
+    """Filter, sort and project rows; an unknown column raises like NetSuite's 'field not found'.
+
+    `display(column, value)` is BUILTIN.DF: the display value of a column's value (default: the value itself).
+    """
     unknown = sorted(query.referenced - known_columns)
     if unknown:
         raise SuiteQLError(f"Field '{unknown[0]}' for record '{query.table}' was not found.")
@@ -348,10 +360,12 @@ def run(query: Query, rows: Iterable[Row], known_columns: set[str]) -> list[Row]
     out = []
     for row in selected:
         projected = {}
-        for name, col, fmt in query.columns:
+        for name, col, fmt, shown in query.columns:
             value = row.get(col)
             if fmt is not None and isinstance(value, datetime):
                 value = value.strftime(oracle_format(fmt))
+            elif shown and value is not None and display is not None:
+                value = display(col, value)
             projected[name] = value
         out.append(projected)
     return out

@@ -28,27 +28,70 @@ def requests_to(running: RunningEmulator, method: str, pattern: str, status: int
                if status is None or code == status)
 
 
-def all_changes(connector: NetSuiteConnector, object: str, since: datetime | None = None, page_size: int = 2):
-    return list(connector.changes(object, since, page_size=page_size))
+def all_changes(connector: NetSuiteConnector, object: str, since: datetime | None = None, page_size: int = 2,
+                **options):
+    return list(connector.changes(object, since, page_size=page_size, **options))
 
 
 # -- pulling ---------------------------------------------------------------------------------------
 
 
-def test_full_pull_pages_through_suiteql_and_returns_full_records(ns, tba_connector):
+def test_full_pull_reads_bodies_from_suiteql_pages_without_a_get_per_record(ns, tba_connector):
     pages = all_changes(tba_connector, "customer", page_size=2)
 
     names = [r.fields["companyName"] for page in pages for r in page.records]
     assert names == ["Acme Incorporated", "Globex Corporation", "Initech LLC", "Umbrella Corporation",
                      "Stark Industries"]
     assert len(pages) == 3 and requests_to(ns, "POST", "suiteql$") == 3
+    assert requests_to(ns, "GET", r"record/v1/customer/") == 0
+    assert requests_to(ns, "GET", "metadata-catalog/customer$") == 1  # field names and types, once per connector
     acme = pages[0].records[0]
     assert acme.external_id == "100" and acme.updated_at.tzinfo is not None
-    assert [a["label"] for a in acme.fields["addressBook"]] == ["Headquarters", "Branch - Shelbyville"]
     assert acme.fields["priceLevel"] == {"id": acme.associations["priceLevel"][0], "refName": "Wholesale"}
-    assert "links" not in acme.fields
+    assert (acme.fields["creditLimit"], acme.fields["isInactive"], acme.fields["daysOverdue"]) == (50000.0, False, 90)
+    assert acme.fields["salesRep"]["refName"] == "Jane Seller" and acme.fields["category"] == "Manufacturing"
+    assert "addressBook" not in acme.fields and "links" not in acme.fields
     cursors = [page.cursor for page in pages]
     assert cursors == sorted(cursors) and all(page.errors == [] for page in pages)
+
+
+def test_pull_with_sublists_reads_full_records(ns, tba_connector):
+    pages = all_changes(tba_connector, "customer", page_size=10, sublists=["addressBook"])
+
+    acme = pages[0].records[0]
+    assert [a["label"] for a in acme.fields["addressBook"]] == ["Headquarters", "Branch - Shelbyville"]
+    assert acme.fields["addressBook"][0]["addressBookAddress"]["city"] == "Springfield"
+    assert requests_to(ns, "GET", r"record/v1/customer/\d+$") == 5
+    configured = NetSuiteConnector(ns.url, DEMO_TBA, sublists={"customer": True}, **FAST)
+    assert "addressBook" in all_changes(configured, "customer", page_size=10)[0].records[0].fields
+
+
+@pytest.mark.parametrize(("record_type", "sublist"), [("customer", "addressBook"), ("contact", None),
+                                                      ("inventoryItem", "price"), ("priceLevel", None),
+                                                      ("invoice", "item"), ("employee", None)])
+def test_suiteql_bodies_have_the_record_apis_shape(ns, tba_connector, record_type, sublist):
+    emulator_of(ns).add_custom_field("customer", "custentity_hub_crm_id", "HubSpot id")
+    tba_connector.upsert_many("customer", [{"externalId": "CUST-1001", "custentity_hub_crm_id": "hs-1"}],
+                              "externalId")
+
+    light = [r for page in all_changes(tba_connector, record_type, page_size=3, sublists=False) for r in page.records]
+    full = [r for page in all_changes(tba_connector, record_type, page_size=3, sublists=True) for r in page.records]
+
+    assert light and [r.external_id for r in light] == [r.external_id for r in full]
+    for body, record in zip(light, full, strict=True):
+        assert body.fields == {k: v for k, v in record.fields.items() if k != sublist}
+        assert (body.updated_at, body.archived, body.associations) == (
+            record.updated_at, record.archived, record.associations)
+
+
+def test_a_field_suiteql_does_not_know_is_left_out_not_fatal(ns, tba_connector):
+    tba_connector._body_columns("contact")  # the catalog as read before SuiteQL lost a column it still lists
+    ns.set_faults(removed_fields={"contact": ["title"]})
+
+    records = [r for page in all_changes(tba_connector, "contact", page_size=10) for r in page.records]
+
+    assert len(records) == 6 and all("title" not in r.fields for r in records)
+    assert requests_to(ns, "POST", "suiteql$", 400) == 1
 
 
 def test_incremental_pull_returns_only_records_changed_since_the_cursor(ns, tba_connector):
@@ -164,7 +207,7 @@ def test_unsupported_object_and_merge_are_permanent_config_errors(tba_connector)
 def test_rate_limit_429_is_waited_out_and_the_pull_completes(ns, tba_connector):
     ns.set_faults(rate_limit={"requests": 4, "per_seconds": 1})
 
-    records = [r for page in all_changes(tba_connector, "contact", page_size=3) for r in page.records]
+    records = [r for page in all_changes(tba_connector, "contact", page_size=3, sublists=True) for r in page.records]
 
     assert len(records) == 6
     assert requests_to(ns, "GET", "record/v1/contact/", 429) + requests_to(ns, "POST", "suiteql$", 429) >= 1
@@ -314,7 +357,7 @@ def test_bad_tba_signature_is_a_permanent_auth_error_without_a_retry_storm(ns):
 
     assert (error.value.kind, error.value.permanent, error.value.status) == ("auth", True, 401)
     assert "INVALID_LOGIN" in str(error.value.details)
-    assert requests_to(ns, "POST", "suiteql$") == 1
+    assert requests_to(ns, "GET", "metadata-catalog/customer$") + requests_to(ns, "POST", "suiteql$") == 1
     assert not connector.check_auth().ok
 
 
@@ -395,7 +438,7 @@ def test_html_page_or_record_without_id_becomes_a_per_record_error(ns, tba_conne
     ns.set_faults(malformed=[{"path": "customer/100$", "mode": "html_error"},
                              {"path": "customer/101$", "mode": "missing_id"}])
 
-    [page] = all_changes(tba_connector, "customer", page_size=10)
+    [page] = all_changes(tba_connector, "customer", page_size=10, sublists=True)
 
     assert [r.external_id for r in page.records] == ["102", "103", "104"]
     assert {(e.external_id, e.kind) for e in page.errors} == {("100", "malformed"), ("101", "malformed")}
