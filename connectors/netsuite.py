@@ -20,7 +20,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -120,18 +120,18 @@ class TbaSigner:
         self._bases: dict[str, str] = {}
 
     def _base_url(self, url: str) -> tuple[str, str]:
-        """(percent-encoded normalised base URL, query) of a request URL; the normalisation is cached per URL."""
+        """(percent-encoded normalised base URL, query) of a request URL; the origin's part is cached."""
         base, _, query = url.partition("?")
         base = base.partition("#")[0]
-        encoded = self._bases.get(base)
+        path_start = base.find("/", base.find("://") + 3)
+        origin, path = (base, "/") if path_start < 0 else (base[:path_start], base[path_start:])
+        encoded = self._bases.get(origin)
         if encoded is None:
-            parts = urlsplit(base)
+            parts = urlsplit(origin)
             scheme, host, port = parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
             netloc = host if port in (None, {"http": 80, "https": 443}.get(scheme)) else f"{host}:{port}"
-            encoded = _pct(f"{scheme}://{netloc}{parts.path or '/'}")
-            if len(self._bases) < 256:  # record URLs differ per id: cache only the few collection/query URLs
-                self._bases[base] = encoded
-        return encoded, query.partition("#")[0]
+            encoded = self._bases[origin] = _pct(f"{scheme}://{netloc}")
+        return encoded + _pct(path), query.partition("#")[0]
 
     def header(self, method: str, url: str, *, timestamp: int | None = None, nonce: str | None = None) -> str:
         """The `Authorization: OAuth ...` header value for one request."""
@@ -142,7 +142,9 @@ class TbaSigner:
         if query:
             pairs += [(_pct(k), _pct(v)) for k, v in parse_qsl(query, keep_blank_values=True)]
         pairs.sort()
-        normalized = _pct("&".join(f"{k}={v}" for k, v in pairs))
+        # Names and values are percent-encoded already, so encoding the joined string again only has to encode
+        # "%", "=" and "&": the same result as _pct(), without its per-character slow path.
+        normalized = "&".join(f"{k}={v}" for k, v in pairs).replace("%", "%25").replace("=", "%3D").replace("&", "%26")
         digest = hmac.new(self._key, f"{method.upper()}&{base}&{normalized}".encode(), hashlib.sha256).digest()
         signature = _pct(base64.b64encode(digest).decode())
         return f'{self._prefix}oauth_timestamp="{stamp}", oauth_nonce="{nonce}", oauth_version="1.0", ' \
@@ -366,13 +368,41 @@ class NetSuiteConnector(Connector):
         raise self.config_error(f"unsupported record type {object!r}; supported: {', '.join(SUITEQL_TABLES)}")
 
     def _map(self, func: Callable[..., Any], *iterables: Any) -> list[Any]:
-        """`func` over the inputs on the connector's worker threads (one pool per connector, not per call)."""
+        """`func` over the inputs, up to `max_concurrency` at a time, results in input order.
+
+        Each of at most `max_concurrency` workers (threads of one pool kept per connector) takes the next input
+        until none is left, so the caller waits once per worker, not once per input: a thread hand-off per record
+        cost more CPU than the rest of our per-record work. One input, or a concurrency of 1, runs inline.
+        An exception stops the other workers from taking more inputs and is raised here.
+        """
+        jobs = list(zip(*iterables, strict=True))
+        workers = min(self.max_concurrency or 1, len(jobs))
+        if workers <= 1:
+            return [func(*job) for job in jobs]
+        results: list[Any] = [None] * len(jobs)
+        indexes = iter(range(len(jobs)))  # next() on a range iterator is atomic: no lock needed
+        failed = threading.Event()
+
+        def work() -> None:
+            for index in indexes:
+                if failed.is_set():
+                    return
+                try:
+                    results[index] = func(*jobs[index])
+                except BaseException:
+                    failed.set()
+                    raise
+
         with self._executor_lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=self.max_concurrency or 1,
                                                     thread_name_prefix="netsuite")
             executor = self._executor
-        return list(executor.map(func, *iterables))
+        futures = [executor.submit(work) for _ in range(workers)]
+        wait(futures)  # every worker has stopped before an error is raised: no request outlives this call
+        for future in futures:
+            future.result()
+        return results
 
     def _decode(self, response: requests.Response) -> Any:
         return self.http.decode(response)

@@ -3,12 +3,21 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connectors.base import ConnectorError
-from connectors.netsuite import NetSuiteConnector, webhook_signature
+from connectors.netsuite import (
+    NetSuiteConnector,
+    TbaSigner,
+    oauth1_base_string,
+    oauth1_signature,
+    realm,
+    webhook_signature,
+)
 from connectors.registry import build_connector
 from connectors.sandbox import RunningEmulator
 from connectors.sandbox.netsuite import DEMO_TBA
@@ -191,6 +200,51 @@ def test_sales_order_lines_are_written_exactly_and_replaced_on_update(ns, tba_co
     assert order.fields["total"] == 11250.0
 
 
+def test_customer_template_fields_round_trip_through_the_connector(ns, tba_connector):
+    requests.post(f"{ns.url}/__sandbox__/netsuite/customfields", timeout=5, json={
+        "record": "customer", "id": "custentity_hub_crm_id", "label": "HubSpot Company ID", "type": "string"})
+    addresses = [
+        {"label": "HQ", "defaultBilling": True, "defaultShipping": False,
+         "addressBookAddress": {"addr1": "1 Infinite Loop", "addr2": "Bldg 2", "city": "Cupertino", "state": "CA",
+                                "zip": "95014", "country": "US"}},
+        {"label": "Dock", "defaultBilling": False, "defaultShipping": True,
+         "addressBookAddress": {"addr1": "9 Harbor Way", "city": "Oakland", "state": "CA", "zip": "94607",
+                                "country": "US"}},
+    ]
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    [result] = tba_connector.upsert_many("customer", [{
+        "externalId": "HS-501", "companyName": "Pied Piper", "category": "Software",
+        "entityStatus": "PROSPECT-In Discussion", "salesRep": {"externalId": "EMP-TOM"},
+        "custentity_hub_crm_id": "501", "addressBook": addresses}], "externalId")
+
+    assert result.ok, result.error
+    [record] = tba_connector.get_many("customer", [result.external_id])
+    lines = record.fields["addressBook"]
+    assert [(a["label"], a["defaultBilling"], a["defaultShipping"]) for a in lines] == [
+        ("HQ", True, False), ("Dock", False, True)]
+    assert {k: v for k, v in lines[0]["addressBookAddress"].items() if k != "addrText"} == \
+        addresses[0]["addressBookAddress"]
+    assert record.fields["salesRep"]["refName"] == "Tom Closer"
+    assert record.associations["salesRep"] == [record.fields["salesRep"]["id"]]
+
+    [changed] = [r for page in all_changes(tba_connector, "customer", since=started) for r in page.records]
+    assert {k: changed.fields[k] for k in ("category", "entityStatus", "custentity_hub_crm_id", "salesRep")} == {
+        "category": "Software", "entityStatus": "PROSPECT-In Discussion", "custentity_hub_crm_id": "501",
+        "salesRep": record.fields["salesRep"]}
+    fields = {f.name: f for f in tba_connector.describe("customer")}
+    assert fields["custentity_hub_crm_id"].type == "string" and fields["salesRep"].type == "reference"
+    assert "Retail" in fields["category"].options
+
+    [moved] = tba_connector.upsert_many("customer", [{"externalId": "HS-501", "addressBook": addresses[1:]}],
+                                        "externalId")
+    assert moved.ok
+    [after] = tba_connector.get_many("customer", ["eid:HS-501"])
+    assert [a["label"] for a in after.fields["addressBook"]] == ["Dock"]  # lists replace the sublist
+    [typo] = tba_connector.upsert_many("customer", [{"externalId": "HS-501", "custentity_hub_crm": "x"}],
+                                       "externalId")
+    assert not typo.ok and "INVALID_CONTENT at custentity_hub_crm" in typo.error.message
+
+
 def test_unsupported_object_and_merge_are_permanent_config_errors(tba_connector):
     with pytest.raises(ConnectorError) as unknown:
         tba_connector.describe("opportunity")
@@ -342,6 +396,37 @@ def test_unreadable_private_key_is_a_config_error_not_a_crash(ns, m2m_key):
 
     assert (error.value.kind, error.value.permanent) == ("config", True)
     assert not connector.check_auth().ok
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8102/services/rest/record/v1/customer/eid:HUB%207%2Fa",
+    "HTTPS://Acct.SuiteTalk.api.netsuite.com:443/services/rest/query/v1/suiteql?limit=1000&offset=0",
+    "http://h:8080/p/x?replace=item,addressBook&b=%3D%253D&a=a+b#frag", "http://h", "https://h/?x=",
+])
+def test_cached_tba_signer_matches_the_rfc_5849_construction(url):
+    creds = {**DEMO_TBA, "consumer_secret": "a&b=c%", "token_id": "t o/k", "consumer_key": "\u00fc+"}
+    oauth = [("oauth_consumer_key", creds["consumer_key"]), ("oauth_token", creds["token_id"]),
+             ("oauth_signature_method", "HMAC-SHA256"), ("oauth_timestamp", "1700000000"), ("oauth_nonce", "n o&"),
+             ("oauth_version", "1.0")]
+    signature = oauth1_signature(oauth1_base_string("PATCH", url, oauth), creds["consumer_secret"],
+                                 creds["token_secret"])
+    fields = [("realm", realm(creds["account_id"])), *oauth, ("oauth_signature", signature)]
+    expected = "OAuth " + ", ".join(f'{k}="{quote(v, safe="~")}"' for k, v in fields)
+
+    signer = TbaSigner(creds)
+    assert signer.header("PATCH", url, timestamp=1700000000, nonce="n o&") == expected
+    assert signer.header("PATCH", url, timestamp=1700000000, nonce="n o&") == expected  # cached origin
+
+
+def test_a_fatal_error_stops_the_other_workers(ns):
+    connector = NetSuiteConnector(ns.url, {**DEMO_TBA, "token_secret": "revoked"}, **FAST)
+
+    with pytest.raises(ConnectorError) as error:
+        connector.get_many("customer", [str(i) for i in range(100, 140)])
+
+    assert error.value.kind == "auth"
+    assert requests_to(ns, "GET", "record/v1/customer/") < 40  # not one refused request per id
+    connector.close()
 
 
 def test_tba_signature_is_accepted(ns, tba_connector):

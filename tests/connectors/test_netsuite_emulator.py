@@ -343,3 +343,124 @@ def test_state_survives_a_restart_through_the_state_file(tmp_path):
         assert json.loads(record.content)["companyName"] == "Persisted Co"
     finally:
         second.stop()
+
+
+# -- customer fields for the HubSpot <-> NetSuite template -----------------------------------------
+
+ADMIN = "/__sandbox__/netsuite/customfields"
+
+
+def test_customer_carries_category_entity_status_and_a_sales_rep_reference(ns):
+    acme = signed("GET", f"{ns.url}{REC}/customer/eid:CUST-1001").json()
+    schema = signed("GET", f"{ns.url}{REC}/metadata-catalog/customer",
+                    headers={"Accept": "application/schema+json"}).json()["properties"]
+    reps = query(ns, "SELECT entityid, issalesrep FROM employee ORDER BY id").json()["items"]
+
+    assert (acme["category"], acme["entityStatus"]) == ("Manufacturing", "CUSTOMER-Closed Won")
+    assert acme["salesRep"]["refName"] == "Jane Seller"
+    assert acme["salesRep"]["links"][0]["href"].endswith(f"/employee/{acme['salesRep']['id']}")
+    assert "Software" in schema["category"]["enum"] and "LEAD-Qualified" in schema["entityStatus"]["enum"]
+    assert schema["salesRep"]["$ref"].endswith("/metadata-catalog/employee")
+    assert reps == [{"links": [], "entityid": "Jane Seller", "issalesrep": "T"},
+                    {"links": [], "entityid": "Tom Closer", "issalesrep": "T"}]
+
+
+def test_customer_field_values_are_checked(ns):
+    response = signed("PATCH", f"{ns.url}{REC}/customer/eid:CUST-1001", json={
+        "category": "Aerospace", "entityStatus": "CUSTOMER-Closed Won", "salesRep": {"id": "424242"}})
+
+    assert response.status_code == 400
+    assert {d["o:errorPath"] for d in response.json()["o:errorDetails"]} == {"category", "salesRep"}
+    by_eid = signed("PATCH", f"{ns.url}{REC}/customer/eid:CUST-1001",
+                    json={"salesRep": {"externalId": "EMP-TOM"}, "entityStatus": "CUSTOMER-Renewal"})
+    assert by_eid.status_code == 204
+    assert signed("GET", f"{ns.url}{REC}/customer/eid:CUST-1001").json()["salesRep"]["refName"] == "Tom Closer"
+
+
+def test_address_book_lines_keep_one_default_and_a_validated_address(ns):
+    url = f"{ns.url}{REC}/customer/eid:CUST-1001"
+    warehouse = {"label": "Warehouse", "defaultShipping": True, "defaultBilling": False,
+                 "addressBookAddress": {"addr1": "5 Dock Road", "addr2": "Gate 4", "city": "Decatur", "state": "IL",
+                                        "zip": "62521", "country": "US"}}
+    assert signed("PATCH", url, json={"addressBook": {"items": [warehouse]}}).status_code == 204
+    lines = signed("GET", url, params={"expandSubResources": "true"}).json()["addressBook"]["items"]
+
+    assert [(a["label"], a["defaultShipping"], a["defaultBilling"]) for a in lines] == [
+        ("Headquarters", False, True), ("Branch - Shelbyville", False, False), ("Warehouse", True, False)]
+    assert lines[2]["addressBookAddress"]["addrText"] == "5 Dock Road\nGate 4\nDecatur IL 62521\nUS"
+    assert lines[0]["addressBookAddress"]["addr2"] == "Suite 300"
+
+    moved = {"line": lines[0]["line"], "addressBookAddress": {"city": "Capital City"}}
+    assert signed("PATCH", url, json={"addressBook": {"items": [moved]}}).status_code == 204
+    headquarters = signed("GET", url, params={"expandSubResources": "true"}).json()["addressBook"]["items"][0]
+    assert headquarters["addressBookAddress"]["city"] == "Capital City"
+    assert headquarters["addressBookAddress"]["addr1"] == "742 Evergreen Terrace"  # the subrecord merged, not replaced
+
+    bad = signed("PATCH", url, json={"addressBook": {"items": [{"addressBookAddress": {"street": "x", "zip": 1}}]}})
+    assert bad.status_code == 400
+    assert {d["o:errorPath"] for d in bad.json()["o:errorDetails"]} == {
+        "addressBook.items[0].addressBookAddress.street", "addressBook.items[0].addressBookAddress.zip"}
+
+
+def test_custom_fields_are_created_at_run_time_and_then_described_accepted_and_queried(ns):
+    definition = {"record": "customer", "id": "custentity_hub_crm_id", "label": "HubSpot Company ID",
+                  "type": "string"}
+    before = signed("PATCH", f"{ns.url}{REC}/customer/eid:CUST-1001", json={"custentity_hub_crm_id": "hs-1"})
+
+    created = requests.post(f"{ns.url}{ADMIN}", json=definition, timeout=5)
+    written = signed("PATCH", f"{ns.url}{REC}/customer/eid:CUST-1001", json={"custentity_hub_crm_id": "hs-1"})
+    record = signed("GET", f"{ns.url}{REC}/customer/eid:CUST-1001").json()
+    schema = signed("GET", f"{ns.url}{REC}/metadata-catalog/customer",
+                    headers={"Accept": "application/schema+json"}).json()["properties"]
+    rows = query(ns, "SELECT id, custentity_hub_crm_id FROM customer WHERE custentity_hub_crm_id = 'hs-1'").json()
+    listed = requests.get(f"{ns.url}{ADMIN}", timeout=5).json()["items"]
+
+    assert before.status_code == 400 and error_codes(before) == ["INVALID_CONTENT"]
+    assert created.status_code == 200 and written.status_code == 204
+    assert record["custentity_hub_crm_id"] == "hs-1"
+    assert schema["custentity_hub_crm_id"] == {"title": "HubSpot Company ID", "type": "string",
+                                               "x-ns-custom-field": True, "nullable": True}
+    assert [row["id"] for row in rows["items"]] == [record["id"]]
+    assert listed == [{**definition, "options": []}]
+    still_unknown = signed("PATCH", f"{ns.url}{REC}/customer/eid:CUST-1001", json={"custentity_other": "x"})
+    assert still_unknown.status_code == 400 and error_codes(still_unknown) == ["INVALID_CONTENT"]
+
+
+@pytest.mark.parametrize("definition", [
+    {"record": "customer", "id": "custbody_wrong_prefix", "label": "x"},
+    {"record": "customer", "id": "custentity_UPPER", "label": "x"},
+    {"record": "customer", "id": "custentity_x", "label": "x", "type": "blob"},
+    {"record": "customer", "id": "custentity_x", "label": ""},
+    {"record": "priceLevel", "id": "custentity_x", "label": "x"},
+])
+def test_custom_field_definitions_are_validated(ns, definition):
+    response = requests.post(f"{ns.url}{ADMIN}", json=definition, timeout=5)
+
+    assert response.status_code == 400
+
+
+def test_typed_custom_field_checks_values_and_survives_in_the_state_file(tmp_path):
+    state = str(tmp_path / "netsuite.json")
+    first = start_emulator("netsuite", seed="demo", state_file=state)
+    requests.post(f"{first.url}{ADMIN}", timeout=5, json={
+        "record": "customer", "id": "custentity_tier", "label": "Tier", "type": "string", "options": ["A", "B"]})
+    bad = signed("PATCH", f"{first.url}{REC}/customer/eid:CUST-1001", json={"custentity_tier": "Z"})
+    first.stop()
+    second = start_emulator("netsuite", seed="demo", state_file=state)
+    try:
+        good = signed("PATCH", f"{second.url}{REC}/customer/eid:CUST-1001", json={"custentity_tier": "A"})
+        assert bad.status_code == 400 and good.status_code == 204
+        requests.post(f"{second.url}/__sandbox__/reset", timeout=5)
+        gone = signed("GET", f"{second.url}{REC}/metadata-catalog/customer",
+                      headers={"Accept": "application/schema+json"}).json()["properties"]
+        assert "custentity_tier" not in gone
+    finally:
+        second.stop()
+
+
+def test_suiteql_builtin_df_gives_a_references_name(ns):
+    rows = query(ns, "SELECT id, salesrep, BUILTIN.DF(salesrep) AS rep, BUILTIN.DF(companyname) AS name "
+                     "FROM customer WHERE id = 100").json()["items"]
+
+    assert rows[0]["rep"] == "Jane Seller" and rows[0]["name"] == "Acme Incorporated"
+    assert rows[0]["salesrep"].isdigit()
