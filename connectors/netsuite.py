@@ -6,6 +6,8 @@ Credentials (one of two schemes; `account_id` is always the account, e.g. "12345
   optional scope (default "rest_webservices"); the connector caches access_token + access_token_expires_at and
   hands them to `on_credentials_refreshed`.
 Optional: webhook_secret (see `verify_webhook`), concurrency_limit (the account's concurrent-request limit, default 5).
+Option `sublists={record type: bool}`: whether `changes()` reads full records with sublists (one GET per record)
+instead of body fields from SuiteQL rows (one request per page); by default only transactions do.
 
 The integration user's time zone must be UTC: SuiteQL reads and prints dates in the user's zone.
 """
