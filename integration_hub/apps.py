@@ -10,8 +10,9 @@ class HubConfig(AppConfig):
     verbose_name = "Hub"
 
     def ready(self) -> None:
-        from integration_hub import audit, roles
+        from integration_hub import audit, roles, schedules
 
         audit.connect_signals()
         # Models added by later migrations join the roles' permissions automatically.
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="hub-sync-roles")
+        post_migrate.connect(schedules.ensure_default_schedules, sender=self, dispatch_uid="hub-schedules")

@@ -4,6 +4,7 @@ from integration_hub import roles
 NAV = (
     ("hub:records", "Records"),
     ("hub:systems", "Systems"),
+    ("mapping:list", "Mappings"),
     ("hub:sync-runs", "Sync runs"),
     ("hub:conflicts", "Conflicts"),
     ("hub:duplicates", "Duplicates"),

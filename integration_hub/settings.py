@@ -179,6 +179,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets used by several fields get one name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "CreatePolicyEnum": "mapping.models.CreatePolicy",
+        "EntityTypeEnum": "integration_hub.models.EntityType",
+        "SystemRoleEnum": "connectors.models.SystemRole",
+    },
 }
 
 # --- Audit -----------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ STANDARD_PROPERTIES: dict[str, list[dict[str, Any]]] = {
         property_spec("annualrevenue", "Annual revenue", "number", "number", group="companyinformation"),
         property_spec("lifecyclestage", "Lifecycle stage", "enumeration", "radio", group="companyinformation",
                       options=("lead", "opportunity", "customer", "other")),
+        property_spec("hubspot_owner_id", "Company owner", "enumeration", "select", group="companyinformation"),
     ],
     "contacts": [
         property_spec("firstname", "First name", group="contactinformation"),
@@ -67,6 +68,9 @@ STANDARD_PROPERTIES: dict[str, list[dict[str, Any]]] = {
         property_spec("jobtitle", "Job title", group="contactinformation"),
         property_spec("lifecyclestage", "Lifecycle stage", "enumeration", "radio", group="contactinformation",
                       options=("lead", "opportunity", "customer", "other")),
+        property_spec("hubspot_owner_id", "Contact owner", "enumeration", "select", group="contactinformation"),
+        property_spec("associatedcompanyid", "Primary associated company ID", "number", "number",
+                      group="contactinformation"),
     ],
     "products": [
         property_spec("name", "Name", group="productinformation"),

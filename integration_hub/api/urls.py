@@ -1,7 +1,10 @@
 from rest_framework.routers import DefaultRouter
 
 from integration_hub.api.views import ConnectedSystemViewSet, RecordViewSet
+from mapping.api.views import FieldRuleViewSet, ObjectMappingViewSet
 
 router = DefaultRouter()
 router.register("systems", ConnectedSystemViewSet)
 router.register("records", RecordViewSet)
+router.register("mappings", ObjectMappingViewSet)
+router.register("field-rules", FieldRuleViewSet, basename="fieldrule")

@@ -1,0 +1,19 @@
+"""The hub's own periodic tasks, kept in django-celery-beat (editable in the admin), defined here once."""
+from __future__ import annotations
+
+# name -> (task, every N minutes, description)
+DEFAULT_SCHEDULES = {
+    # Catches renamed/removed vendor fields within the hour (scenario 9: the renamed stock field).
+    "schema drift check": ("mapping.tasks.check_schema_drift", 60, "Compare published mappings with each API"),
+}
+
+
+def ensure_default_schedules(**kwargs) -> None:
+    """Create the default schedules if missing; never overwrite what an admin changed."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    for name, (task, minutes, description) in DEFAULT_SCHEDULES.items():
+        if PeriodicTask.objects.filter(name=name).exists():
+            continue
+        interval, _ = IntervalSchedule.objects.get_or_create(every=minutes, period=IntervalSchedule.MINUTES)
+        PeriodicTask.objects.create(name=name, task=task, interval=interval, description=description)

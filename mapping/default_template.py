@@ -1,0 +1,241 @@
+"""The default field template for HubSpot (CRM) ↔ NetSuite (ERP): who owns what, and why.
+
+Owners follow how each field is used: sales edits the relationship (industry, lifecycle, owner)
+in the CRM; finance keeps the money (credit, terms, balances, prices, invoices) in the ERP; a
+few fields both teams edit are shared. ERP-owned money uses the `queue` policy with a Finance
+approver, so a CRM-side edit waits for finance instead of being silently reverted.
+
+References: a HubSpot record's associations are read as the pseudo-field `associations`
+(`associations.companies.0` is the first associated company). Line items are mapped as whole
+documents with their own line rules by the quote-to-cash work, so they are not in this template.
+
+NetSuite addresses: the template reads the first address-book line as the shipping address
+and the second as billing (the order the demo ERP keeps them in); a portal that orders them
+differently adjusts the two paths.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+CRM_OWNS, ERP_OWNS, SHARED = "crm", "erp", "shared"
+
+USD = {"name": "money", "params": {"currency": "USD", "vendor_type": "number"}}
+CRM_MONEY = {"name": "money", "params": {"currency_field": "erp_currency", "vendor_type": "string"}}
+INVOICE_MONEY = {"name": "money", "params": {"currency_field": "hs_currency", "vendor_type": "string"}}
+ERP_MONEY = {"name": "money", "params": {"currency_field": "currency", "vendor_type": "number"}}
+TRIM = {"name": "trim", "params": {"collapse": True}}
+PHONE = {"name": "phone_e164", "params": {"default_region": "US"}}
+DATE_MS = {"name": "date_format", "params": {"format": "epoch_ms"}}
+YES_NO = {"name": "boolean", "params": {"true": "true", "false": "false"}}
+
+INDUSTRIES = {"COMPUTER_SOFTWARE": "software", "MANUFACTURING": "manufacturing", "RETAIL": "retail",
+              "WHOLESALE": "wholesale", "MACHINERY": "manufacturing", "LOGISTICS": "services"}
+NS_CATEGORIES = {"Software": "software", "Manufacturing": "manufacturing", "Retail": "retail",
+                 "Wholesale": "wholesale", "Services": "services"}
+LIFECYCLE_CRM = {"lead": "lead", "opportunity": "prospect", "customer": "customer", "other": "other"}
+LIFECYCLE_ERP = {"LEAD-Unqualified": "other", "LEAD-Qualified": "lead", "PROSPECT-In Discussion": "prospect",
+                 "PROSPECT-Proposal": "prospect", "PROSPECT-In Negotiation": "prospect",
+                 "CUSTOMER-Closed Won": "customer", "CUSTOMER-Renewal": "customer"}
+LIFECYCLE_ERP_PREFERRED = {"prospect": "PROSPECT-In Discussion", "customer": "CUSTOMER-Closed Won"}
+TERMS = ["Net 15", "Net 30", "Net 60", "Due on receipt"]
+CREDIT_HOLD = {"AUTO": "auto", "ON": "on", "OFF": "off"}
+DEAL_STAGES = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
+               "contractsent", "closedwon", "closedlost"]
+
+
+def rule(field: str, field_type: str, crm: str, erp: str, owner: str, *, policy: str = "",
+         approver: str = "revops", crm_t: list | None = None, erp_t: list | None = None,
+         validation: dict | None = None, sensitive: bool = False) -> dict[str, Any]:
+    """One field rule; `policy` is the conflict policy (shared) or the non-owner policy (owned)."""
+    shared = owner == SHARED
+    return {
+        "field": field, "field_type": field_type, "crm_path": crm, "erp_path": erp, "system_of_record": owner,
+        "conflict_policy": (policy or "last_write_wins") if shared else "",
+        "non_owner_policy": "" if shared else (policy or "revert_and_log"),
+        "approver_role": approver, "crm_transforms": crm_t or [], "erp_transforms": erp_t or [],
+        "validation": validation or {}, "sensitive": sensitive,
+    }
+
+
+def finance_money(field: str, crm: str, erp: str, *, crm_t: list | None = None, erp_t: list | None = None,
+                  **kw) -> dict[str, Any]:
+    """ERP-owned money: a CRM edit is queued for a Finance approver."""
+    return rule(field, "money", crm, erp, ERP_OWNS, policy="queue", approver="finance",
+                crm_t=crm_t or [CRM_MONEY], erp_t=erp_t or [ERP_MONEY], **kw)
+
+
+def picklist(mapping: dict[str, str], **extra) -> dict[str, Any]:
+    return {"name": "picklist", "params": {"map": mapping, "unknown": "reject", **extra}}
+
+
+SHIP = "addressBook.items.0.addressBookAddress"
+BILL = "addressBook.items.1.addressBookAddress"
+
+ACCOUNT_RULES = [
+    rule("name", "text", "name", "companyName", SHARED, policy="manual_review", crm_t=[TRIM], erp_t=[TRIM],
+         validation={"required": True, "max_length": 83}),
+    rule("phone", "text", "phone", "phone", SHARED, crm_t=[PHONE], erp_t=[PHONE]),
+    rule("shipping_street", "text", "address", f"{SHIP}.addr1", SHARED, crm_t=[TRIM], erp_t=[TRIM]),
+    rule("shipping_city", "text", "city", f"{SHIP}.city", SHARED, crm_t=[TRIM], erp_t=[TRIM]),
+    rule("shipping_postcode", "text", "zip", f"{SHIP}.zip", SHARED, crm_t=[TRIM], erp_t=[TRIM]),
+    rule("shipping_country", "text", "country", f"{SHIP}.country", SHARED,
+         crm_t=[{"name": "country", "params": {"vendor": "name"}}],
+         erp_t=[{"name": "country", "params": {"vendor": "alpha2"}}]),
+    rule("industry", "choice", "industry", "category", CRM_OWNS,
+         crm_t=[picklist(INDUSTRIES, preferred={"manufacturing": "MANUFACTURING", "services": "LOGISTICS"})],
+         erp_t=[picklist(NS_CATEGORIES)],
+         validation={"choices": sorted(set(INDUSTRIES.values()) | set(NS_CATEGORIES.values()))}),
+    rule("domain", "text", "domain", "url", CRM_OWNS, crm_t=[TRIM], erp_t=[TRIM]),
+    rule("lifecycle_stage", "choice", "lifecyclestage", "entityStatus", CRM_OWNS,
+         crm_t=[picklist(LIFECYCLE_CRM)], erp_t=[picklist(LIFECYCLE_ERP, preferred=LIFECYCLE_ERP_PREFERRED)],
+         validation={"choices": sorted(set(LIFECYCLE_CRM.values()))}),
+    # HubSpot owner ids and NetSuite employees are different id spaces: kept in the hub until a user map exists.
+    rule("sales_owner", "text", "hubspot_owner_id", "", CRM_OWNS),
+    rule("customer_number", "text", "erp_customer_number", "entityId", ERP_OWNS, validation={"max_length": 83}),
+    rule("billing_street", "text", "erp_billing_street", f"{BILL}.addr1", ERP_OWNS),
+    rule("billing_city", "text", "erp_billing_city", f"{BILL}.city", ERP_OWNS),
+    rule("billing_postcode", "text", "erp_billing_zip", f"{BILL}.zip", ERP_OWNS),
+    rule("billing_country", "text", "erp_billing_country", f"{BILL}.country", ERP_OWNS),
+    finance_money("credit_limit", "erp_credit_limit", "creditLimit", validation={"min": 0}),
+    rule("payment_terms", "choice", "erp_payment_terms", "terms", ERP_OWNS, policy="queue", approver="finance",
+         validation={"choices": TERMS}),
+    rule("credit_hold", "choice", "erp_credit_hold", "creditHoldOverride", ERP_OWNS, policy="queue",
+         approver="finance", erp_t=[picklist(CREDIT_HOLD)], crm_t=[picklist({v: v for v in CREDIT_HOLD.values()})],
+         validation={"choices": sorted(CREDIT_HOLD.values())}),
+    finance_money("outstanding_balance", "erp_outstanding_balance", "balance"),
+    finance_money("overdue_balance", "erp_overdue_balance", "overdueBalance"),
+]
+
+CONTACT_RULES = [
+    rule("first_name", "text", "firstname", "firstName", SHARED, crm_t=[TRIM], erp_t=[TRIM]),
+    rule("last_name", "text", "lastname", "lastName", SHARED, crm_t=[TRIM], erp_t=[TRIM],
+         validation={"required": True}),
+    rule("email", "text", "email", "email", SHARED, crm_t=[TRIM], erp_t=[TRIM],
+         validation={"pattern": r"[^@\s]+@[^@\s]+\.[^@\s]+"}),
+    rule("phone", "text", "phone", "phone", SHARED, crm_t=[PHONE], erp_t=[PHONE]),
+    rule("job_title", "text", "jobtitle", "title", SHARED, crm_t=[TRIM], erp_t=[TRIM]),
+    rule("account", "reference", "associatedcompanyid", "company", SHARED),
+    # CRM-only facts: kept in the hub, not written to the ERP.
+    rule("owner", "text", "hubspot_owner_id", "", CRM_OWNS),
+    rule("lifecycle_stage", "choice", "lifecyclestage", "", CRM_OWNS, crm_t=[picklist(LIFECYCLE_CRM)],
+         validation={"choices": sorted(set(LIFECYCLE_CRM.values()))}),
+]
+
+ITEM_RULES = [
+    rule("sku", "text", "hs_sku", "itemId", ERP_OWNS, validation={"required": True}),
+    rule("name", "text", "name", "displayName", ERP_OWNS),
+    rule("description", "text", "description", "salesDescription", ERP_OWNS),
+    rule("inactive", "boolean", "erp_inactive", "isInactive", ERP_OWNS, crm_t=[YES_NO]),
+    rule("quantity_on_hand", "number", "erp_quantity_on_hand", "quantityOnHand", ERP_OWNS,
+         crm_t=[{"name": "number", "params": {"vendor_type": "string"}}],
+         erp_t=[{"name": "number", "params": {"vendor_type": "number"}}]),
+]
+
+PRICE_RULES = [
+    rule("sku", "text", "hs_sku", "itemId", ERP_OWNS, validation={"required": True}),
+    # Item prices carry no currency of their own in either system: the account's base currency (USD).
+    finance_money("unit_price", "price", "basePrice", crm_t=[USD], erp_t=[USD], validation={"min": 0}),
+]
+
+QUOTE_RULES = [
+    rule("title", "text", "hs_title", "memo", CRM_OWNS),
+    rule("expires_on", "date", "hs_expiration_date", "expirationDate", CRM_OWNS, crm_t=[DATE_MS]),
+    rule("currency", "text", "hs_currency", "currency", CRM_OWNS),
+    rule("customer", "reference", "associations.companies.0", "entity", CRM_OWNS),
+    rule("quote_number", "text", "erp_quote_number", "tranId", ERP_OWNS),
+    rule("quote_status", "text", "erp_quote_status", "status", ERP_OWNS),
+]
+
+DEAL_RULES = [
+    rule("name", "text", "dealname", "memo", CRM_OWNS),
+    rule("stage", "choice", "dealstage", "", CRM_OWNS, validation={"choices": DEAL_STAGES}),
+    rule("amount", "money", "amount", "", CRM_OWNS, crm_t=[{"name": "money", "params": {
+        "currency_field": "deal_currency_code"}}]),
+    rule("customer", "reference", "associations.companies.0", "entity", CRM_OWNS),
+    rule("order_number", "text", "erp_order_number", "tranId", ERP_OWNS),
+    rule("order_status", "text", "erp_order_status", "status", ERP_OWNS),
+]
+
+SALES_ORDER_RULES = [
+    rule("order_number", "text", "erp_order_number", "tranId", ERP_OWNS),
+    rule("order_status", "text", "erp_order_status", "status", ERP_OWNS),
+    rule("ordered_on", "date", "erp_order_date", "tranDate", ERP_OWNS, crm_t=[DATE_MS]),
+    finance_money("total", "erp_order_total", "total"),
+]
+
+INVOICE_RULES = [
+    rule("invoice_number", "text", "hs_number", "tranId", ERP_OWNS),
+    rule("status", "text", "hs_invoice_status", "status", ERP_OWNS, approver="finance"),
+    finance_money("amount", "hs_amount_billed", "total", crm_t=[INVOICE_MONEY]),
+    finance_money("amount_paid", "erp_amount_paid", "amountPaid", crm_t=[INVOICE_MONEY]),
+    finance_money("amount_due", "erp_amount_due", "amountRemaining", crm_t=[INVOICE_MONEY]),
+    rule("due_on", "date", "hs_due_date", "dueDate", ERP_OWNS, approver="finance", crm_t=[DATE_MS]),
+]
+
+# entity -> mapping settings and rules.
+TEMPLATE: dict[str, dict[str, Any]] = {
+    "account": {"crm_object": "companies", "erp_object": "customer",
+                "match_keys": ["customer_number", "domain", "name+shipping_postcode"],
+                "crm_creates": "never", "erp_creates": "on_trigger", "erp_create_trigger": {"has": "sales_order"},
+                "cadence": "interval", "interval_minutes": 15, "rules": ACCOUNT_RULES},
+    "contact": {"crm_object": "contacts", "erp_object": "contact", "match_keys": ["email"],
+                "crm_creates": "never", "erp_creates": "never", "cadence": "interval", "interval_minutes": 15,
+                "rules": CONTACT_RULES},
+    "item": {"crm_object": "products", "erp_object": "inventoryItem", "match_keys": ["sku"],
+             "crm_creates": "never", "erp_creates": "always", "cadence": "interval", "interval_minutes": 5,
+             "rules": ITEM_RULES},
+    "price": {"crm_object": "products", "erp_object": "inventoryItem", "match_keys": ["sku"],
+              "crm_creates": "never", "erp_creates": "never", "cadence": "interval", "interval_minutes": 5,
+              "rules": PRICE_RULES},
+    "quote": {"crm_object": "quotes", "erp_object": "estimate", "match_keys": [],
+              "crm_creates": "always", "erp_creates": "never", "cadence": "realtime", "rules": QUOTE_RULES},
+    "deal": {"crm_object": "deals", "erp_object": "salesOrder", "match_keys": [],
+             "crm_creates": "on_trigger", "crm_create_trigger": {"field": "stage", "in": ["closedwon"]},
+             "erp_creates": "never", "cadence": "realtime", "rules": DEAL_RULES},
+    "sales_order": {"crm_object": "deals", "erp_object": "salesOrder", "match_keys": ["order_number"],
+                    "crm_creates": "never", "erp_creates": "never", "cadence": "interval", "interval_minutes": 15,
+                    "rules": SALES_ORDER_RULES},
+    "invoice": {"crm_object": "invoices", "erp_object": "invoice", "match_keys": ["invoice_number"],
+                "crm_creates": "never", "erp_creates": "always", "cadence": "interval", "interval_minutes": 15,
+                "rules": INVOICE_RULES},
+}
+
+# HubSpot custom properties the template writes to, created through the properties API at set-up
+# (a real portal needs exactly these). object -> [(name, label, type, fieldType)]
+HUBSPOT_PROPERTIES: dict[str, list[tuple[str, str, str, str]]] = {
+    "companies": [
+        ("erp_customer_number", "ERP customer number", "string", "text"),
+        ("erp_billing_street", "ERP billing street", "string", "text"),
+        ("erp_billing_city", "ERP billing city", "string", "text"),
+        ("erp_billing_zip", "ERP billing postal code", "string", "text"),
+        ("erp_billing_country", "ERP billing country", "string", "text"),
+        ("erp_credit_limit", "ERP credit limit", "number", "number"),
+        ("erp_payment_terms", "ERP payment terms", "string", "text"),
+        ("erp_credit_hold", "ERP credit hold", "string", "text"),
+        ("erp_outstanding_balance", "ERP outstanding balance", "number", "number"),
+        ("erp_overdue_balance", "ERP overdue balance", "number", "number"),
+        ("erp_currency", "ERP currency", "string", "text"),
+    ],
+    "products": [
+        ("erp_inactive", "ERP inactive", "bool", "booleancheckbox"),
+        ("erp_quantity_on_hand", "ERP quantity on hand", "number", "number"),
+    ],
+    "quotes": [
+        ("erp_quote_number", "ERP estimate number", "string", "text"),
+        ("erp_quote_status", "ERP estimate status", "string", "text"),
+    ],
+    "deals": [
+        ("erp_order_number", "ERP sales order number", "string", "text"),
+        ("erp_order_status", "ERP sales order status", "string", "text"),
+        ("erp_order_date", "ERP order date", "date", "date"),
+        ("erp_order_total", "ERP order total", "number", "number"),
+        ("erp_currency", "ERP currency", "string", "text"),
+    ],
+    "invoices": [
+        ("erp_amount_paid", "ERP amount paid", "number", "number"),
+        ("erp_amount_due", "ERP amount due", "number", "number"),
+    ],
+}
+
+# Unique, so the hub can upsert companies by the ERP's customer number.
+UNIQUE_PROPERTIES = {"erp_customer_number"}

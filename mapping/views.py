@@ -1,0 +1,103 @@
+"""Mapping pages: the rules matrix, versions, preview, sign-off, publish, rollback, drift."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.views import View
+from django.views.generic import DetailView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from integration_hub import roles
+from integration_hub.views import RolePermissionMixin
+from mapping import drift, preview, services
+from mapping.filters import MappingFilterSet
+from mapping.models import ObjectMapping, RuleSetVersion, VersionStatus
+from mapping.tables import MappingTable
+
+
+class MappingListView(RolePermissionMixin, SingleTableMixin, FilterView):
+    permission_required = "mapping.view_objectmapping"
+    queryset = ObjectMapping.objects.select_related("crm_system", "erp_system", "published_version")
+    filterset_class = MappingFilterSet
+    table_class = MappingTable
+    template_name = "mapping/mapping_list.html"
+
+
+class MappingDetailView(RolePermissionMixin, DetailView):
+    permission_required = "mapping.view_objectmapping"
+    model = ObjectMapping
+    template_name = "mapping/mapping_detail.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        mapping = self.object
+        draft = mapping.versions.filter(status=VersionStatus.DRAFT).first()
+        user = self.request.user
+        ctx.update(
+            published=mapping.published_version,
+            published_rules=mapping.published_version.rules.all() if mapping.published_version else [],
+            draft=draft,
+            draft_rules=draft.rules.all() if draft else [],
+            draft_problems=services.publish_problems(draft, check_remote=False) if draft else [],
+            versions=mapping.versions.select_related("published_by", "finance_signoff_by"),
+            findings=mapping.drift_findings.filter(is_open=True),
+            can_edit=roles.is_revops(user),
+            can_sign_off=roles.has_role(user, roles.FINANCE_APPROVER),
+        )
+        return ctx
+
+
+class MappingActionView(RolePermissionMixin, View):
+    """POST-only actions on a mapping; each calls one service and reports the outcome."""
+
+    permission_required = "mapping.view_objectmapping"
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int, action: str):
+        mapping = get_object_or_404(ObjectMapping, pk=pk)
+        handler = getattr(self, f"do_{action.replace('-', '_')}", None)
+        if handler is None:
+            messages.error(request, f"Unknown action {action!r}.")
+            return redirect(mapping)
+        try:
+            handler(request, mapping)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        return redirect(mapping)
+
+    def _version(self, request, mapping) -> RuleSetVersion:
+        return get_object_or_404(RuleSetVersion, mapping=mapping, pk=request.POST.get("version"))
+
+    def do_draft(self, request, mapping):
+        draft = services.version_create_draft(mapping=mapping, user=request.user)
+        messages.success(request, f"Draft v{draft.number} is open; edit its rules in the admin.")
+
+    def do_sign_off(self, request, mapping):
+        version = services.version_sign_off(version=self._version(request, mapping), user=request.user)
+        messages.success(request, f"Finance sign-off recorded for v{version.number}.")
+
+    def do_publish(self, request, mapping):
+        version = services.version_publish(version=self._version(request, mapping), user=request.user)
+        messages.success(request, f"v{version.number} is published: syncs use it from now on.")
+
+    def do_rollback(self, request, mapping):
+        version = services.version_rollback(version=self._version(request, mapping), user=request.user)
+        messages.success(request, f"Rolled back: v{version.number} is the published version again.")
+
+    def do_preview(self, request, mapping):
+        services.require_revops(request.user, action="run a preview")
+        version = self._version(request, mapping)
+        result = preview.version_preview(version=version)
+        messages.success(request, f"Preview of v{version.number} over {result['records']} records is ready.")
+
+    def do_drift_check(self, request, mapping):
+        services.require_revops(request.user, action="check schema drift")
+        findings = drift.drift_check(mapping=mapping)
+        if findings:
+            messages.warning(request, f"{len(findings)} schema drift finding(s).")
+        else:
+            messages.success(request, "No schema drift: both systems still have every mapped field.")
+
