@@ -8,7 +8,7 @@ from __future__ import annotations
 import email.utils
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import EllipsisType
@@ -259,6 +259,10 @@ class Connector(ABC):
     def config_error(self, message: str) -> ConnectorError:
         """A permanent error caused by how the connector is used or configured."""
         return ConnectorError(f"{self.vendor}: {message}", kind="config", permanent=True)
+
+    def read_options(self, object: str, paths: Iterable[str]) -> dict[str, Any]:
+        """Extra `changes()`/`get_many()` arguments needed to read these field paths (vendors override)."""
+        return {}
 
     @abstractmethod
     def check_auth(self) -> AuthCheck:

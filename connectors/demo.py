@@ -1,6 +1,9 @@
 """The demo's two systems: the sandbox emulators `make run` starts on their default ports."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from connectors.sandbox import DEFAULT_PORTS, DEFAULT_TOKEN
 from connectors.sandbox.netsuite import DEMO_TBA
 
@@ -32,3 +35,40 @@ def register_demo_systems() -> list:
             slug=slug, defaults={**spec, "rollout_stage": RolloutStage.SHADOW})
         systems.append(system)
     return systems
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def state_file(vendor: str) -> str:
+    from django.conf import settings
+
+    return str(settings.DATA_DIR / f"sandbox-{vendor}.json")
+
+
+@contextmanager
+def demo_emulators_running() -> Iterator[None]:
+    """Make sure both sandbox emulators answer on their default ports for the block.
+
+    Under `make run` they are already up; during set-up (before they start) they run here for a
+    moment on the same state files, so what set-up creates (custom properties) is kept.
+    """
+    from connectors.sandbox import start_emulator
+
+    started = []
+    try:
+        for vendor, port in DEFAULT_PORTS.items():
+            if not _listening(port):
+                started.append(start_emulator(vendor, port=port, token=DEFAULT_TOKEN, seed="demo",
+                                              state_file=state_file(vendor)))
+        yield
+    finally:
+        for running in started:
+            running.stop()

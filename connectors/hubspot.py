@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -163,6 +163,11 @@ class HubSpotConnector(Connector):
         if name not in self._property_cache:
             self.describe(name)
         return self._property_cache[name]
+
+    def read_options(self, object: str, paths: Iterable[str]) -> dict[str, Any]:
+        """Associations are read only when a path asks for them (`associations.companies.0`)."""
+        wanted = sorted({path.split(".")[1] for path in paths if path.startswith("associations.")})
+        return {"associations": wanted} if wanted else {}
 
     def changes(self, object: str, since: datetime | None, page_size: int = 100,
                 properties: list[str] | None = None, associations: list[str] | None = None) -> Iterator[Page]:

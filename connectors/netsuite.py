@@ -21,7 +21,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
@@ -470,6 +470,12 @@ class NetSuiteConnector(Connector):
         except ConnectorError as exc:
             return AuthCheck(False, exc.message)
         return AuthCheck(True, "NetSuite accepted the credentials")
+
+    def read_options(self, object: str, paths: Iterable[str]) -> dict[str, Any]:
+        """Ask for sublists (one GET per record) only when a path reaches into one."""
+        roots = {path.split(".", 1)[0] for path in paths}
+        sublists = sorted(f.name for f in self.describe(object) if f.type == "sublist" and f.name in roots)
+        return {"sublists": sublists} if sublists else {}
 
     def describe(self, object: str) -> list[FieldInfo]:
         """Fields and types from the metadata catalog's JSON Schema."""

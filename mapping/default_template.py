@@ -9,9 +9,9 @@ References: a HubSpot record's associations are read as the pseudo-field `associ
 (`associations.companies.0` is the first associated company). Line items are mapped as whole
 documents with their own line rules by the quote-to-cash work, so they are not in this template.
 
-NetSuite addresses: the template reads the first address-book line as the shipping address
-and the second as billing (the order the demo ERP keeps them in); a portal that orders them
-differently adjusts the two paths.
+NetSuite addresses: the template reads the address-book line flagged default shipping as the
+shipping address and the one flagged default billing as billing (often the same line). NetSuite
+replaces a whole sublist on write, so a writer must send the merged address book, not one line.
 """
 from __future__ import annotations
 
@@ -68,8 +68,8 @@ def picklist(mapping: dict[str, str], **extra) -> dict[str, Any]:
     return {"name": "picklist", "params": {"map": mapping, "unknown": "reject", **extra}}
 
 
-SHIP = "addressBook.items.0.addressBookAddress"
-BILL = "addressBook.items.1.addressBookAddress"
+SHIP = "addressBook.defaultShipping=true.addressBookAddress"
+BILL = "addressBook.defaultBilling=true.addressBookAddress"
 
 ACCOUNT_RULES = [
     rule("name", "text", "name", "companyName", SHARED, policy="manual_review", crm_t=[TRIM], erp_t=[TRIM],

@@ -1,6 +1,8 @@
-"""Vendor field paths ("city", "currency.refName", "addressbook.items.0.addressbookaddress.addr1").
+"""Vendor field paths ("city", "currency.refName", "addressBook.defaultShipping=true.addressBookAddress.zip").
 
-A path is dot-separated; a part made of digits indexes a list (and also works as a key of an object).
+A path is dot-separated; a part made of digits indexes a list (and also works as a key of an object); a part
+``key=value`` selects the first object in a list whose ``key`` reads as ``value`` (case-insensitive), so a
+path can name "the default shipping address" rather than a position.
 ``compile_path`` turns a path into a getter that never raises on missing or mistyped parts (it returns None)
 and a setter that builds the intermediate objects and lists it needs.
 """
@@ -19,6 +21,7 @@ Setter = Callable[[dict, Any], None]
 MAX_PATH_LENGTH = 300
 MAX_INDEX = 999  # a setter pads lists up to the index; a path like "items.99999999" must not allocate gigabytes
 _PART = re.compile(r"[A-Za-z0-9_$@:-]+")
+_SELECTOR = re.compile(r"([A-Za-z0-9_$@:-]+)=([A-Za-z0-9_$@:. -]*)")
 
 
 class PathError(MappingError):
@@ -34,7 +37,14 @@ def path_problems(path: Any) -> list[str]:
     if len(path) > MAX_PATH_LENGTH:
         return [f"the field path is longer than {MAX_PATH_LENGTH} characters"]
     problems = []
-    for part in path.split("."):
+    parts = _split(path)
+    for position, part in enumerate(parts):
+        if "=" in part:
+            if not _SELECTOR.fullmatch(part):
+                problems.append(f"the field path {path!r} has a selector that is not key=value: {part!r}")
+            elif position == len(parts) - 1:
+                problems.append(f"the field path {path!r} ends with a selector; name the field inside it")
+            continue
         if not part:
             problems.append(f"the field path {path!r} has an empty part")
         elif not _PART.fullmatch(part):
@@ -44,6 +54,33 @@ def path_problems(path: Any) -> list[str]:
     return problems
 
 
+def _split(path: str) -> list[str]:
+    """Split on dots, except the dots inside a selector's value ("version=1.2")."""
+    parts: list[str] = []
+    for piece in path.split("."):
+        if parts and "=" in parts[-1] and "=" not in piece and parts[-1].split("=", 1)[1] and piece.isdigit():
+            parts[-1] += "." + piece
+        else:
+            parts.append(piece)
+    return parts
+
+
+def selected(items: Any, key: str, value: str) -> Any:
+    """The first object in a list whose ``key`` reads as ``value`` (True reads as "true")."""
+    if not isinstance(items, list):
+        return None
+    for item in items:
+        if isinstance(item, dict):
+            found = item.get(key)
+            if found is not None and str(found).lower() == value:
+                return item
+    return None
+
+
+def _selector_value(text: str) -> Any:
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
 def _make_getter(parts: tuple[tuple[str, int | None], ...]) -> Getter:
     """Straight-line code for this path (no loop, no per-part call): it runs once per field per record.
 
@@ -51,14 +88,17 @@ def _make_getter(parts: tuple[tuple[str, int | None], ...]) -> Getter:
     """
     lines = ["def get(node):"]
     for key, index in parts:
-        if index is None:
+        if "=" in key:
+            name, value = key.split("=", 1)
+            lines.append(f"    node = selected(node, {name!r}, {value.lower()!r})")
+        elif index is None:
             lines += ["    if not isinstance(node, dict): return None", f"    node = node.get({key!r})"]
         else:
             lines += [f"    if isinstance(node, list): node = node[{index}] if len(node) > {index} else None",
                       f"    elif isinstance(node, dict): node = node.get({key!r})",
                       "    else: return None"]
     lines.append("    return node")
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"selected": selected}
     exec("\n".join(lines), namespace)  # safe: generated from validated parts only
     return namespace["get"]
 
@@ -73,7 +113,16 @@ def _make_setter(path: str, parts: tuple[tuple[str, int | None], ...]) -> Setter
     lines = ["def set_value(node, value):"]
     last = len(parts) - 1
     for position, (key, index) in enumerate(parts):
-        make = "" if position == last else ("[]" if parts[position + 1][1] is not None else "{}")
+        following = parts[position + 1] if position != last else None
+        make = "" if following is None else ("[]" if following[1] is not None or "=" in following[0] else "{}")
+        if "=" in key:  # never last (path_problems refuses that)
+            name, value = key.split("=", 1)
+            lines += ["    if isinstance(node, list):",
+                      f"        child = selected(node, {name!r}, {value.lower()!r})",
+                      f"        if child is None: child = {{{name!r}: selector_value({value!r})}}; node.append(child)",
+                      f"    else: raise blocked(path, parts, {position}, node)",
+                      "    node = child"]
+            continue
         lines.append("    if isinstance(node, dict):")
         if position == last:
             lines.append(f"        node[{key!r}] = value")
@@ -91,7 +140,8 @@ def _make_setter(path: str, parts: tuple[tuple[str, int | None], ...]) -> Setter
         lines.append(f"    else: raise blocked(path, parts, {position}, node)")
         if position != last:
             lines.append("    node = child")
-    namespace: dict[str, Any] = {"blocked": _blocked, "path": path, "parts": parts}
+    namespace: dict[str, Any] = {"blocked": _blocked, "path": path, "parts": parts, "selected": selected,
+                                 "selector_value": _selector_value}
     exec("\n".join(lines), namespace)  # safe: generated from validated parts only
     return namespace["set_value"]
 
@@ -101,7 +151,7 @@ def _compile_path(path: str) -> tuple[Getter, Setter]:
     problems = path_problems(path)
     if problems:
         raise PathError("; ".join(problems))
-    parts = tuple((part, int(part) if part.isdigit() else None) for part in path.split("."))
+    parts = tuple((part, int(part) if part.isdigit() else None) for part in _split(path))
     return _make_getter(parts), _make_setter(path, parts)
 
 

@@ -127,7 +127,7 @@ def _match_value(values: dict, key: str) -> tuple | None:
     return tuple(str(p).casefold() if isinstance(p, str) else str(p) for p in parts)
 
 
-def _scan(mapping, side: str, system, obj: str, mapper, limit: int) -> dict[str, Any]:
+def _scan(mapping, side: str, system, obj: str, mapper, limit: int, paths: list[str]) -> dict[str, Any]:
     """Read one side's records through its connector and map them with the draft."""
     from connectors.services import connector_session
 
@@ -135,7 +135,7 @@ def _scan(mapping, side: str, system, obj: str, mapper, limit: int) -> dict[str,
            "records": {}, "error": ""}
     try:
         with connector_session(system, timeout=30) as connector:
-            for page in connector.changes(obj, None, 100):
+            for page in connector.changes(obj, None, 100, **connector.read_options(obj, paths)):
                 for problem in page.errors:
                     out["invalid"] += 1
                     if len(out["invalid_samples"]) < SAMPLE_SIZE:
@@ -200,10 +200,12 @@ def live_preview(*, version: RuleSetVersion, limit: int = SCAN_LIMIT) -> dict[st
     mapping = version.mapping
     rules = list(version.rules.all())
     specs = [rule_spec(rule) for rule in rules]
-    owners = {rule.field: rule.system_of_record for rule in rules}
+    # References hold each system's own ids, which only links can relate: not compared here.
+    owners = {rule.field: rule.system_of_record for rule in rules if rule.field_type != "reference"}
     scans = {
-        "crm": _scan(mapping, "crm", mapping.crm_system, mapping.crm_object, compile_rules(specs, "crm"), limit),
-        "erp": _scan(mapping, "erp", mapping.erp_system, mapping.erp_object, compile_rules(specs, "erp"), limit),
+        side: _scan(mapping, side, getattr(mapping, f"{side}_system"), getattr(mapping, f"{side}_object"),
+                    compile_rules(specs, side), limit, [p for rule in rules for p in getattr(rule, f"{side}_paths")])
+        for side in ("crm", "erp")
     }
     crm, erp = scans["crm"].pop("records"), scans["erp"].pop("records")
     pairs = _pairs(mapping, crm, erp)

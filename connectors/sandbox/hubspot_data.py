@@ -123,48 +123,58 @@ DEFAULT_OUTPUT = {
 }
 
 
+# The same companies, people and products the NetSuite emulator's demo ERP holds, as a sales team
+# keeps them: other spellings, other formats, a few real differences (scenarios 4–8).
 DEMO_COMPANIES: list[dict[str, str]] = [
-    # Scenario 7: three spellings of one real company, for the duplicate queue.
-    {"name": "Acme Inc", "domain": "acme.com", "phone": "+1 415 555 0100", "address": "1 Market St",
-     "city": "San Francisco", "zip": "94105", "country": "United States", "industry": "MANUFACTURING"},
-    {"name": "ACME, Inc.", "domain": "acme.com", "phone": "(415) 555-0100", "address": "1 Market Street",
-     "city": "San Francisco", "zip": "94105", "country": "USA", "industry": "MANUFACTURING"},
-    {"name": "Acme Incorporated", "domain": "www.acme.com", "phone": "415.555.0100", "address": "1 Market St.",
-     "city": "SF", "zip": "94105", "country": "US", "industry": "MANUFACTURING"},
-    {"name": "Globex Corporation", "domain": "globex.com", "phone": "+1 212 555 0199", "address": "200 Park Ave",
-     "city": "New York", "zip": "10166", "country": "United States", "industry": "WHOLESALE"},
-    {"name": "Initech GmbH", "domain": "initech.de", "phone": "+49 30 555 0123", "address": "Friedrichstr. 68",
-     "city": "Berlin", "zip": "10117", "country": "Germany", "industry": "COMPUTER_SOFTWARE"},
-    {"name": "Umbrella Logistics Ltd", "domain": "umbrella-logistics.co.uk", "phone": "+44 20 7946 0958",
-     "address": "10 Downing Way", "city": "London", "zip": "SW1A 2AA", "country": "United Kingdom",
-     "industry": "LOGISTICS"},
-    {"name": "Stark Industrial AG", "domain": "stark-industrial.ch", "phone": "+41 44 555 01 01",
-     "address": "Bahnhofstrasse 1", "city": "Zurich", "zip": "8001", "country": "Switzerland",
-     "industry": "MACHINERY"},
-    {"name": "Wayne Retail Group", "domain": "wayneretail.com", "phone": "+1 312 555 0142",
+    # Scenario 7: three spellings of one real company; the ERP knows it once, as "Acme Incorporated".
+    {"name": "Acme Inc", "domain": "acme.example", "phone": "+1 217 555 0100", "address": "742 Evergreen Terrace",
+     "city": "Springfield", "zip": "62704", "country": "United States", "industry": "MANUFACTURING",
+     "lifecyclestage": "customer"},
+    {"name": "ACME, Inc.", "domain": "acme.example", "phone": "(217) 555-0100", "address": "742 Evergreen Ter.",
+     "city": "Springfield", "zip": "62704", "country": "USA", "industry": "MANUFACTURING",
+     "lifecyclestage": "customer"},
+    {"name": "Acme Incorporated", "domain": "www.acme.example", "phone": "217.555.0100",
+     "address": "742 Evergreen Terrace", "city": "Springfield", "zip": "62704", "country": "US",
+     "industry": "MANUFACTURING", "lifecyclestage": "customer"},
+    {"name": "Globex Corporation", "domain": "globex.example", "phone": "+1 512 555 0199", "address": "1 Main Street",
+     "city": "Cypress Creek", "zip": "73301", "country": "United States", "industry": "COMPUTER_SOFTWARE",
+     "lifecyclestage": "customer"},
+    {"name": "Initech LLC", "domain": "initech.example", "phone": "+1 512 555 0123", "address": "1 Main Street",
+     "city": "Austin", "zip": "73301", "country": "United States", "industry": "COMPUTER_SOFTWARE",
+     "lifecyclestage": "opportunity"},
+    # Sales calls it by its short name: no shared key with the ERP's "Umbrella Corporation".
+    {"name": "Umbrella Corp", "domain": "umbrella.example", "phone": "+1 512 555 0958", "address": "1 Main Street",
+     "city": "Raccoon City", "zip": "73301", "country": "United States", "industry": "LOGISTICS",
+     "lifecyclestage": "lead"},
+    # Scenario 4: sales updated the shipping address; the ERP still has the old one.
+    {"name": "Stark Industries", "domain": "stark.example", "phone": "+1 310 555 0101",
+     "address": "10880 Malibu Point", "city": "Malibu", "zip": "73301", "country": "United States",
+     "industry": "RETAIL", "lifecyclestage": "customer"},
+    # A prospect the ERP has never heard of.
+    {"name": "Wayne Retail Group", "domain": "wayneretail.example", "phone": "+1 312 555 0142",
      "address": "1007 Mountain Dr", "city": "Chicago", "zip": "60601", "country": "United States",
-     "industry": "RETAIL"},
+     "industry": "RETAIL", "lifecyclestage": "lead"},
 ]
 
 # (contact, index of its company in DEMO_COMPANIES)
 DEMO_CONTACTS: list[tuple[dict[str, str], int]] = [
-    ({"firstname": "Wile", "lastname": "Coyote", "email": "wile@acme.com"}, 0),
-    ({"firstname": "Road", "lastname": "Runner", "email": "road.runner@acme.com"}, 1),
-    ({"firstname": "Hank", "lastname": "Scorpio", "email": "hank@globex.com"}, 3),
-    ({"firstname": "Bill", "lastname": "Lumbergh", "email": "bill.lumbergh@initech.de"}, 4),
-    ({"firstname": "Alice", "lastname": "Wesker", "email": "alice@umbrella-logistics.co.uk"}, 5),
-    ({"firstname": "Pepper", "lastname": "Potts", "email": "pepper@stark-industrial.ch"}, 6),
-    ({"firstname": "Lucius", "lastname": "Fox", "email": "lucius.fox@wayneretail.com"}, 7),
-    ({"firstname": "Milton", "lastname": "Waddams", "email": "milton@initech.de"}, 4),
+    ({"firstname": "Wile", "lastname": "Coyote", "email": "wile@acme.example", "jobtitle": "Purchasing"}, 0),
+    ({"firstname": "Road", "lastname": "Runner", "email": "road@acme.example", "jobtitle": "Head of Purchasing"}, 1),
+    ({"firstname": "Hank", "lastname": "Scorpio", "email": "hank@globex.example", "jobtitle": "Purchasing"}, 3),
+    ({"firstname": "Bill", "lastname": "Lumbergh", "email": "bill@initech.example", "jobtitle": "Purchasing"}, 4),
+    ({"firstname": "Alice", "lastname": "Abernathy", "email": "alice@umbrella.example", "jobtitle": "Purchasing"}, 5),
+    ({"firstname": "Pepper", "lastname": "Potts", "email": "pepper@stark.example", "jobtitle": "CEO"}, 6),
+    ({"firstname": "Lucius", "lastname": "Fox", "email": "lucius.fox@wayneretail.example"}, 7),
+    ({"firstname": "Milton", "lastname": "Waddams", "email": "milton@initech.example"}, 4),
 ]
 
 DEMO_PRODUCTS: list[dict[str, str]] = [
-    {"name": "Widget Standard", "hs_sku": "WID-001", "price": "19.99", "description": "Standard widget, steel"},
-    {"name": "Widget Pro", "hs_sku": "WID-002", "price": "49.50", "description": "Pro widget with coating"},
-    {"name": "Gizmo Mk II", "hs_sku": "GIZ-200", "price": "125.00", "description": "Second-generation gizmo"},
-    {"name": "Installation Service (hour)", "hs_sku": "SRV-INST", "price": "95.00",
-     "description": "On-site installation per hour"},
-    {"name": "Spare Parts Kit", "hs_sku": "KIT-SP1", "price": "12.75", "description": "Gaskets, screws, springs"},
+    {"name": "Widget Standard", "hs_sku": "WID-100", "price": "12.50", "description": "Widget Standard"},
+    # Scenario 6: a rep "fixed" the price in the CRM; the ERP owns prices.
+    {"name": "Widget Pro", "hs_sku": "WID-200", "price": "22.00", "description": "Widget Pro"},
+    {"name": "Gadget Plus (old name)", "hs_sku": "GAD-300", "price": "89.00", "description": "Gadget Plus"},
+    {"name": "Cable 10m", "hs_sku": "CBL-010", "price": "7.25", "description": "Cable 10m"},
+    {"name": "Service Kit", "hs_sku": "SRV-KIT", "price": "150.00", "description": "Service Kit"},
 ]
 
 # (deal, index of its company in DEMO_COMPANIES)

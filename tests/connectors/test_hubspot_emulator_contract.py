@@ -179,9 +179,9 @@ class TestSearch:
             filter_groups=[FilterGroup(filters=list(filters))] if filters else [], **options))
 
     @pytest.mark.parametrize(("filter_", "expected"), [
-        (Filter(property_name="city", operator="EQ", value="san francisco"), 2),
-        (Filter(property_name="city", operator="NEQ", value="San Francisco"), 6),
-        (Filter(property_name="zip", operator="IN", values=["94105", "10117"]), 4),
+        (Filter(property_name="city", operator="EQ", value="springfield"), 3),
+        (Filter(property_name="city", operator="NEQ", value="Springfield"), 5),
+        (Filter(property_name="zip", operator="IN", values=["62704", "60601"]), 4),
         (Filter(property_name="industry", operator="HAS_PROPERTY"), 8),
         (Filter(property_name="numberofemployees", operator="NOT_HAS_PROPERTY"), 8),
         (Filter(property_name="name", operator="CONTAINS_TOKEN", value="acme*"), 3),

@@ -7,10 +7,11 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from connectors.demo import register_demo_systems
+from connectors.demo import demo_emulators_running, register_demo_systems
 from integration_hub import audit, roles
 
 DEMO_USERS = (
@@ -50,6 +51,39 @@ class Command(BaseCommand):
 
         for system in systems:
             self.stdout.write(f"Demo system: {system.name} at {system.base_url} ({system.get_rollout_stage_display()})")
+        self._install_template(*systems)
+
+    def _install_template(self, crm, erp) -> None:
+        """Install the default HubSpot ↔ NetSuite template and publish it, as the demo's RevOps and finance."""
+        from mapping import services as mapping_services
+        from mapping.models import ObjectMapping
+
+        User = get_user_model()
+        revops = User.objects.filter(groups__name=roles.REVOPS_ADMIN).first()
+        finance = User.objects.filter(groups__name=roles.FINANCE_APPROVER).first()
+        if ObjectMapping.objects.filter(crm_system=crm, erp_system=erp, published_version__isnull=False).exists():
+            self.stdout.write("Default field template: already published.")
+            return
+        with demo_emulators_running():
+            created = mapping_services.template_prepare_crm(crm_system=crm)
+            if created:
+                self.stdout.write(f"Created {len(created)} custom HubSpot properties the template writes to.")
+            mappings = mapping_services.template_install(crm_system=crm, erp_system=erp, user=revops)
+            published = 0
+            for mapping in mappings:
+                draft = mapping.versions.filter(status="draft").first()
+                if draft is None:
+                    continue
+                if draft.needs_finance_signoff:
+                    mapping_services.version_sign_off(version=draft, user=finance)
+                try:
+                    mapping_services.version_publish(version=draft, user=revops)
+                    published += 1
+                except ValidationError as exc:
+                    self.stderr.write(f"{mapping}: not published — " + "; ".join(exc.messages))
+        rest = "" if published == len(mappings) else " (fix and publish the rest from the Mappings page)"
+        self.stdout.write(self.style.SUCCESS(f"Default field template: {published} of {len(mappings)} mappings "
+                                             f"published{rest}."))
 
     def _ensure_user(self, username: str, role: str | None, env_var: str) -> str | None:
         User = get_user_model()
