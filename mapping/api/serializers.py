@@ -31,14 +31,14 @@ class FieldRuleSerializer(serializers.ModelSerializer):
                   "crm_field", "erp_field", "system_of_record", "conflict_policy", "non_owner_policy",
                   "approver_role", "crm_transforms", "erp_transforms", "validation", "sensitive", "position")
 
-    def validate_version(self, version):
-        if not version.is_draft:
-            raise serializers.ValidationError("Rules can only be added to or changed in a draft version.")
-        return version
-
     def validate(self, attrs):
-        merged = {**({f: getattr(self.instance, f) for f in attrs} if self.instance else {}), **attrs}
-        candidate = FieldRule(**{k: v for k, v in merged.items() if k != "version"})
+        version = attrs.get("version") or (self.instance.version if self.instance else None)
+        if version is not None and not version.is_draft:
+            raise serializers.ValidationError(
+                {"version": "Rules can only be added to or changed in a draft version; open a draft first."})
+        merged = {**(self.instance.as_dict() if self.instance else {}),
+                  **{k: v for k, v in attrs.items() if k != "version"}}
+        candidate = FieldRule(**merged)
         problems = rule_problems(candidate)
         if problems:
             raise serializers.ValidationError(

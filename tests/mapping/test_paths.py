@@ -120,3 +120,34 @@ def test_whatever_a_setter_writes_its_getter_reads_back(path_parts, value):
                            max_leaves=8))
 def test_a_getter_never_raises_on_any_structure(path_parts, record):
     compile_path(".".join(path_parts))[0](record)
+
+
+def test_a_selector_picks_the_line_by_its_flag_not_its_position():
+    from mapping.paths import get_path
+
+    record = {"addressBook": [{"defaultShipping": False, "addressBookAddress": {"zip": "62565"}},
+                              {"defaultShipping": True, "addressBookAddress": {"zip": "62704"}}]}
+    assert get_path(record, "addressBook.defaultShipping=true.addressBookAddress.zip") == "62704"
+    assert get_path(record, "addressBook.defaultBilling=true.addressBookAddress.zip") is None
+    assert get_path({"addressBook": "not a list"}, "addressBook.defaultShipping=true.addressBookAddress.zip") is None
+
+
+def test_a_selector_setter_updates_the_matching_line_or_adds_one():
+    from mapping.paths import set_path
+
+    record = {"addressBook": [{"defaultShipping": True, "addressBookAddress": {"zip": "1"}}]}
+    set_path(record, "addressBook.defaultShipping=true.addressBookAddress.zip", "62704")
+    set_path(record, "addressBook.defaultBilling=true.addressBookAddress.city", "Springfield")
+    assert record["addressBook"] == [
+        {"defaultShipping": True, "addressBookAddress": {"zip": "62704"}},
+        {"defaultBilling": True, "addressBookAddress": {"city": "Springfield"}},
+    ]
+
+
+def test_a_path_cannot_end_with_a_selector():
+    from mapping.paths import path_problems
+
+    assert path_problems("addressBook.defaultShipping=true") == [
+        "the field path 'addressBook.defaultShipping=true' ends with a selector; name the field inside it"]
+    problem = path_problems("addressBook.=true.city")[0]
+    assert problem.startswith("the field path 'addressBook.=true.city' has a selector")
