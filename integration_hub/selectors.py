@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 
 from integration_hub.models import Record
 
@@ -87,4 +87,39 @@ def record_timeline(*, record: Record) -> list[TimelineEntry]:
     entries += _entries(link_rows, lambda r: f"link {systems.get(r.system_id, r.system_id)}: {r.external_id}",
                         ("base_snapshot",))
     entries.sort(key=lambda e: e.when, reverse=True)
+    return entries
+
+
+MASK = "••••••"
+
+
+def sensitive_fields(entity_type: str) -> set[str]:
+    """Fields marked sensitive in the published rules for this entity."""
+    from mapping.models import FieldRule
+
+    return set(FieldRule.objects.filter(version__mapping__entity_type=entity_type, sensitive=True,
+                                        version__mapping__published_version=F("version"))
+               .values_list("field", flat=True))
+
+
+def hidden_fields_for(user, entity_type: str) -> set[str]:
+    """Sensitive fields are masked for Viewers; RevOps admins, Finance approvers and superusers see them."""
+    from integration_hub import roles
+
+    if roles.has_role(user, roles.REVOPS_ADMIN, roles.FINANCE_APPROVER):
+        return set()
+    return sensitive_fields(entity_type)
+
+
+def masked_values(values: dict, hidden: set[str]) -> dict:
+    return {k: (MASK if k in hidden and v not in (None, "") else v) for k, v in values.items()}
+
+
+def mask_timeline(entries: list[TimelineEntry], hidden: set[str]) -> list[TimelineEntry]:
+    if hidden:
+        for entry in entries:
+            for change in entry.changes:
+                if change.field in hidden:
+                    change.before = MASK if change.before not in (None, "") else change.before
+                    change.after = MASK if change.after not in (None, "") else change.after
     return entries

@@ -27,7 +27,7 @@ hub_patterns = [
     coming("conflicts", "Conflicts", "The conflict queue with finance approval arrives with the conflict-queue work."),
     coming("duplicates", "Duplicates", "Duplicate detection and merging arrive with the duplicates work."),
     coming("reconciliation", "Reconciliation", "Reconciliation reports arrive with the reconciliation work."),
-    coming("health", "Health", "The health dashboard and alerts arrive with the sync-health work."),
+    path("health/", views.HealthView.as_view(), name="health"),
 ]
 
 urlpatterns = [

@@ -50,12 +50,14 @@ class RecordDetailView(RolePermissionMixin, DetailView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         record = self.object
+        hidden = selectors.hidden_fields_for(self.request.user, record.entity_type)
         ctx["fields"] = [
             {"name": name, "value": value, "provenance": record.provenance.get(name, {})}
-            for name, value in sorted(record.values.items())
+            for name, value in sorted(selectors.masked_values(record.values, hidden).items())
         ]
         ctx["links"] = record.links.select_related("system")
-        timeline = Paginator(selectors.record_timeline(record=record), self.TIMELINE_PAGE)
+        entries = selectors.mask_timeline(selectors.record_timeline(record=record), hidden)
+        timeline = Paginator(entries, self.TIMELINE_PAGE)
         ctx["timeline"] = timeline.get_page(self.request.GET.get("page"))
         return ctx
 
@@ -90,3 +92,18 @@ class ComingSoonView(RolePermissionMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(title=self.title, explanation=self.explanation, **kwargs)
+
+
+class HealthView(RolePermissionMixin, TemplateView):
+    """What can be told about health today: each system's auth, and open schema drift."""
+
+    permission_required = "hub.view_record"
+    template_name = "hub/health.html"
+
+    def get_context_data(self, **kwargs):
+        from mapping.models import DriftFinding
+
+        ctx = super().get_context_data(**kwargs)
+        ctx["systems"] = ConnectedSystem.objects.all()
+        ctx["findings"] = DriftFinding.objects.filter(is_open=True).select_related("mapping")
+        return ctx

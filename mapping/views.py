@@ -9,6 +9,8 @@ from django.views.generic import DetailView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from connectors.base import ConnectorError
+from connectors.models import ConnectedSystem
 from integration_hub import roles
 from integration_hub.views import RolePermissionMixin
 from mapping import drift, preview, services
@@ -23,6 +25,36 @@ class MappingListView(RolePermissionMixin, SingleTableMixin, FilterView):
     filterset_class = MappingFilterSet
     table_class = MappingTable
     template_name = "mapping/mapping_list.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        if roles.is_revops(self.request.user):
+            ctx["template_crms"] = ConnectedSystem.objects.filter(role="crm", vendor="hubspot")
+            ctx["template_erps"] = ConnectedSystem.objects.filter(role="erp", vendor="netsuite")
+        return ctx
+
+
+class TemplateInstallView(RolePermissionMixin, View):
+    """Install the default HubSpot ↔ NetSuite template for a chosen pair of systems (RevOps)."""
+
+    permission_required = "mapping.add_objectmapping"
+    http_method_names = ["post"]
+
+    def post(self, request):
+        crm = get_object_or_404(ConnectedSystem, pk=request.POST.get("crm_system"), role="crm")
+        erp = get_object_or_404(ConnectedSystem, pk=request.POST.get("erp_system"), role="erp")
+        try:
+            created = services.template_prepare_crm(crm_system=crm)
+            mappings = services.template_install(crm_system=crm, erp_system=erp, user=request.user)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        except ConnectorError as exc:
+            messages.error(request, f"Could not prepare {crm.name}: {exc.message}")
+        else:
+            messages.success(request, f"Default template installed: {len(mappings)} mappings with draft rules "
+                                      f"({len(created)} custom CRM properties created). Preview, then publish each.")
+        return redirect("mapping:list")
 
 
 class MappingDetailView(RolePermissionMixin, DetailView):

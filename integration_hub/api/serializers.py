@@ -2,6 +2,7 @@
 from rest_framework import serializers
 
 from connectors.models import ConnectedSystem
+from integration_hub import selectors
 from integration_hub.models import Record, RecordLink
 
 
@@ -36,6 +37,16 @@ class RecordSerializer(serializers.ModelSerializer):
     class Meta:
         model = Record
         fields = ("id", "entity_type", "display_name", "values", "provenance", "links", "created_at", "updated_at")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None:
+            per_entity = self.context.setdefault("hidden_fields", {})  # one query per entity type, not per row
+            if instance.entity_type not in per_entity:
+                per_entity[instance.entity_type] = selectors.hidden_fields_for(request.user, instance.entity_type)
+            data["values"] = selectors.masked_values(data["values"], per_entity[instance.entity_type])
+        return data
 
 
 class FieldChangeSerializer(serializers.Serializer):

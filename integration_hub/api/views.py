@@ -36,6 +36,7 @@ class RecordViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
         record = self.get_object()
-        entries = selectors.record_timeline(record=record)
+        hidden = selectors.hidden_fields_for(request.user, record.entity_type)
+        entries = selectors.mask_timeline(selectors.record_timeline(record=record), hidden)
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(TimelineEntrySerializer(page, many=True).data)

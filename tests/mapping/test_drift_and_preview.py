@@ -162,3 +162,19 @@ def test_a_viewer_cannot_act_on_a_mapping(client, viewer_user, published):
     assert client.post(f"/mappings/{item.pk}/draft/").status_code == 403
     assert client.post(f"/mappings/{item.pk}/drift-check/").status_code == 403
     assert not item.versions.filter(status=VersionStatus.DRAFT).exists()
+
+
+def test_revops_installs_the_template_from_the_mappings_page(client, revops_user, viewer_user, emulators):
+    hubspot, netsuite = emulators
+    crm = ConnectedSystem.objects.create(slug="crm", name="HubSpot", role="crm", vendor="hubspot",
+                                         base_url=hubspot.url, credentials={"access_token": "sandbox-token"})
+    erp = ConnectedSystem.objects.create(slug="erp", name="NetSuite", role="erp", vendor="netsuite",
+                                         base_url=netsuite.url, credentials=dict(DEMO_TBA))
+    client.force_login(viewer_user)
+    assert 'id="install-template"' not in client.get("/mappings/").content.decode()
+    assert client.post("/mappings/install-template/", {"crm_system": crm.pk, "erp_system": erp.pk}).status_code == 403
+    client.force_login(revops_user)
+    assert 'id="install-template"' in client.get("/mappings/").content.decode()
+    page = client.post("/mappings/install-template/", {"crm_system": crm.pk, "erp_system": erp.pk}, follow=True)
+    assert "Default template installed: 8 mappings" in page.content.decode()
+    assert crm.crm_mappings.count() == 8
