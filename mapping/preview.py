@@ -230,7 +230,8 @@ def live_preview(*, version: RuleSetVersion, limit: int = SCAN_LIMIT) -> dict[st
             report["fields"][field] += 1
             touched[target] = True
             if len(report["samples"]) < SAMPLE_SIZE:
-                report["samples"].append({"id": crm_id if target == "crm" else erp_id, "field": field,
+                report["samples"].append({"id": crm_id if target == "crm" else erp_id, "crm_id": crm_id,
+                                          "erp_id": erp_id, "field": field,
                                           "before": values[target].get(field), "after": source_value})
         for side, hit in touched.items():
             if hit:

@@ -67,11 +67,16 @@ class MappingDetailView(RolePermissionMixin, DetailView):
         mapping = self.object
         draft = mapping.versions.filter(status=VersionStatus.DRAFT).first()
         user = self.request.user
+        published_rules = {r.field: r.as_dict() for r in mapping.published_version.rules.all()} \
+            if mapping.published_version else {}
+        draft_rules = list(draft.rules.all()) if draft else []
         ctx.update(
+            changed_fields={r.field for r in draft_rules if published_rules.get(r.field) != r.as_dict()},
+            removed_fields=sorted(set(published_rules) - {r.field for r in draft_rules}) if draft else [],
             published=mapping.published_version,
             published_rules=mapping.published_version.rules.all() if mapping.published_version else [],
             draft=draft,
-            draft_rules=draft.rules.all() if draft else [],
+            draft_rules=draft_rules,
             draft_problems=services.publish_problems(draft, check_remote=False) if draft else [],
             versions=mapping.versions.select_related("published_by", "finance_signoff_by"),
             findings=mapping.drift_findings.filter(is_open=True),

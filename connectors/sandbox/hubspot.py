@@ -841,7 +841,7 @@ class HubSpotEmulator(Emulator):
             return super().seed(preset)
         company_ids = []
         for company in DEMO_COMPANIES:
-            company_ids.append(self._write("companies", {**company, "lifecyclestage": "customer"})["id"])
+            company_ids.append(self._write("companies", {"lifecyclestage": "customer", **company})["id"])
         for contact, company in DEMO_CONTACTS:
             record = self._write("contacts", {**contact, "company": DEMO_COMPANIES[company]["name"],
                                               "phone": DEMO_COMPANIES[company]["phone"], "lifecyclestage": "customer"})
