@@ -23,9 +23,12 @@ defaultBilling/defaultShipping (one line each: the line a write marks wins) and 
 Errors are RFC 9457 documents with `o:errorDetails`. Extra knobs: `concurrency_limit` (more in-flight requests ->
 429 CONCURRENCY_LIMIT_EXCEEDED), `required_fields` ({type: [field]}: a newly mandatory field) and `malformed`
 (answer matching requests with invalid JSON, an HTML page, a record without id, or a create without Location).
+Batch writes (POST/PATCH/PUT of `{"items": [...]}` with `Prefer: respond-async`) and the async job endpoints
+(`/services/rest/async/v1/job/...`) are served by `netsuite_async` (see its docstring for the shapes, which parts
+follow Oracle's help and which are our reading, and the `async_delay_ms` / `async_stall` knobs).
 Simplifications: currency, terms, category, entityStatus and an address's country are plain strings (not
-references); no `q=` filter on record lists, no
-`!transform`, no async (`Prefer: respond-async`) requests.
+references); no `q=` filter on record lists, no `!transform`; of single-record async requests only a create
+(POST with `Prefer: respond-async`) becomes a job.
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ from cryptography.hazmat.primitives import serialization
 
 from connectors.netsuite import realm
 from connectors.sandbox import netsuite_suiteql as suiteql
+from connectors.sandbox.netsuite_async import AsyncJobs, is_collection, prefers_async
 from connectors.sandbox.netsuite_auth import parse_oauth_header, tba_signature_valid, verify_client_assertion
 from connectors.sandbox.netsuite_demo import load_demo
 from connectors.sandbox.netsuite_schema import (
@@ -101,7 +105,7 @@ def _iso_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-class NetSuiteEmulator(Emulator):
+class NetSuiteEmulator(AsyncJobs, Emulator):
     """SuiteTalk REST served from the shared Store (one table per record type)."""
 
     vendor = "netsuite"
@@ -109,7 +113,7 @@ class NetSuiteEmulator(Emulator):
     # NetSuite access tokens live 60 minutes; the default account tier allows 5 concurrent requests.
     # `malformed`: [{"path": regex, "method": "GET", "mode": one of MALFORMED_MODES}] breaks matching answers.
     extra_knobs: ClassVar[dict[str, Any]] = {"token_ttl_seconds": 3600, "concurrency_limit": 5, "required_fields": {},
-                                             "malformed": []}
+                                             "malformed": [], **AsyncJobs.async_knobs}
 
     def __init__(self, **kwargs: Any) -> None:
         self._inflight = 0
@@ -379,8 +383,10 @@ class NetSuiteEmulator(Emulator):
 
     @route("POST", rf"{REST}/record/v1/{TYPE}")
     def create_record(self, request: Request) -> Response:
-        """Create -> 204 No Content with the new record's URL in Location."""
+        """Create -> 204 No Content with the new record's URL in Location (a batch or async create -> a job)."""
         record_type = request.group("type")
+        if is_collection(request) or prefers_async(request):
+            return self.submit_batch(request, record_type, "POST")
         record_id = self._save(record_type, request.json(), None, None, set())
         return Response(204, headers={"Location": self._href(request, f"{record_type}/{record_id}")})
 
@@ -406,6 +412,16 @@ class NetSuiteEmulator(Emulator):
         else:
             record_id = self._save(record_type, body, found[0], found[1], set(request.args("replace")))
         return Response(204, headers={"Location": self._href(request, f"{record_type}/{record_id}")})
+
+    @route("PATCH", rf"{REST}/record/v1/{TYPE}")
+    def update_batch(self, request: Request) -> Response:
+        """Batch update (items carry id or externalId) -> 202 + the job's Location."""
+        return self.submit_batch(request, request.group("type"), "PATCH")
+
+    @route("PUT", rf"{REST}/record/v1/{TYPE}")
+    def upsert_batch(self, request: Request) -> Response:
+        """Batch upsert by externalId -> 202 + the job's Location."""
+        return self.submit_batch(request, request.group("type"), "PUT")
 
     @route("DELETE", rf"{REST}/record/v1/{TYPE}/{ID}")
     def delete_record(self, request: Request) -> Response:
