@@ -13,7 +13,8 @@ from connectors.netsuite import NetSuiteConnector, tba_header
 from connectors.sandbox import RunningEmulator, start_emulator
 from connectors.sandbox.netsuite import DEMO_TBA, NetSuiteEmulator
 
-FAST = {"backoff_base": 0.005, "max_attempts": 8, "timeout": 5}
+FAST = {"backoff_base": 0.005, "max_attempts": 8, "timeout": 5, "poll_interval": 0.002, "poll_max_interval": 0.02,
+        "poll_timeout": 2.0}
 
 
 # Fixtures are registered under `name=` so test modules can import them without shadowing warnings (F811).
