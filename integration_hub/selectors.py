@@ -5,9 +5,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
-from integration_hub.models import Record
+from integration_hub.models import Record, RecordLink
 
 HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 # Bookkeeping fields that would only add noise to a timeline.
@@ -34,7 +35,11 @@ class TimelineEntry:
 
 
 def records_for_list() -> QuerySet[Record]:
-    return Record.objects.annotate(link_count=Count("links"))
+    """Records with their link count as a correlated subquery: computed for the rows of the page only,
+    where a JOIN + GROUP BY would aggregate every record before paginating."""
+    links = (RecordLink.objects.filter(record=OuterRef("pk")).order_by().values("record")
+             .annotate(n=Count("pk")).values("n"))
+    return Record.objects.annotate(link_count=Coalesce(Subquery(links), 0))
 
 
 def _value_changes(before: dict, after: dict) -> list[FieldChange]:
