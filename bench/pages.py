@@ -3,9 +3,10 @@
 Run: .venv/bin/python bench/pages.py [--records 100000]
 
 Uses its own database: SQLite in a temporary folder, or BENCH_DATABASE_URL if set (a scratch PostgreSQL
-database, never a real one: its tables are migrated and filled). DATABASE_URL is ignored on purpose. Fills records and links with
-bulk inserts, then times the records list (first page, a later page, a filter, a sort) and a record page
-through Django's test client, as a signed-in Viewer. Prints one `figure: <name> = <value> <unit>` line each.
+database, never a real one: its tables are migrated and filled). DATABASE_URL is ignored on purpose.
+Fills records and links with bulk inserts, then times the records list (first page, a later page, a
+filter, a sort) and a record page through Django's test client, as a signed-in Viewer.
+Prints one `figure: <name> = <value> <unit>` line each.
 """
 from __future__ import annotations
 
