@@ -92,12 +92,15 @@ def bench_hubspot(records: int) -> list[tuple[str, float, str]]:
 def bench_netsuite(records: int) -> list[tuple[str, float, str]]:
     """Upsert `records` customers by external id, then pull them incrementally, bodies only and with sublists.
 
-    NetSuite's REST API has no batch write: a push is one PUT eid: per record, 5 at a time (the default account
-    concurrency limit). A pull reads body fields from SuiteQL pages of 1000 rows (`netsuite_pull`); a pull with
-    sublists (what transactions get by default) adds one GET per record (`netsuite_pull_sublists`).
+    A push uses NetSuite's batch operations: one PUT of up to 100 records (`Prefer: respond-async`, collection
+    body) per batch, then its async job polled and its task results read (3 requests per 100 records when the job
+    is done at the first poll, as in the emulator), up to 5 batches at a time (the default account concurrency
+    limit). Before batches (one PUT eid: per record) it measured about 1000 records/s and 0.6 ms CPU per record.
+    A pull reads body fields from SuiteQL pages of 1000 rows (`netsuite_pull`); a pull with sublists (what
+    transactions get by default) adds one GET per record (`netsuite_pull_sublists`).
     """
     with emulator_process("netsuite") as url:
-        netsuite = NetSuiteConnector(url, DEMO_TBA, rate_limit=None, backoff_base=0.05)
+        netsuite = NetSuiteConnector(url, DEMO_TBA, rate_limit=None, backoff_base=0.05, poll_interval=0.01)
         rows = [{"externalId": f"B-{i:06d}", "companyName": f"Bench Company {i}", "email": f"ap@bench{i}.example",
                  "phone": f"+41 44 {i:07d}", "creditLimit": 1000.0 + i} for i in range(records)]
         with measure() as push:
