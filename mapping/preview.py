@@ -74,19 +74,24 @@ def version_preview(*, version: RuleSetVersion, scan_systems: bool = True) -> di
     return result
 
 
+def _count_invalid(out: dict, errors: dict[str, str], **where: Any) -> None:
+    """Count a record whose values fail the rules, by field, keeping a sample with the first reason."""
+    if not errors:
+        return
+    out["invalid"] += 1
+    for field in errors:
+        out["invalid_fields"][field] += 1
+    if len(out["invalid_samples"]) < SAMPLE_SIZE:
+        field, reason = next(iter(errors.items()))
+        out["invalid_samples"].append({**where, "field": field, "reason": reason})
+
+
 def _preview_one(out: dict, record: Record, link: RecordLink, mapper, getters: dict, owners: dict, side: str) -> None:
     out["linked"] += 1
     current = link.remote_values or {}
     # Would this side's own values pass the rules?
     read = mapper.to_canonical(current)
-    if read.errors:
-        out["invalid"] += 1
-        for field in read.errors:
-            out["invalid_fields"][field] += 1
-        if len(out["invalid_samples"]) < SAMPLE_SIZE:
-            field, reason = next(iter(read.errors.items()))
-            out["invalid_samples"].append({"record": record.pk, "name": str(record), "field": field,
-                                           "reason": reason})
+    _count_invalid(out, read.errors, record=record.pk, name=str(record))
     # What would the hub write to this side?
     incoming = {f: v for f, v in record.values.items() if f in owners and v is not None
                 and _flows_into(side, owners[f])}
@@ -144,14 +149,7 @@ def _scan(mapping, side: str, system, obj: str, mapper, limit: int, paths: list[
                 for remote in page.records:
                     out["scanned"] += 1
                     result = mapper.to_canonical(vendor_fields(remote))
-                    if result.errors:
-                        out["invalid"] += 1
-                        for field in result.errors:
-                            out["invalid_fields"][field] += 1
-                        if len(out["invalid_samples"]) < SAMPLE_SIZE:
-                            field, reason = next(iter(result.errors.items()))
-                            out["invalid_samples"].append({"id": remote.external_id, "field": field,
-                                                           "reason": reason})
+                    _count_invalid(out, result.errors, id=remote.external_id)
                     out["records"][remote.external_id] = result.values
                 if out["scanned"] >= limit:
                     out["truncated"] = True

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from connectors.models import ConnectedSystem
-from connectors.sandbox import start_emulator
 from connectors.sandbox.netsuite import DEMO_TBA
 from integration_hub import services as hub_services
 from mapping import services
@@ -13,15 +12,6 @@ from mapping.models import DriftKind, VersionStatus
 from mapping.preview import version_preview
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def emulators():
-    hubspot = start_emulator("hubspot", seed="demo")
-    netsuite = start_emulator("netsuite", seed="demo")
-    yield hubspot, netsuite
-    hubspot.stop()
-    netsuite.stop()
 
 
 @pytest.fixture

@@ -7,22 +7,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django_celery_beat.models import PeriodicTask
 
 from connectors.models import ConnectedSystem
-from connectors.sandbox import start_emulator
 from connectors.sandbox.netsuite import DEMO_TBA
 from mapping import services
 from mapping.default_template import TEMPLATE
 from mapping.models import FieldRule, FrozenVersionError, ObjectMapping, VersionStatus
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def emulators():
-    hubspot = start_emulator("hubspot", seed="demo")
-    netsuite = start_emulator("netsuite", seed="demo")
-    yield hubspot, netsuite
-    hubspot.stop()
-    netsuite.stop()
 
 
 @pytest.fixture
