@@ -292,3 +292,14 @@ def test_unknown_job_is_404(ns):
     response = signed("GET", f"{ns.url}/services/rest/async/v1/job/999")
 
     assert response.status_code == 404 and response.json()["o:errorDetails"][0]["o:errorCode"] == "NONEXISTENT_ID"
+
+
+def test_a_single_create_with_prefer_respond_async_becomes_a_one_task_job(ns):
+    response = signed("POST", f"{ns.url}{REC}/customer", json={"companyName": "Async Single"},
+                      headers={"Prefer": "respond-async"})
+
+    assert response.status_code == 202
+    [task] = signed("GET", f"{ns.url}{response.headers['Location']}/task",
+                    params={"expandSubResources": "true"}).json()["items"]
+    assert task["progress"] == "succeeded"
+    assert ns.store.table("customer")[task["result"]["id"]]["companyName"] == "Async Single"
