@@ -8,6 +8,8 @@ Credentials (one of two schemes; `account_id` is always the account, e.g. "12345
 Optional: webhook_secret (see `verify_webhook`), concurrency_limit (the account's concurrent-request limit, default 5).
 Option `sublists={record type: bool}`: whether `changes()` reads full records with sublists (one GET per record)
 instead of body fields from SuiteQL rows (one request per page); by default only transactions do.
+Writes of more than one record use NetSuite's batch operations (async jobs): options `batch_size` (1-100),
+`poll_interval`, `poll_max_interval` and `poll_timeout` (seconds) say how the jobs are polled; see `upsert_many`.
 
 The integration user's time zone must be UTC: SuiteQL reads and prints dates in the user's zone.
 """
