@@ -77,3 +77,146 @@ class RecordLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system.slug}:{self.entity_type}:{self.external_id}"
+
+
+class SyncTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    WEBHOOK = "webhook", "Webhook"
+    MANUAL = "manual", "Manual"
+    REPLAY = "replay", "Replay"
+
+
+class SyncMode(models.TextChoices):
+    LIVE = "live", "Live"
+    SHADOW = "shadow", "Shadow (nothing sent)"
+
+
+class SyncStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with errors"
+    FAILED = "failed", "Failed"
+    COALESCED = "coalesced", "Joined a run already in progress"
+
+
+SYNC_COUNTS = ("read", "created", "updated", "unchanged", "conflicts", "blocked", "failed", "unlinked", "written")
+
+
+def empty_counts() -> dict[str, int]:
+    return dict.fromkeys(SYNC_COUNTS, 0)
+
+
+class SyncRun(models.Model):
+    """One sync of a mapping: what triggered it, which rules it used, how far it got, what happened."""
+
+    mapping = models.ForeignKey("mapping.ObjectMapping", on_delete=models.PROTECT, related_name="sync_runs")
+    rule_version = models.ForeignKey("mapping.RuleSetVersion", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="sync_runs")
+    trigger = models.CharField(max_length=10, choices=SyncTrigger.choices)
+    mode = models.CharField(max_length=10, choices=SyncMode.choices, default=SyncMode.LIVE)
+    full = models.BooleanField(default=False, help_text="Read everything, not only changes since the cursor.")
+    status = models.CharField(max_length=24, choices=SyncStatus.choices, default=SyncStatus.QUEUED, db_index=True)
+    cursor_before = models.JSONField(default=dict, blank=True)
+    cursor_after = models.JSONField(default=dict, blank=True)
+    counts = models.JSONField(default=empty_counts)
+    processed = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"sync-run:{self.pk} {self.mapping} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("hub:sync-run-detail", args=[self.pk])
+
+    @property
+    def actor(self) -> str:
+        return f"sync-run:{self.pk}"
+
+
+class SyncEventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    CONFLICT = "conflict", "Conflict opened"
+    BLOCKED_EDIT = "blocked_edit", "Blocked edit"
+    FAILED = "failed", "Failed"
+    UNLINKED = "unlinked", "Held: not linked"
+    WRITE_FAILED = "write_failed", "Write failed"
+
+
+class SyncEvent(models.Model):
+    """Something that happened to one record in a run, worth showing (unchanged records leave no event)."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="events")
+    record = models.ForeignKey(Record, null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_events")
+    side = models.CharField(max_length=3, blank=True)
+    external_id = models.CharField(max_length=255, blank=True)
+    kind = models.CharField(max_length=15, choices=SyncEventKind.choices, db_index=True)
+    field = models.CharField(max_length=80, blank=True)
+    message = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    replayed_by = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.side}:{self.external_id} {self.field}".strip()
+
+
+class SyncCursor(models.Model):
+    """Where the next incremental pull of a mapping's side starts (the vendor's modification time)."""
+
+    mapping = models.ForeignKey("mapping.ObjectMapping", on_delete=models.CASCADE, related_name="cursors")
+    side = models.CharField(max_length=3)
+    cursor = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["mapping", "side"], name="one_cursor_per_side")]
+
+    def __str__(self) -> str:
+        return f"{self.mapping} {self.side}: {self.cursor or 'start'}"
+
+
+class OutboundStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed (will retry)"
+    DEAD = "dead", "Dead letter"
+    SHADOW = "shadow", "Shadow (stored, never sent)"
+
+
+class OutboundChange(models.Model):
+    """One intended write to one system: the outbox. Committed with the golden-record change it follows."""
+
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound")
+    record = models.ForeignKey(Record, on_delete=models.PROTECT, related_name="outbound")
+    system = models.ForeignKey("connectors.ConnectedSystem", on_delete=models.PROTECT, related_name="outbound")
+    link = models.ForeignKey(RecordLink, null=True, blank=True, on_delete=models.PROTECT, related_name="outbound")
+    vendor_object = models.CharField(max_length=100)
+    values = models.JSONField(help_text="Canonical field -> value this change writes (the base after success).")
+    payload = models.JSONField(help_text="The vendor fields sent.")
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.PENDING,
+                              db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.system.slug} {self.vendor_object} record {self.record_id} ({self.get_status_display()})"
