@@ -1,0 +1,1 @@
+"""The sync engine's pure parts: the three-way field merge (``merge``)."""
