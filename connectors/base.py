@@ -222,6 +222,9 @@ class Connector(ABC):
     """A connected system's API: pull changes, read, write, merge, verify webhooks."""
 
     vendor: ClassVar[str] = ""
+    # How a create carries the caller's key: (field in the record, id_field for upsert_many). A vendor
+    # that can upsert by an external id makes a retried create idempotent this way.
+    create_key: ClassVar[tuple[str, str | None]] = ("_key", None)
     default_rate_limit: ClassVar[RateLimit | None] = None
     max_concurrency: ClassVar[int | None] = None
 

@@ -369,6 +369,9 @@ class NetSuiteConnector(Connector):
 
     max_concurrency = DEFAULT_CONCURRENCY
 
+    # Creates go through an upsert by externalId: a retried create updates instead of duplicating.
+    create_key = ("externalId", "externalId")
+
     def __init__(self, base_url: str, credentials: Mapping[str, Any], *, concurrency: int | None = None,
                  sublists: Mapping[str, bool] | None = None, batch_size: int = BATCH_MAX,
                  poll_interval: float = 0.2, poll_max_interval: float = 5.0, poll_timeout: float = 600.0,

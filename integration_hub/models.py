@@ -190,6 +190,7 @@ class SyncCursor(models.Model):
 
 class OutboundStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed (will retry)"
     DEAD = "dead", "Dead letter"
@@ -202,7 +203,9 @@ class OutboundChange(models.Model):
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound")
     record = models.ForeignKey(Record, on_delete=models.PROTECT, related_name="outbound")
     system = models.ForeignKey("connectors.ConnectedSystem", on_delete=models.PROTECT, related_name="outbound")
-    link = models.ForeignKey(RecordLink, null=True, blank=True, on_delete=models.PROTECT, related_name="outbound")
+    link = models.ForeignKey(RecordLink, null=True, blank=True, on_delete=models.PROTECT, related_name="outbound",
+                             help_text="Empty for a create: the link is made when the system answers.")
+    side = models.CharField(max_length=3)
     vendor_object = models.CharField(max_length=100)
     values = models.JSONField(help_text="Canonical field -> value this change writes (the base after success).")
     payload = models.JSONField(help_text="The vendor fields sent.")

@@ -17,3 +17,32 @@ def record_apply_values(record_id: int, changes: dict, actor: str, reason: str =
             record=record, changes=changes, reason=reason,
             source=services.Source(system=system, sync_run=sync_run),
         )
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def sync_mapping(mapping_id: int, trigger: str = "schedule", mode: str = "live", full: bool = False,
+                 run_id: int | None = None) -> int:
+    """Run one sync of a mapping (a beat schedule, a webhook, "Sync now"), then send its outbox."""
+    from django.db import transaction
+
+    from integration_hub.models import SyncRun
+    from integration_hub.sync import engine
+    from mapping.models import ObjectMapping
+
+    if run_id is not None:
+        run = SyncRun.objects.get(pk=run_id)
+    else:
+        run = engine.sync_run_create(mapping=ObjectMapping.objects.get(pk=mapping_id), trigger=trigger, mode=mode,
+                                     full=full)
+    engine.sync_run_execute(run=run)
+    transaction.on_commit(dispatch_outbox.delay)
+    return run.pk
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def dispatch_outbox() -> dict:
+    """Send every system's due writes (also runs every minute, to retry what failed)."""
+    from integration_hub.sync import outbox
+
+    result = outbox.dispatch_all()
+    return {"sent": result.sent, "retrying": result.retrying, "dead": result.dead}

@@ -41,9 +41,12 @@ class ApproverRole(models.TextChoices):
 
 
 class CreatePolicy(models.TextChoices):
-    NEVER = "never", "Never"
-    ALWAYS = "always", "Always"
-    ON_TRIGGER = "on_trigger", "When the trigger matches"
+    """What a record new on one side becomes."""
+
+    NEVER = "never", "Held as unlinked"
+    GOLDEN_ONLY = "golden_only", "A golden record, not created in the other system"
+    ALWAYS = "always", "A golden record, created in the other system"
+    ON_TRIGGER = "on_trigger", "A golden record, created in the other system when the trigger matches"
 
 
 class Cadence(models.TextChoices):
@@ -66,13 +69,15 @@ class ObjectMapping(models.Model):
         default=list, blank=True,
         help_text='Canonical fields tried in order to link records, e.g. ["customer_number", "domain"]; '
                   'join fields with "+" to match on several at once ("name+postcode").')
-    crm_creates = models.CharField(max_length=12, choices=CreatePolicy.choices, default=CreatePolicy.NEVER,
-                                   help_text="May a new CRM record create one in the ERP?")
+    crm_creates = models.CharField(
+        max_length=12, choices=CreatePolicy.choices, default=CreatePolicy.NEVER,
+        help_text="What a CRM record with no match becomes.")
     crm_create_trigger = models.JSONField(
         default=dict, blank=True,
         help_text='When "on trigger": e.g. {"field": "stage", "in": ["closedwon"]}.')
-    erp_creates = models.CharField(max_length=12, choices=CreatePolicy.choices, default=CreatePolicy.NEVER,
-                                   help_text="May a new ERP record create one in the CRM?")
+    erp_creates = models.CharField(
+        max_length=12, choices=CreatePolicy.choices, default=CreatePolicy.NEVER,
+        help_text="What an ERP record with no match becomes.")
     erp_create_trigger = models.JSONField(
         default=dict, blank=True, help_text='When "on trigger": e.g. {"has": "sales_order"}.')
     cadence = models.CharField(max_length=10, choices=Cadence.choices, default=Cadence.INTERVAL)

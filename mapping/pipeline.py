@@ -211,10 +211,14 @@ class SideMapper:
             values[name] = value
         return MappingResult(values, errors)
 
-    def to_vendor(self, values: Mapping[str, Any], only: Iterable[str] | None = None) -> MappingResult:
+    def to_vendor(self, values: Mapping[str, Any], only: Iterable[str] | None = None, *,
+                  into: dict[str, Any] | None = None) -> MappingResult:
         """Canonical values -> this side's vendor fields (only the named fields, if given, and fields they share
-        a vendor path with); fields absent from ``values`` are not written, None clears a field."""
-        out: dict[str, Any] = {}
+        a vendor path with); fields absent from ``values`` are not written, None clears a field.
+
+        ``into`` writes over a copy of what the vendor holds (e.g. a whole sublist, which vendors replace on
+        write), so lines and sub-fields the rules do not touch are kept."""
+        out: dict[str, Any] = into if into is not None else {}
         errors: dict[str, str] = {}
         chosen = self._writers if only is None else self._chosen(only)
         for name, canon, validate, write, sensitive in chosen:

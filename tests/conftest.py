@@ -106,3 +106,40 @@ def erp_system(db):
         slug="erp", name="Demo ERP", role="erp", vendor="netsuite", base_url="http://127.0.0.1:8102",
         credentials={"token_secret": "ns-very-secret"}, rollout_stage="two_way",
     )
+
+
+@pytest.fixture
+def emulators():
+    """Both sandbox emulators on free localhost ports, seeded with the demo data."""
+    from connectors.sandbox import start_emulator
+
+    hubspot = start_emulator("hubspot", seed="demo")
+    netsuite = start_emulator("netsuite", seed="demo")
+    yield hubspot, netsuite
+    hubspot.stop()
+    netsuite.stop()
+
+
+@pytest.fixture
+def published(emulators, revops_user, finance_user):
+    """The default template installed and published on two seeded sandboxes, as setup_demo does."""
+    from connectors.models import ConnectedSystem
+    from connectors.sandbox.netsuite import DEMO_TBA
+    from mapping import services
+    from mapping.models import VersionStatus
+
+    hubspot, netsuite = emulators
+    crm = ConnectedSystem.objects.create(slug="crm", name="HubSpot", role="crm", vendor="hubspot",
+                                         base_url=hubspot.url, credentials={"access_token": "sandbox-token"})
+    erp = ConnectedSystem.objects.create(slug="erp", name="NetSuite", role="erp", vendor="netsuite",
+                                         base_url=netsuite.url, credentials=dict(DEMO_TBA))
+    services.template_prepare_crm(crm_system=crm)
+    mappings = {}
+    for mapping in services.template_install(crm_system=crm, erp_system=erp, user=revops_user):
+        draft = mapping.versions.get(status=VersionStatus.DRAFT)
+        if draft.needs_finance_signoff:
+            services.version_sign_off(version=draft, user=finance_user)
+        services.version_publish(version=draft, user=revops_user)
+        mapping.refresh_from_db()
+        mappings[mapping.entity_type] = mapping
+    return mappings

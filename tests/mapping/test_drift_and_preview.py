@@ -14,26 +14,6 @@ from mapping.preview import version_preview
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def published(emulators, revops_user, finance_user):
-    """The default template installed and published on two seeded sandboxes, as setup_demo does."""
-    hubspot, netsuite = emulators
-    crm = ConnectedSystem.objects.create(slug="crm", name="HubSpot", role="crm", vendor="hubspot",
-                                         base_url=hubspot.url, credentials={"access_token": "sandbox-token"})
-    erp = ConnectedSystem.objects.create(slug="erp", name="NetSuite", role="erp", vendor="netsuite",
-                                         base_url=netsuite.url, credentials=dict(DEMO_TBA))
-    services.template_prepare_crm(crm_system=crm)
-    mappings = {}
-    for mapping in services.template_install(crm_system=crm, erp_system=erp, user=revops_user):
-        draft = mapping.versions.get(status=VersionStatus.DRAFT)
-        if draft.needs_finance_signoff:
-            services.version_sign_off(version=draft, user=finance_user)
-        services.version_publish(version=draft, user=revops_user)
-        mapping.refresh_from_db()
-        mappings[mapping.entity_type] = mapping
-    return mappings
-
-
 def test_a_clean_schema_has_no_drift(published):
     assert drift_check(mapping=published["account"]) == []
 

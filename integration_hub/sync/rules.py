@@ -1,0 +1,63 @@
+"""A mapping's published rules, compiled once per run for the engine's hot path."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from integration_hub.sync.merge import FieldPolicy
+from mapping.drift import fields_stopped_by_drift
+from mapping.models import ObjectMapping, RuleSetVersion
+from mapping.pipeline import SideMapper, compile_rules
+from mapping.rule_checks import rule_spec
+
+SIDES = ("crm", "erp")
+
+
+@dataclass
+class CompiledMapping:
+    """Everything a run needs to know about a mapping, read once: rules, mappers, policies, paths."""
+
+    mapping: ObjectMapping
+    version: RuleSetVersion
+    policies: list[FieldPolicy]
+    mappers: dict[str, SideMapper]
+    paths: dict[str, list[str]]
+    stopped: dict[str, set[str]] = field(default_factory=dict)
+
+    def system(self, side: str):
+        return self.mapping.crm_system if side == "crm" else self.mapping.erp_system
+
+    def vendor_object(self, side: str) -> str:
+        return self.mapping.crm_object if side == "crm" else self.mapping.erp_object
+
+    def readable(self, side: str, values: dict) -> dict:
+        """Canonical values read from a side, without fields stopped by schema drift."""
+        stopped = self.stopped.get(side)
+        return {k: v for k, v in values.items() if k not in stopped} if stopped else values
+
+
+class NothingPublished(Exception):
+    """A mapping without published rules cannot sync."""
+
+
+def compile_mapping(mapping: ObjectMapping) -> CompiledMapping:
+    version = mapping.published_version
+    if version is None:
+        raise NothingPublished(f"{mapping} has no published rules yet: publish a version before syncing.")
+    rules = list(version.rules.all())
+    stopped = fields_stopped_by_drift(mapping)
+    specs = [rule_spec(rule) for rule in rules]
+    policies = [
+        FieldPolicy(
+            field=rule.field, owner=rule.system_of_record, conflict_policy=rule.conflict_policy,
+            non_owner_policy=rule.non_owner_policy, approver_role=rule.approver_role,
+            writes_to=frozenset(side for side in SIDES if getattr(rule, f"{side}_path")),
+            stopped=frozenset(side for side in SIDES if rule.field in stopped[side]),
+        )
+        for rule in rules
+    ]
+    return CompiledMapping(
+        mapping=mapping, version=version, policies=policies,
+        mappers={side: compile_rules(specs, side) for side in SIDES},
+        paths={side: [p for rule in rules for p in getattr(rule, f"{side}_paths")] for side in SIDES},
+        stopped=stopped,
+    )

@@ -1,0 +1,158 @@
+"""The sync engine over real localhost HTTP against both sandboxes: pull, match, merge, outbox, rollout stages."""
+from __future__ import annotations
+
+import pytest
+
+from connectors.models import ConnectedSystem
+from integration_hub.models import OutboundChange, OutboundStatus, Record, RecordLink, SyncEvent, SyncStatus
+from integration_hub.sync import engine, outbox
+from reconciliation.models import Conflict
+
+pytestmark = pytest.mark.django_db
+
+
+def stage(mapping, value: str) -> None:
+    ConnectedSystem.objects.filter(pk__in=[mapping.crm_system_id, mapping.erp_system_id]).update(
+        rollout_stage=value)
+
+
+def edit(system, vendor_object: str, external_id: str, fields: dict) -> None:
+    """Change a record in a system through its API, as a person using that system would."""
+    from connectors.services import connector_session
+
+    with connector_session(system) as connector:
+        [result] = connector.upsert_many(vendor_object, [{"id": external_id, **fields}], None)
+    assert result.ok, result.error
+
+
+def sync(mapping, **options):
+    run = engine.sync_run_execute(run=engine.sync_run_create(mapping=mapping, **options))
+    sent = outbox.dispatch_all()
+    run.refresh_from_db()
+    return run, sent
+
+
+def test_items_link_by_sku_and_erp_values_reach_the_crm(published, emulators):
+    hubspot, _ = emulators
+    item = published["item"]
+    stage(item, "two_way")
+    run, sent = sync(item)
+    assert run.status == SyncStatus.SUCCEEDED and run.rule_version == item.published_version
+    assert Record.objects.filter(entity_type="item").count() == 5
+    assert RecordLink.objects.filter(entity_type="item").count() == 10  # every item linked on both sides
+    assert sent.sent == 5 and sent.dead == 0
+    products = {p["properties"]["hs_sku"]: p["properties"] for p in hubspot.store.table("products").values()}
+    assert products["GAD-300"]["name"] == "Gadget Plus"  # the ERP owns names: the old CRM name is gone
+    assert products["WID-100"]["erp_quantity_on_hand"] == "1200"
+    blocked = SyncEvent.objects.get(run=run, kind="blocked_edit")
+    assert blocked.field == "name" and blocked.data["attempted"] == "Gadget Plus (old name)"
+
+
+def test_a_second_sync_writes_nothing(published):
+    item = published["item"]
+    stage(item, "two_way")
+    sync(item)
+    second, sent = sync(item)
+    assert second.counts["written"] == 0 and sent.sent == 0
+    assert OutboundChange.objects.filter(run=second).count() == 0
+
+
+def test_shadow_mode_stores_the_writes_and_sends_nothing(published, emulators):
+    hubspot, _ = emulators
+    item = published["item"]
+    stage(item, "shadow")
+    before = {k: dict(v["properties"]) for k, v in hubspot.store.table("products").items()}
+    run, sent = sync(item)
+    assert sent.sent == 0
+    shadow = OutboundChange.objects.filter(run=run)
+    assert shadow.count() == 5 and all(c.status == OutboundStatus.SHADOW for c in shadow)
+    assert {k: dict(v["properties"]) for k, v in hubspot.store.table("products").items()} == before
+
+
+def test_read_only_systems_get_no_writes_at_all(published):
+    item = published["item"]
+    stage(item, "read_only")
+    run, _ = sync(item)
+    assert run.counts["read"] == 10 and not OutboundChange.objects.exists()
+
+
+def test_a_rep_changed_price_is_put_back_and_logged(published, emulators):
+    hubspot, _ = emulators
+    price = published["price"]
+    stage(price, "two_way")
+    run, sent = sync(price)
+    event = SyncEvent.objects.get(run=run, kind="blocked_edit", field="unit_price")
+    assert event.data["attempted"] == {"amount": "22.00", "currency": "USD"}
+    widget_pro = next(p for p in hubspot.store.table("products").values() if p["properties"]["hs_sku"] == "WID-200")
+    assert widget_pro["properties"]["price"] == "24"  # the ERP's price, written back
+
+
+def test_accounts_match_by_name_and_postcode_and_unmatched_crm_companies_are_held(published):
+    account = published["account"]
+    stage(account, "two_way")
+    run, _ = sync(account)
+    assert run.counts["created"] == 5  # golden records from the ERP's customers
+    held = SyncEvent.objects.filter(run=run, kind="unlinked")
+    assert sorted(e.external_id for e in held) == ["1001", "1002", "1006", "1008"]
+    assert "does not create golden records from the CRM" in held[0].message
+    stark = Record.objects.get(entity_type="account", values__name="Stark Industries")
+    assert stark.links.count() == 2
+    assert stark.values["customer_number"] == "CUST-1005"
+
+
+def test_both_sides_editing_a_shared_name_opens_one_conflict_and_the_rest_still_flows(published, emulators):
+    hubspot, netsuite = emulators
+    account = published["account"]
+    stage(account, "two_way")
+    sync(account)
+    globex = Record.objects.get(entity_type="account", values__name="Globex Corporation")
+    crm_id = globex.links.get(system=account.crm_system).external_id
+    erp_id = globex.links.get(system=account.erp_system).external_id
+    edit(account.crm_system, "companies", crm_id, {"name": "Globex Corp (Sales)", "city": "Springfield"})
+    edit(account.erp_system, "customer", erp_id, {"companyName": "Globex Corporation Ltd"})
+
+    run, _ = sync(account)
+    conflict = Conflict.objects.get(record=globex, field="name")
+    assert conflict.status == "open" and conflict.policy == "manual_review"
+    assert (conflict.crm_value, conflict.erp_value) == ("Globex Corp (Sales)", "Globex Corporation Ltd")
+    globex.refresh_from_db()
+    assert globex.values["name"] == "Globex Corporation"  # held: neither side overwrote the other
+    assert globex.values["shipping_city"] == "Springfield"  # the rest of the record still flowed
+
+    again, _ = sync(account)
+    assert Conflict.objects.filter(record=globex).count() == 1  # no second conflict for the same field
+
+
+def test_a_record_failing_the_rules_is_held_with_its_reason_and_the_batch_goes_on(published, emulators):
+    hubspot, _ = emulators
+    contact = published["contact"]
+    stage(contact, "two_way")
+    edit(contact.crm_system, "contacts", "1009", {"lastname": ""})
+    run, _ = sync(contact)
+    failed = SyncEvent.objects.get(run=run, kind="failed")
+    assert failed.external_id == "1009" and "last_name" in failed.message
+    assert run.status == SyncStatus.COMPLETED_WITH_ERRORS
+    assert run.counts["read"] == 14 and Record.objects.filter(entity_type="contact").count() == 7
+
+
+def test_one_sync_of_a_mapping_at_a_time(published):
+    from django.core.cache import cache
+
+    item = published["item"]
+    cache.add(engine._lock_key(item.pk), 999, 60)
+    try:
+        run = engine.sync_run_execute(run=engine.sync_run_create(mapping=item))
+    finally:
+        cache.delete(engine._lock_key(item.pk))
+    assert run.status == SyncStatus.COALESCED and run.counts["read"] == 0
+
+
+def test_history_names_the_run_and_the_rule_version(published):
+    item = published["item"]
+    stage(item, "two_way")
+    run, _ = sync(item)
+    record = Record.objects.filter(entity_type="item").first()
+    created = record.history.earliest()
+    assert created.history_actor == f"sync-run:{run.pk}"
+    assert record.provenance["sku"]["sync_run"] == run.pk
+    assert record.provenance["sku"]["rule_version"] == item.published_version.number
