@@ -22,6 +22,8 @@ golden becomes ``A``; each read side holding ``A`` has its base moved to ``A``; 
 value differs gets ``A`` written (its base moves only when the write succeeds -- the caller does that); a side
 where the field is unknown gets ``A`` written only when ``A`` is not empty and differs from that side's base
 (the hub has not put it there already): an unknown value is never blanked and never rewritten each sync.
+The caller's contract: leave a field out only when there is no sign it changed (a partial payload, a field not
+requested); a side value that could not be mapped must hold the record instead, or golden could overwrite it.
 
 Owned fields (owner "crm" or "erp"; the other side is the non-owner):
 
