@@ -633,8 +633,10 @@ class NetSuiteConnector(Connector):
                     raise
                 columns = self._columns[record_type] = kept
 
-    def get_many(self, object: str, ids: list[str]) -> list[RemoteRecord]:
-        """Records by internal id (or "eid:<externalId>"); missing or unreadable ones are left out."""
+    def get_many(self, object: str, ids: list[str], sublists: bool | list[str] | None = None) -> list[RemoteRecord]:
+        """Records by internal id (or "eid:<externalId>"); missing or unreadable ones are left out.
+
+        Each is a full record GET, sublists included (`sublists` is accepted for symmetry with changes())."""
         records, _ = self._fetch_many(self.record_type(object), [str(i) for i in ids])
         return records
 

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from integration_hub import views
 from integration_hub.api.urls import router
+from integration_hub.sync import views as sync_views
 
 
 def healthz(request):
@@ -23,7 +24,11 @@ hub_patterns = [
     path("records/<int:pk>/", views.RecordDetailView.as_view(), name="record-detail"),
     path("systems/", views.SystemListView.as_view(), name="systems"),
     path("systems/<slug:slug>/", views.SystemDetailView.as_view(), name="system-detail"),
-    coming("sync-runs", "Sync runs", "Sync runs with live progress, counts and replay arrive with the sync engine."),
+    path("sync-runs/", sync_views.SyncRunListView.as_view(), name="sync-runs"),
+    path("sync-runs/<int:pk>/", sync_views.SyncRunDetailView.as_view(), name="sync-run-detail"),
+    path("sync-runs/<int:pk>/progress/", sync_views.SyncRunProgressView.as_view(), name="sync-run-progress"),
+    path("sync-runs/<int:pk>/replay/", sync_views.ReplayView.as_view(), name="sync-run-replay"),
+    path("mappings/<int:pk>/sync-now/", sync_views.SyncNowView.as_view(), name="sync-now"),
     coming("conflicts", "Conflicts", "The conflict queue with finance approval arrives with the conflict-queue work."),
     coming("duplicates", "Duplicates", "Duplicate detection and merging arrive with the duplicates work."),
     coming("reconciliation", "Reconciliation", "Reconciliation reports arrive with the reconciliation work."),

@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from connectors.models import ConnectedSystem
 from integration_hub import selectors
-from integration_hub.models import Record, RecordLink
+from integration_hub.models import Record, RecordLink, SyncRun
 
 
 class ConnectedSystemSerializer(serializers.ModelSerializer):
@@ -63,3 +63,14 @@ class TimelineEntrySerializer(serializers.Serializer):
     reason = serializers.CharField()
     correlation_id = serializers.CharField()
     changes = FieldChangeSerializer(many=True)
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    rule_version = serializers.IntegerField(source="rule_version.number", read_only=True, default=None)
+
+    class Meta:
+        model = SyncRun
+        fields = ("id", "mapping", "trigger", "mode", "full", "status", "rule_version", "processed", "counts",
+                  "cursor_before", "cursor_after", "error", "created_at", "started_at", "finished_at")
+        read_only_fields = ("trigger", "status", "rule_version", "processed", "counts", "cursor_before",
+                            "cursor_after", "error", "created_at", "started_at", "finished_at")

@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from integration_hub.api.views import ConnectedSystemViewSet, RecordViewSet
+from integration_hub.api.views import ConnectedSystemViewSet, RecordViewSet, SyncRunViewSet
 from mapping.api.views import FieldRuleViewSet, ObjectMappingViewSet
 
 router = DefaultRouter()
@@ -8,3 +8,4 @@ router.register("systems", ConnectedSystemViewSet)
 router.register("records", RecordViewSet)
 router.register("mappings", ObjectMappingViewSet)
 router.register("field-rules", FieldRuleViewSet, basename="fieldrule")
+router.register("sync-runs", SyncRunViewSet)

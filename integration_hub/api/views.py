@@ -8,10 +8,11 @@ from integration_hub import selectors
 from integration_hub.api.serializers import (
     ConnectedSystemSerializer,
     RecordSerializer,
+    SyncRunSerializer,
     TimelineEntrySerializer,
 )
 from integration_hub.filters import RecordFilterSet, SystemFilterSet
-from integration_hub.models import Record
+from integration_hub.models import Record, SyncRun, SyncTrigger
 
 
 class ConnectedSystemViewSet(viewsets.ModelViewSet):
@@ -40,3 +41,19 @@ class RecordViewSet(viewsets.ReadOnlyModelViewSet):
         entries = selectors.mask_timeline(selectors.record_timeline(record=record), hidden)
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(TimelineEntrySerializer(page, many=True).data)
+
+
+class SyncRunViewSet(viewsets.mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Sync runs: GET shows progress and counts; POST {"mapping": id, "mode", "full"} starts one (RevOps)."""
+
+    queryset = SyncRun.objects.select_related("rule_version")
+    serializer_class = SyncRunSerializer
+    filterset_fields = ("mapping", "status", "trigger", "mode")
+
+    def perform_create(self, serializer):
+        from django.db import transaction
+
+        from integration_hub import tasks
+
+        run = serializer.save(trigger=SyncTrigger.MANUAL, requested_by=self.request.user)
+        transaction.on_commit(lambda: tasks.sync_mapping.delay(run.mapping_id, run_id=run.pk))

@@ -118,6 +118,72 @@ def _event(run: SyncRun, kind: str, *, record: Record | None = None, side: str =
                              field=field[:80], message=message[:2000], data=data or {})
 
 
+# --- replay -------------------------------------------------------------------------------------
+
+REPLAYABLE = (SyncEventKind.FAILED, SyncEventKind.UNLINKED, SyncEventKind.WRITE_FAILED)
+
+
+def sync_run_replay(*, run: SyncRun, event_ids: list[int] | None = None, user=None) -> SyncRun:
+    """Replay a run's failed records through the same path: re-read them by id, merge, queue the writes.
+
+    Failed writes (dead letters) of that run are queued again. Returns the new run (trigger "replay")."""
+    events = SyncEvent.objects.filter(run=run, kind__in=REPLAYABLE, replayed_by__isnull=True)
+    if event_ids is not None:
+        events = events.filter(pk__in=event_ids)
+    replay = sync_run_create(mapping=run.mapping, trigger=SyncTrigger.REPLAY, mode=run.mode, user=user)
+    if not cache.add(_lock_key(run.mapping_id), replay.pk, LOCK_SECONDS):
+        SyncRun.objects.filter(pk=replay.pk).update(status=SyncStatus.COALESCED, finished_at=timezone.now())
+        replay.refresh_from_db()
+        return replay
+    try:
+        _replay(replay, list(events))
+    finally:
+        cache.delete(_lock_key(run.mapping_id))
+    return replay
+
+
+def _replay(replay: SyncRun, events: list[SyncEvent]) -> None:
+    replay.status, replay.started_at = SyncStatus.RUNNING, timezone.now()
+    try:
+        compiled = compile_mapping(replay.mapping)
+    except NothingPublished as exc:
+        _finish(replay, SyncStatus.FAILED, str(exc))
+        return
+    replay.rule_version = compiled.version
+    replay.save(update_fields=["status", "started_at", "rule_version"])
+    touched: set[int] = set()
+    try:
+        with audit.acting_as(replay.actor, reason=f"replay in sync run {replay.pk}"):
+            for side in SIDES:
+                ids = sorted({e.external_id for e in events if e.side == side and e.external_id
+                              and e.kind != SyncEventKind.WRITE_FAILED})
+                if ids:
+                    _reread(replay, compiled, side, ids, touched)
+            _merge_records(replay, compiled, sorted(touched), None)
+            dead = OutboundChange.objects.filter(
+                record_id__in=[e.record_id for e in events if e.kind == SyncEventKind.WRITE_FAILED and e.record_id],
+                status=OutboundStatus.DEAD)
+            replay.counts["written"] += dead.update(status=OutboundStatus.PENDING, attempts=0, next_attempt_at=None,
+                                                    run=replay)
+    except ConnectorError as exc:
+        _finish(replay, SyncStatus.FAILED, exc.message)
+        return
+    SyncEvent.objects.filter(pk__in=[e.pk for e in events]).update(replayed_by=replay)
+    _finish(replay, SyncStatus.COMPLETED_WITH_ERRORS if replay.counts["failed"] else SyncStatus.SUCCEEDED)
+
+
+def _reread(run: SyncRun, compiled: CompiledMapping, side: str, ids: list[str], touched: set[int]) -> None:
+    system, obj = compiled.system(side), compiled.vendor_object(side)
+    with connector_session(system) as connector:
+        options = connector.read_options(obj, compiled.paths[side])
+        for start in range(0, len(ids), PAGE_SIZE):
+            remotes = connector.get_many(obj, ids[start:start + PAGE_SIZE], **options)
+            with transaction.atomic():
+                for remote in remotes:
+                    _stage(run, compiled, side, remote, touched)
+                run.save(update_fields=["counts", "processed"])
+
+
 # --- 1. pull ------------------------------------------------------------------------------------
 
 def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, touched: set[int],

@@ -156,3 +156,38 @@ def test_history_names_the_run_and_the_rule_version(published):
     assert created.history_actor == f"sync-run:{run.pk}"
     assert record.provenance["sku"]["sync_run"] == run.pk
     assert record.provenance["sku"]["rule_version"] == item.published_version.number
+
+
+def test_a_held_record_is_replayed_after_it_is_fixed(published, emulators):
+    contact = published["contact"]
+    stage(contact, "two_way")
+    edit(contact.crm_system, "contacts", "1009", {"lastname": ""})
+    run, _ = sync(contact)
+    assert SyncEvent.objects.filter(run=run, kind="failed", external_id="1009").exists()
+
+    edit(contact.crm_system, "contacts", "1009", {"lastname": "Coyote"})  # someone fixes it in the CRM
+    replay = engine.sync_run_replay(run=run)
+    assert replay.trigger == "replay" and replay.status == SyncStatus.SUCCEEDED
+    # Re-read: the fixed CRM contact, and the ERP contact that was held because it had nothing to match.
+    assert replay.counts["read"] == 2
+    wile = Record.objects.get(entity_type="contact", values__last_name="Coyote")
+    assert wile.links.count() == 2
+    assert SyncEvent.objects.get(run=run, kind="failed").replayed_by == replay
+
+
+def test_a_dead_letter_is_sent_again_by_a_replay(published, emulators):
+    _, netsuite = emulators
+    contact = published["contact"]
+    stage(contact, "two_way")
+    run = engine.sync_run_execute(run=engine.sync_run_create(mapping=contact))
+    netsuite.set_faults(fail_next=50, fail_status=400)  # then the ERP refuses every write for a while
+    sent = outbox.dispatch_all()
+    assert sent.dead >= 1
+    failed = SyncEvent.objects.filter(run=run, kind="write_failed")
+    assert failed.exists()
+    netsuite.set_faults(fail_next=0)
+    replay = engine.sync_run_replay(run=run)
+    resent = outbox.dispatch_all()
+    assert resent.sent == sent.dead and resent.dead == 0
+    assert not OutboundChange.objects.filter(status=OutboundStatus.DEAD).exists()
+    assert replay.counts["written"] == sent.dead
