@@ -26,13 +26,14 @@ DEMO_SYSTEMS = {
 
 
 def register_demo_systems() -> list:
-    """Create the demo CRM and ERP systems once (shadow mode: the first sync shows what it would write)."""
+    """Create the demo CRM and ERP systems once, two-way so the demo's syncs move data (a real go-live
+    starts read-only or in shadow mode: change the stage on the system's page)."""
     from connectors.models import ConnectedSystem, RolloutStage
 
     systems = []
     for slug, spec in DEMO_SYSTEMS.items():
         system, created = ConnectedSystem.objects.get_or_create(
-            slug=slug, defaults={**spec, "rollout_stage": RolloutStage.SHADOW})
+            slug=slug, defaults={**spec, "rollout_stage": RolloutStage.TWO_WAY})
         systems.append(system)
     return systems
 

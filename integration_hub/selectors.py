@@ -91,7 +91,28 @@ def record_timeline(*, record: Record) -> list[TimelineEntry]:
     entries = _entries(record_rows, lambda r: "record", ("values",))
     entries += _entries(link_rows, lambda r: f"link {systems.get(r.system_id, r.system_id)}: {r.external_id}",
                         ("base_snapshot",))
+    entries += _sync_entries(record)
     entries.sort(key=lambda e: e.when, reverse=True)
+    return entries
+
+
+# Sync events worth a line in a record's timeline (field changes are already there from history).
+TIMELINE_EVENTS = ("conflict", "blocked_edit", "failed", "write_failed")
+
+
+def _sync_entries(record: Record) -> list[TimelineEntry]:
+    from integration_hub.models import SyncEvent
+
+    entries = []
+    for event in SyncEvent.objects.filter(record=record, kind__in=TIMELINE_EVENTS).order_by("id"):
+        changes = []
+        if event.kind == "blocked_edit" and event.field:
+            changes = [FieldChange(f"{event.field} ({event.side.upper()} edit blocked)",
+                                   event.data.get("attempted"), event.data.get("kept"))]
+        entries.append(TimelineEntry(
+            when=event.created_at, kind=event.get_kind_display().lower(),
+            subject=f"{event.side.upper()} {event.field}".strip() or "record", actor=f"sync-run:{event.run_id}",
+            reason=event.message, correlation_id="", changes=changes))
     return entries
 
 

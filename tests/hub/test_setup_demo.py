@@ -24,7 +24,7 @@ def test_it_creates_the_demo_users_in_their_groups(capsys, settings, tmp_path):
     assert (tmp_path / "demo-logins.txt").read_text().count("viewer") == 1
 
 
-def test_it_registers_the_sandbox_crm_and_erp_in_shadow_mode(settings, tmp_path):
+def test_it_registers_the_sandbox_crm_and_erp(settings, tmp_path):
     from connectors.models import ConnectedSystem
 
     settings.DATA_DIR = tmp_path
@@ -34,7 +34,7 @@ def test_it_registers_the_sandbox_crm_and_erp_in_shadow_mode(settings, tmp_path)
     assert set(systems) == {"hubspot-sandbox", "netsuite-sandbox"}
     assert systems["hubspot-sandbox"].role == "crm" and systems["hubspot-sandbox"].base_url.endswith(":8101")
     assert systems["netsuite-sandbox"].role == "erp" and systems["netsuite-sandbox"].base_url.endswith(":8102")
-    assert all(s.rollout_stage == "shadow" and s.has_credentials for s in systems.values())
+    assert all(s.rollout_stage == "two_way" and s.has_credentials for s in systems.values())
 
 
 def test_running_it_again_changes_nothing(capsys, settings, tmp_path):

@@ -191,3 +191,30 @@ def test_a_dead_letter_is_sent_again_by_a_replay(published, emulators):
     assert resent.sent == sent.dead and resent.dead == 0
     assert not OutboundChange.objects.filter(status=OutboundStatus.DEAD).exists()
     assert replay.counts["written"] == sent.dead
+
+
+def test_the_demo_scenarios_play_out_on_the_next_sync(published):
+    from django.core.management import call_command
+
+    stage(published["account"], "two_way")
+    for entity in ("price", "account", "contact"):
+        sync(published[entity])
+    call_command("demo_scenarios", crm="crm", erp="erp")
+    runs = {entity: sync(published[entity])[0] for entity in ("price", "account", "contact")}
+
+    price_conflict = Conflict.objects.get(field="unit_price")
+    assert price_conflict.approver_role == "finance" and price_conflict.crm_value["amount"] == "11.00"
+    name_conflict = Conflict.objects.get(field="name")
+    assert (name_conflict.crm_value, name_conflict.erp_value) == ("Globex (Sales East)", "Globex Corp.")
+    initech = Record.objects.get(entity_type="account", values__name="Initech LLC")
+    assert initech.values["shipping_street"] == "4120 Freidrich Lane"
+    assert SyncEvent.objects.filter(run=runs["contact"], kind="failed", external_id="1011").exists()
+
+
+def test_the_record_timeline_shows_blocked_edits(client, viewer_user, published):
+    stage(published["price"], "two_way")
+    sync(published["price"])
+    record = Record.objects.get(entity_type="price", values__sku="WID-200")
+    client.force_login(viewer_user)
+    html = client.get(f"/records/{record.pk}/").content.decode()
+    assert "blocked edit" in html and "unit_price (CRM edit blocked)" in html
