@@ -172,7 +172,8 @@ INVOICE_RULES = [
     rule("due_on", "date", "hs_due_date", "dueDate", ERP_OWNS, approver="finance", crm_t=[DATE_MS]),
 ]
 
-# entity -> mapping settings and rules.
+# entity -> mapping settings and rules. The document mappings (quote, deal, sales order, invoice) are
+# installed switched off: their line items and document flows come with the quote-to-cash work.
 TEMPLATE: dict[str, dict[str, Any]] = {
     "account": {"crm_object": "companies", "erp_object": "customer",
                 "match_keys": ["customer_number", "domain", "name+shipping_postcode"],
@@ -189,15 +190,17 @@ TEMPLATE: dict[str, dict[str, Any]] = {
     "price": {"crm_object": "products", "erp_object": "inventoryItem", "match_keys": ["sku"],
               "crm_creates": "never", "erp_creates": "golden_only", "cadence": "interval", "interval_minutes": 5,
               "rules": PRICE_RULES},
-    "quote": {"crm_object": "quotes", "erp_object": "estimate", "match_keys": [],
+    "quote": {"is_enabled": False, "crm_object": "quotes", "erp_object": "estimate", "match_keys": [],
               "crm_creates": "always", "erp_creates": "never", "cadence": "realtime", "rules": QUOTE_RULES},
-    "deal": {"crm_object": "deals", "erp_object": "salesOrder", "match_keys": [],
+    "deal": {"is_enabled": False, "crm_object": "deals", "erp_object": "salesOrder", "match_keys": [],
              "crm_creates": "on_trigger", "crm_create_trigger": {"field": "stage", "in": ["closedwon"]},
              "erp_creates": "never", "cadence": "realtime", "rules": DEAL_RULES},
-    "sales_order": {"crm_object": "deals", "erp_object": "salesOrder", "match_keys": ["order_number"],
+    "sales_order": {"is_enabled": False, "crm_object": "deals", "erp_object": "salesOrder",
+                    "match_keys": ["order_number"],
                     "crm_creates": "never", "erp_creates": "never", "cadence": "interval", "interval_minutes": 15,
                     "rules": SALES_ORDER_RULES},
-    "invoice": {"crm_object": "invoices", "erp_object": "invoice", "match_keys": ["invoice_number"],
+    "invoice": {"is_enabled": False, "crm_object": "invoices", "erp_object": "invoice",
+                "match_keys": ["invoice_number"],
                 "crm_creates": "never", "erp_creates": "always", "cadence": "interval", "interval_minutes": 15,
                 "rules": INVOICE_RULES},
 }

@@ -234,7 +234,7 @@ def _stage(run: SyncRun, compiled: CompiledMapping, side: str, remote, touched: 
                                                      last_synced_at=timezone.now())
         touched.add(link.record_id)
         return
-    values = compiled.readable(side, mapped.values)
+    values = _references_to_golden(compiled, side, compiled.readable(side, mapped.values))
     record = _match(compiled, side, values)
     if record is None:
         if getattr(compiled.mapping, f"{side}_creates") == CreatePolicy.NEVER:
@@ -301,8 +301,8 @@ def _merge_one(run: SyncRun, compiled: CompiledMapping, record: Record, links: d
         if link is None:
             continue
         current = compiled.mappers[side].to_canonical(link.remote_values or {}).values
-        sides[side] = SideState(current=compiled.readable(side, current), base=link.base_snapshot or {},
-                                updated_at=link.remote_updated_at)
+        current = _references_to_golden(compiled, side, compiled.readable(side, current))
+        sides[side] = SideState(current=current, base=link.base_snapshot or {}, updated_at=link.remote_updated_at)
     result = merge_record(compiled.policies, record.values, sides, open_conflicts=open_conflicts)
     creates = _creates_for(compiled, record, links)
     if result.unchanged and not creates:
@@ -310,8 +310,49 @@ def _merge_one(run: SyncRun, compiled: CompiledMapping, record: Record, links: d
         return
     with transaction.atomic():
         _apply(run, compiled, record, links, sides, result)
-        for side in creates:
-            _queue_write(run, compiled, record, side, None, dict(record.values))
+        for side in creates:  # a new record gets the values the hub has, not empty fields
+            _queue_write(run, compiled, record, side, None, {k: v for k, v in record.values.items() if v is not None})
+
+
+def _references_to_golden(compiled: CompiledMapping, side: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A side's reference (its own id of, say, the account) becomes the golden record's id, through links.
+    A reference the hub cannot place yet is left out: unknown, so never taken as a change."""
+    if not compiled.references:
+        return values
+    out = dict(values)
+    system = compiled.system(side)
+    for field, entity in compiled.references.items():
+        value = out.get(field)
+        if value is None:
+            continue
+        record_id = RecordLink.objects.filter(system=system, entity_type=entity, external_id=str(value)) \
+            .values_list("record_id", flat=True).first() if entity else None
+        if record_id is None:
+            del out[field]
+        else:
+            out[field] = f"record:{record_id}"
+    return out
+
+
+def _references_to_side(run: SyncRun, compiled: CompiledMapping, record: Record, side: str,
+                        values: dict[str, Any]) -> dict[str, Any]:
+    """Golden references become the target system's own ids; one not linked there yet is held (never
+    written dangling or empty) with that reason."""
+    out = dict(values)
+    system = compiled.system(side)
+    for field, entity in compiled.references.items():
+        value = out.get(field)
+        if not isinstance(value, str) or not value.startswith("record:"):
+            continue
+        external_id = RecordLink.objects.filter(system=system, entity_type=entity, record_id=value[7:]) \
+            .values_list("external_id", flat=True).first()
+        if external_id is None:
+            del out[field]
+            _event(run, SyncEventKind.FAILED, record=record, side=side, field=field,
+                   message=f"held: the {entity} it points at is not linked in {system.name} yet")
+        else:
+            out[field] = external_id
+    return out
 
 
 def _apply(run: SyncRun, compiled: CompiledMapping, record: Record, links: dict[str, RecordLink | None],
@@ -387,6 +428,7 @@ def _queue_write(run: SyncRun, compiled: CompiledMapping, record: Record, side: 
         return  # this stage lets nothing be written to this system: not even a shadow row
     wanted = {f: v for f, v in values.items()
               if any(p.field == f and side in p.writes_to and side not in p.stopped for p in compiled.policies)}
+    wanted = _references_to_side(run, compiled, record, side, wanted)
     converted = _vendor_payload(compiled, side, link, wanted)
     for field, reason in converted.errors.items():
         _count(run, "failed")

@@ -11,6 +11,11 @@ from mapping.rule_checks import rule_spec
 
 SIDES = ("crm", "erp")
 
+# What a reference field points at, by its canonical name. Each system stores its own ids; the hub
+# stores the golden record and translates through links (a field not listed here is not synced).
+REFERENCE_TARGETS = {"account": "account", "customer": "account", "company": "account", "item": "item",
+                     "product": "item", "contact": "contact"}
+
 
 @dataclass
 class CompiledMapping:
@@ -22,6 +27,7 @@ class CompiledMapping:
     mappers: dict[str, SideMapper]
     paths: dict[str, list[str]]
     stopped: dict[str, set[str]] = field(default_factory=dict)
+    references: dict[str, str] = field(default_factory=dict)  # canonical field -> entity it points at
 
     def system(self, side: str):
         return self.mapping.crm_system if side == "crm" else self.mapping.erp_system
@@ -60,4 +66,6 @@ def compile_mapping(mapping: ObjectMapping) -> CompiledMapping:
         mappers={side: compile_rules(specs, side) for side in SIDES},
         paths={side: [p for rule in rules for p in getattr(rule, f"{side}_paths")] for side in SIDES},
         stopped=stopped,
+        references={rule.field: REFERENCE_TARGETS.get(rule.field, "") for rule in rules
+                    if rule.field_type == "reference"},
     )

@@ -218,3 +218,18 @@ def test_the_record_timeline_shows_blocked_edits(client, viewer_user, published)
     client.force_login(viewer_user)
     html = client.get(f"/records/{record.pk}/").content.decode()
     assert "blocked edit" in html and "unit_price (CRM edit blocked)" in html
+
+
+def test_a_contact_points_at_its_account_in_each_system_by_that_systems_own_id(published):
+    for entity in ("account", "contact"):
+        stage(published[entity], "two_way")
+        sync(published[entity])
+    hank = Record.objects.get(entity_type="contact", values__email="hank@globex.example")
+    globex = Record.objects.get(entity_type="account", values__name="Globex Corporation")
+    assert hank.values["account"] == f"record:{globex.pk}"  # the golden record, not either system's id
+    erp_globex = globex.links.get(system=published["contact"].erp_system).external_id
+    erp_account_ids = set(RecordLink.objects.filter(system=published["contact"].erp_system, entity_type="account")
+                          .values_list("external_id", flat=True))
+    for change in OutboundChange.objects.filter(side="erp", values__has_key="account"):
+        assert change.values["account"] in erp_account_ids  # always the ERP's own id of an account
+    assert hank.links.get(system=published["contact"].erp_system).remote_values["company"]["id"] == erp_globex
