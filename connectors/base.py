@@ -291,6 +291,10 @@ class Connector(ABC):
         """Merge `absorbed_id` into `survivor_id` and return the survivor."""
         raise self.config_error(f"{object} does not support merge")
 
+    def webhook_records(self, payload: Any) -> list[tuple[str, str]]:
+        """(object, external id) pairs a verified webhook payload names; vendors override."""
+        return []
+
     @abstractmethod
     def verify_webhook(self, method: str, uri: str, body: bytes, headers: Mapping[str, str],
                        now: float | None = None) -> bool:

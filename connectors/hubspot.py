@@ -48,6 +48,10 @@ WEBHOOK_MAX_AGE_MS = 5 * 60 * 1000
 KEY, ASSOCIATIONS, ID = "_key", "_associations", "id"
 
 
+SINGULAR_NAMES = {"companies": "company", "contacts": "contact", "deals": "deal", "products": "product",
+                  "line_items": "line_item", "quotes": "quote", "invoices": "invoice"}
+
+
 def object_type(name: str) -> str:
     """Canonical plural object name for a name or type id (deals are also "0-3")."""
     canonical = _ALIASES.get(name, name)
@@ -440,6 +444,20 @@ class HubSpotConnector(Connector):
                          [str(o["value"]) for o in data.get("options") or []])
 
     # -- webhooks ------------------------------------------------------------------------------
+
+    def webhook_records(self, payload: Any) -> list[tuple[str, str]]:
+        """Events such as {"subscriptionType": "company.propertyChange", "objectId": 1001} -> ("companies", "1001")."""
+        events = payload if isinstance(payload, list) else [payload]
+        named = []
+        for event in events:
+            if not isinstance(event, dict):
+                continue
+            kind, object_id = str(event.get("subscriptionType") or ""), event.get("objectId")
+            singular = kind.split(".", 1)[0]
+            plural = next((name for name, one in SINGULAR_NAMES.items() if one == singular), None)
+            if plural and object_id not in (None, ""):
+                named.append((plural, str(object_id)))
+        return named
 
     def verify_webhook(self, method: str, uri: str, body: bytes, headers: Mapping[str, str],
                        now: float | None = None) -> bool:

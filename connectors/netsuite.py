@@ -834,6 +834,12 @@ class NetSuiteConnector(Connector):
             raise ConnectorError.malformed(f"netsuite: {record_type} {ref} has no id", details=body)
         return str(body["id"])
 
+    def webhook_records(self, payload: Any) -> list[tuple[str, str]]:
+        """Our signed notifications: {"recordType": "customer", "id": "100"} or a list of them."""
+        events = payload if isinstance(payload, list) else [payload]
+        return [(str(e["recordType"]), str(e["id"])) for e in events
+                if isinstance(e, dict) and e.get("recordType") and e.get("id") not in (None, "")]
+
     def verify_webhook(self, method: str, uri: str, body: bytes, headers: Mapping[str, str],
                        now: float | None = None) -> bool:
         """Our own scheme for NetSuite-side scripts (NetSuite has no signed webhooks).

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
@@ -28,4 +29,9 @@ def webhook(request, slug: str) -> HttpResponse:
     except services.WebhookRejected as exc:
         logger.warning("Rejected webhook for %s: %s", system.slug, exc)
         return JsonResponse({"error": "unauthorized", "message": str(exc)}, status=401)
+    from integration_hub import tasks
+
+    # Debounced: a burst of webhooks becomes one targeted sync a few seconds later.
+    transaction.on_commit(lambda: tasks.process_webhooks.apply_async(
+        (system.pk,), countdown=tasks.WEBHOOK_DEBOUNCE_SECONDS))
     return JsonResponse({"received": delivery.event_count}, status=202)

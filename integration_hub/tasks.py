@@ -46,3 +46,43 @@ def dispatch_outbox() -> dict:
 
     result = outbox.dispatch_all()
     return {"sent": result.sent, "retrying": result.retrying, "dead": result.dead}
+
+
+WEBHOOK_DEBOUNCE_SECONDS = 5
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def process_webhooks(system_id: int) -> list[int]:
+    """Targeted syncs for the records a system's pending webhooks named (debounced: the first task after a
+    burst takes every pending delivery; the others find none)."""
+    from django.db import transaction
+
+    from connectors.models import ConnectedSystem, WebhookDelivery
+    from connectors.services import connector_for
+    from integration_hub.sync import engine
+    from mapping.models import ObjectMapping
+
+    system = ConnectedSystem.objects.get(pk=system_id)
+    with transaction.atomic():
+        deliveries = list(WebhookDelivery.objects.select_for_update().filter(
+            system=system, status=WebhookDelivery.Status.PENDING))
+        WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+            status=WebhookDelivery.Status.PROCESSED)
+    connector = connector_for(system)
+    try:
+        named: dict[str, set[str]] = {}
+        for delivery in deliveries:
+            for vendor_object, external_id in connector.webhook_records(delivery.payload):
+                named.setdefault(vendor_object.lower(), set()).add(external_id)
+    finally:
+        connector.close()
+    side = system.role
+    runs = []
+    for mapping in ObjectMapping.objects.filter(**{f"{side}_system": system}, is_enabled=True,
+                                                published_version__isnull=False):
+        ids = named.get(getattr(mapping, f"{side}_object").lower())
+        if ids:
+            runs.append(engine.sync_run_for_ids(mapping=mapping, ids={side: sorted(ids)}).pk)
+    if runs:
+        transaction.on_commit(dispatch_outbox.delay)
+    return runs

@@ -233,3 +233,40 @@ def test_a_contact_points_at_its_account_in_each_system_by_that_systems_own_id(p
     for change in OutboundChange.objects.filter(side="erp", values__has_key="account"):
         assert change.values["account"] in erp_account_ids  # always the ERP's own id of an account
     assert hank.links.get(system=published["contact"].erp_system).remote_values["company"]["id"] == erp_globex
+
+
+def test_a_signed_webhook_triggers_a_targeted_sync_of_the_records_it_names(client, published, monkeypatch,
+                                                                            django_capture_on_commit_callbacks):
+    import json
+    import time
+
+    from connectors.hubspot import webhook_signature
+    from integration_hub import tasks
+
+    monkeypatch.setattr(tasks.process_webhooks, "apply_async",
+                        lambda args, countdown=0: tasks.process_webhooks.apply(args, throw=True))
+    monkeypatch.setattr(tasks.dispatch_outbox, "delay", lambda: tasks.dispatch_outbox.apply(throw=True))
+    item = published["item"]
+    stage(item, "two_way")
+    sync(item)
+    crm = item.crm_system
+    crm.credentials = {**crm.credentials, "client_secret": "app-secret"}
+    crm.save()
+    product_id = RecordLink.objects.filter(system=crm, entity_type="item").first().external_id
+    edit(crm, "products", product_id, {"name": "Renamed by a rep"})  # the ERP owns names: to be reverted
+
+    body = json.dumps([{"subscriptionType": "product.propertyChange", "objectId": int(product_id),
+                        "propertyName": "name", "propertyValue": "Renamed by a rep"}]).encode()
+    stamp = str(int(time.time() * 1000))
+    signature = webhook_signature("app-secret", "POST", f"http://testserver/webhooks/{crm.slug}/", body, stamp)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.generic("POST", f"/webhooks/{crm.slug}/", body, content_type="application/json",
+                                  HTTP_X_HUBSPOT_SIGNATURE_V3=signature, HTTP_X_HUBSPOT_REQUEST_TIMESTAMP=stamp)
+    assert response.status_code == 202
+    from integration_hub.models import SyncRun
+
+    # Both mappings on HubSpot products (items and prices) re-read that one product.
+    assert SyncRun.objects.filter(trigger="webhook").count() == 2
+    run = SyncRun.objects.get(trigger="webhook", mapping=item)
+    assert run.counts["read"] == 1 and run.counts["blocked"] == 1
+    assert SyncEvent.objects.filter(run=run, kind="blocked_edit", field="name").exists()
