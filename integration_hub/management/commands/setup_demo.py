@@ -81,9 +81,27 @@ class Command(BaseCommand):
                     published += 1
                 except ValidationError as exc:
                     self.stderr.write(f"{mapping}: not published — " + "; ".join(exc.messages))
+            self._first_sync()
         rest = "" if published == len(mappings) else " (fix and publish the rest from the Mappings page)"
         self.stdout.write(self.style.SUCCESS(f"Default field template: {published} of {len(mappings)} mappings "
                                              f"published{rest}."))
+
+    def _first_sync(self) -> None:
+        """Sync the demo's enabled mappings once, so the hub shows linked records from the start."""
+        from integration_hub.models import SyncRun
+        from integration_hub.sync import engine, outbox
+        from mapping.models import ObjectMapping
+
+        if SyncRun.objects.exists():
+            return
+        for mapping in ObjectMapping.objects.filter(is_enabled=True, published_version__isnull=False) \
+                .order_by("id"):
+            run = engine.sync_run_execute(run=engine.sync_run_create(mapping=mapping, trigger="manual"))
+            counts = ", ".join(f"{k} {v}" for k, v in run.counts.items() if v)
+            self.stdout.write(f"First sync of {mapping}: {run.get_status_display()} ({counts}).")
+        sent = outbox.dispatch_all()
+        self.stdout.write(f"Sent {sent.sent} writes to the sandboxes. Scheduled syncs continue from here; "
+                          "`python manage.py demo_scenarios` plays scenarios 4–6 for the next one.")
 
     def _ensure_user(self, username: str, role: str | None, env_var: str) -> str | None:
         User = get_user_model()
