@@ -146,6 +146,15 @@ CELERY_TASK_ALWAYS_EAGER = bool_from_env("CELERY_TASK_ALWAYS_EAGER", default=Fal
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"  # schedules edited in the admin
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# --- Sync ---------------------------------------------------------------------------------------
+# How the sync engine and the outbox talk to vendors: per-request timeout (s), retry backoff base (s)
+# and attempts per request before a transient error is given up for this run.
+SYNC_CONNECTOR_OPTIONS = {
+    "timeout": int_from_env("SYNC_HTTP_TIMEOUT", default=30),
+    "backoff_base": 0.5,
+    "max_attempts": int_from_env("SYNC_HTTP_ATTEMPTS", default=6),
+}
+
 # --- Auth, roles ------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

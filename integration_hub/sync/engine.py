@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -209,7 +210,7 @@ def sync_run_for_ids(*, mapping: ObjectMapping, ids: dict[str, list[str]], trigg
 
 def _reread(run: SyncRun, compiled: CompiledMapping, side: str, ids: list[str], touched: set[int]) -> None:
     system, obj = compiled.system(side), compiled.vendor_object(side)
-    with connector_session(system) as connector:
+    with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
         options = connector.read_options(obj, compiled.paths[side])
         for start in range(0, len(ids), PAGE_SIZE):
             remotes = connector.get_many(obj, ids[start:start + PAGE_SIZE], **options)
@@ -229,7 +230,7 @@ def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, touched: set[
     cursor, _ = SyncCursor.objects.get_or_create(mapping=compiled.mapping, side=side)
     run.cursor_before[side] = cursor.cursor
     since = None if run.full or not cursor.cursor else parse_timestamp(cursor.cursor)
-    with connector_session(system) as connector:
+    with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
         pages = connector.changes(obj, since, PAGE_SIZE, **connector.read_options(obj, compiled.paths[side]))
         for page in pages:
             with transaction.atomic():

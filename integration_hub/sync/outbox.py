@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -77,7 +78,7 @@ def dispatch_system(*, system: ConnectedSystem, limit: int = 1000) -> DispatchRe
         return result
     with audit.acting_as(f"outbox:{system.slug}", reason="write sent to " + system.name):
         try:
-            with connector_session(system) as connector:
+            with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
                 groups: dict[tuple[str, bool], list[OutboundChange]] = {}
                 for row in _claim(rows):
                     groups.setdefault((row.vendor_object, row.link_id is None), []).append(row)
