@@ -66,9 +66,10 @@ def record_update_values(*, record: Record, changes: dict[str, Any], source: Sou
                          reason: str = "") -> list[str]:
     """Apply field changes to a record; returns the fields that really changed.
 
-    Unchanged values are skipped, so a sync that sees nothing new writes no history row.
+    Unchanged values are skipped (an absent field and an empty one are the same), so a sync that sees
+    nothing new writes no history row.
     """
-    changed = [f for f, v in changes.items() if record.values.get(f, _MISSING) != v]
+    changed = [f for f, v in changes.items() if record.values.get(f) != v]
     if not changed:
         return []
     stamp = _provenance(source, timezone.now())
@@ -95,5 +96,3 @@ def record_link(*, record: Record, system, external_id: str, base_snapshot: dict
                          f"is already linked to record {link.record_id}")
     return link
 
-
-_MISSING = object()
