@@ -35,7 +35,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.contrib.auth.models import User
+    from django.contrib.auth.models import Group, User
     from django.core.management import call_command
 
     from connectors.models import ConnectedSystem
@@ -48,9 +48,10 @@ def main() -> None:
     from mapping.models import VersionStatus
 
     call_command("migrate", verbosity=0)
-    call_command("setup_demo", verbosity=0, stdout=open(os.devnull, "w"))  # users and roles only matter here
-    revops = User.objects.filter(groups__name=roles.REVOPS_ADMIN).first()
-    finance = User.objects.filter(groups__name=roles.FINANCE_APPROVER).first()
+    revops = User.objects.create_user("bench-revops")
+    revops.groups.add(Group.objects.get(name=roles.REVOPS_ADMIN))
+    finance = User.objects.create_user("bench-finance")
+    finance.groups.add(Group.objects.get(name=roles.FINANCE_APPROVER))
     hubspot, netsuite = start_emulator("hubspot"), start_emulator("netsuite")
     crm = ConnectedSystem.objects.create(slug="bench-crm", name="CRM", role="crm", vendor="hubspot",
                                          base_url=hubspot.url, credentials={"access_token": "sandbox-token"},
