@@ -44,6 +44,9 @@ _NAME_ERRORS = {"PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE"}
 _SIGNATURE_URI_DECODE = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$", "%27": "'",
                          "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";"}
 WEBHOOK_MAX_AGE_MS = 5 * 60 * 1000
+# The hub's own id on every record it creates: a unique custom property (created at set-up).
+HUB_ID_PROPERTY = "hub_record_id"
+
 # Reserved keys a caller may put in an upsert_many record; they are not HubSpot properties.
 KEY, ASSOCIATIONS, ID = "_key", "_associations", "id"
 
@@ -123,6 +126,10 @@ class HubSpotConnector(Connector):
     # Private apps: 100 requests per 10 s (190 on higher tiers; pass rate_limit=RateLimit(190, 10)).
     default_rate_limit = RateLimit(100, 10)
     search_ceiling = 10_000
+
+    # Creates go through a batch upsert on the hub's own unique property, so a create retried after a lost
+    # answer (or a worker that died after sending) updates the record it made instead of making a second one.
+    create_key = (HUB_ID_PROPERTY, HUB_ID_PROPERTY)
 
     def __init__(self, base_url: str, credentials: Mapping[str, Any], **options: Any) -> None:
         self._property_cache: dict[str, list[str]] = {}

@@ -223,15 +223,20 @@ def template_install(*, crm_system, erp_system, user) -> list[ObjectMapping]:
 
 def template_prepare_crm(*, crm_system) -> list[str]:
     """Create the custom HubSpot properties the template writes to; returns the ones created."""
-    from mapping.default_template import HUBSPOT_PROPERTIES, UNIQUE_PROPERTIES
+    from connectors.hubspot import HUB_ID_PROPERTY
+    from mapping.default_template import HUBSPOT_PROPERTIES, TEMPLATE, UNIQUE_PROPERTIES
 
     created: list[str] = []
     with connector_session(crm_system) as connector:
-        for obj, properties in HUBSPOT_PROPERTIES.items():
+        objects = {spec["crm_object"] for spec in TEMPLATE.values()} | set(HUBSPOT_PROPERTIES)
+        for obj in sorted(objects):
             existing = set(connector.property_names(obj))
+            # Every object the hub may create records in gets the hub's unique id (idempotent creates).
+            properties = [(HUB_ID_PROPERTY, "Integration Hub record id", "string", "text"),
+                          *HUBSPOT_PROPERTIES.get(obj, [])]
             for name, label, type_, field_type in properties:
                 if name not in existing:
                     connector.create_property(obj, name, label, type_, field_type, group_name="integration_hub",
-                                              unique=name in UNIQUE_PROPERTIES)
+                                              unique=name in UNIQUE_PROPERTIES or name == HUB_ID_PROPERTY)
                     created.append(f"{obj}.{name}")
     return created

@@ -270,3 +270,30 @@ def test_a_signed_webhook_triggers_a_targeted_sync_of_the_records_it_names(clien
     run = SyncRun.objects.get(trigger="webhook", mapping=item)
     assert run.counts["read"] == 1 and run.counts["blocked"] == 1
     assert SyncEvent.objects.filter(run=run, kind="blocked_edit", field="name").exists()
+
+
+def test_a_create_sent_twice_makes_one_record(published, emulators):
+    """A worker that dies after sending a create, before recording it, sends it again: still one record."""
+    hubspot, _ = emulators
+    item = published["item"]
+    stage(item, "two_way")
+    with connector_session_for(item.erp_system) as connector:
+        [result] = connector.upsert_many("inventoryItem", [{"externalId": "NEW-1", "itemId": "NEW-1",
+                                                            "displayName": "New item"}], "externalId")
+    assert result.ok
+    engine.sync_run_execute(run=engine.sync_run_create(mapping=item))
+    create = OutboundChange.objects.get(side="crm", link__isnull=True)
+    outbox.dispatch_all()
+    # As if the answer had been lost: the same change goes out again.
+    OutboundChange.objects.filter(pk=create.pk).update(status=OutboundStatus.PENDING)
+    RecordLink.objects.filter(system=item.crm_system, record=create.record).delete()
+    outbox.dispatch_all()
+    made = [p for p in hubspot.store.table("products").values() if p["properties"].get("hs_sku") == "NEW-1"]
+    assert len(made) == 1
+    assert made[0]["properties"]["hub_record_id"] == f"hub-{create.record_id}"
+
+
+def connector_session_for(system):
+    from connectors.services import connector_session
+
+    return connector_session(system)
