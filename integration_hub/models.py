@@ -64,9 +64,12 @@ class RecordLink(models.Model):
     remote_updated_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=LinkStatus.choices, default=LinkStatus.ACTIVE)
+    # Set when a pull stores new remote values, cleared when the record is merged: a run that dies
+    # between the two leaves the flag, and the next run (or the same one, redelivered) merges it.
+    needs_merge = models.BooleanField(default=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = audited_history(excluded_fields=["remote_values"])
+    history = audited_history(excluded_fields=["remote_values", "needs_merge"])
 
     class Meta:
         ordering = ["system__role", "id"]

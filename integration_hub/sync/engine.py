@@ -6,7 +6,7 @@
    linked by external id, else matched by the mapping's keys, else become a new golden record
    where the mapping lets that side create one, else are held as "unlinked". The cursor moves
    only after its page is stored, so a run that dies resumes where it stopped.
-2. Merge every touched record field by field against each side's base (three-way, see merge.py)
+2. Merge every record a pull flagged (`needs_merge`) field by field against each side's base (three-way, see merge.py)
    and, in one transaction per record, apply the golden changes, move the bases, open conflicts,
    log blocked edits and put the writes in the outbox. The outbox is sent by outbox.py.
 """
@@ -66,8 +66,12 @@ def _lock_key(mapping_id: int) -> str:
 
 
 def sync_run_execute(*, run: SyncRun, progress: Progress | None = None) -> SyncRun:
-    """Run a sync; one per mapping at a time (a run that finds another running joins it: "coalesced")."""
-    if not cache.add(_lock_key(run.mapping_id), run.pk, LOCK_SECONDS):
+    """Run a sync; one per mapping at a time (a run that finds another running joins it: "coalesced").
+
+    A run redelivered after its worker died takes its own lock back and resumes: cursors moved only past
+    stored pages, and records stored but not merged are still flagged (`RecordLink.needs_merge`)."""
+    key = _lock_key(run.mapping_id)
+    if not cache.add(key, run.pk, LOCK_SECONDS) and cache.get(key) != run.pk:
         SyncRun.objects.filter(pk=run.pk).update(status=SyncStatus.COALESCED, finished_at=timezone.now())
         run.refresh_from_db()
         return run
@@ -87,12 +91,11 @@ def _execute(run: SyncRun, progress: Progress | None) -> None:
         return
     run.rule_version = compiled.version
     run.save(update_fields=["status", "started_at", "rule_version"])
-    touched: set[int] = set()
     try:
         with audit.acting_as(run.actor, reason=f"sync run {run.pk} ({run.get_trigger_display().lower()})"):
             for side in _pull_order(compiled.mapping):
-                _pull_side(run, compiled, side, touched, progress)
-            _merge_records(run, compiled, sorted(touched), progress)
+                _pull_side(run, compiled, side, progress)
+            _merge_pending(run, compiled, progress)
     except ConnectorError as exc:
         _finish(run, SyncStatus.FAILED, exc.message)
         return
@@ -152,15 +155,14 @@ def _replay(replay: SyncRun, events: list[SyncEvent]) -> None:
         return
     replay.rule_version = compiled.version
     replay.save(update_fields=["status", "started_at", "rule_version"])
-    touched: set[int] = set()
     try:
         with audit.acting_as(replay.actor, reason=f"replay in sync run {replay.pk}"):
-            for side in SIDES:
+            for side in _pull_order(replay.mapping):
                 ids = sorted({e.external_id for e in events if e.side == side and e.external_id
                               and e.kind != SyncEventKind.WRITE_FAILED})
                 if ids:
-                    _reread(replay, compiled, side, ids, touched)
-            _merge_records(replay, compiled, sorted(touched), None)
+                    _reread(replay, compiled, side, ids)
+            _merge_pending(replay, compiled, None)
             dead = OutboundChange.objects.filter(
                 record_id__in=[e.record_id for e in events if e.kind == SyncEventKind.WRITE_FAILED and e.record_id],
                 status=OutboundStatus.DEAD)
@@ -192,13 +194,12 @@ def sync_run_for_ids(*, mapping: ObjectMapping, ids: dict[str, list[str]], trigg
             return run
         run.rule_version = compiled.version
         run.save(update_fields=["status", "started_at", "rule_version"])
-        touched: set[int] = set()
         try:
             with audit.acting_as(run.actor, reason=f"sync run {run.pk} ({run.get_trigger_display().lower()})"):
                 for side in _pull_order(mapping):
                     if ids.get(side):
-                        _reread(run, compiled, side, sorted(set(ids[side])), touched)
-                _merge_records(run, compiled, sorted(touched), None)
+                        _reread(run, compiled, side, sorted(set(ids[side])))
+                _merge_pending(run, compiled, None)
         except ConnectorError as exc:
             _finish(run, SyncStatus.FAILED, exc.message)
             return run
@@ -208,7 +209,7 @@ def sync_run_for_ids(*, mapping: ObjectMapping, ids: dict[str, list[str]], trigg
     return run
 
 
-def _reread(run: SyncRun, compiled: CompiledMapping, side: str, ids: list[str], touched: set[int]) -> None:
+def _reread(run: SyncRun, compiled: CompiledMapping, side: str, ids: list[str]) -> None:
     system, obj = compiled.system(side), compiled.vendor_object(side)
     with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
         options = connector.read_options(obj, compiled.paths[side])
@@ -216,14 +217,13 @@ def _reread(run: SyncRun, compiled: CompiledMapping, side: str, ids: list[str], 
             remotes = connector.get_many(obj, ids[start:start + PAGE_SIZE], **options)
             with transaction.atomic():
                 for remote in remotes:
-                    _stage(run, compiled, side, remote, touched)
+                    _stage(run, compiled, side, remote)
                 run.save(update_fields=["counts", "processed"])
 
 
 # --- 1. pull ------------------------------------------------------------------------------------
 
-def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, touched: set[int],
-               progress: Progress | None) -> None:
+def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, progress: Progress | None) -> None:
     system, obj = compiled.system(side), compiled.vendor_object(side)
     if not system.is_active:
         return
@@ -239,7 +239,7 @@ def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, touched: set[
                     _event(run, SyncEventKind.FAILED, side=side, external_id=problem.external_id or "",
                            message=f"unreadable record from {system.name}: {problem.message}")
                 for remote in page.records:
-                    _stage(run, compiled, side, remote, touched)
+                    _stage(run, compiled, side, remote)
                 if page.cursor:
                     cursor.cursor = page.cursor
                     cursor.save(update_fields=["cursor", "updated_at"])
@@ -249,7 +249,7 @@ def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, touched: set[
                 progress(run)
 
 
-def _stage(run: SyncRun, compiled: CompiledMapping, side: str, remote, touched: set[int]) -> None:
+def _stage(run: SyncRun, compiled: CompiledMapping, side: str, remote) -> None:
     """Store what a side says about one record; link or create its golden record."""
     system = compiled.system(side)
     run.processed += 1
@@ -267,8 +267,7 @@ def _stage(run: SyncRun, compiled: CompiledMapping, side: str, remote, touched: 
     if link is not None:
         # Raw vendor data, not governed values: stored without a history row.
         RecordLink.objects.filter(pk=link.pk).update(remote_values=fields, remote_updated_at=remote.updated_at,
-                                                     last_synced_at=timezone.now())
-        touched.add(link.record_id)
+                                                     last_synced_at=timezone.now(), needs_merge=True)
         return
     values = _references_to_golden(compiled, side, compiled.readable(side, mapped.values))
     record = _match(compiled, side, values)
@@ -289,9 +288,9 @@ def _stage(run: SyncRun, compiled: CompiledMapping, side: str, remote, touched: 
         base = values  # the hub holds exactly what this side holds
     else:
         base = {}  # first sync of this pair: every value is compared as new
-    services.record_link(record=record, system=system, external_id=remote.external_id, base_snapshot=base,
-                         remote_values=fields, remote_updated_at=remote.updated_at)
-    touched.add(record.pk)
+    link = services.record_link(record=record, system=system, external_id=remote.external_id, base_snapshot=base,
+                                remote_values=fields, remote_updated_at=remote.updated_at)
+    RecordLink.objects.filter(pk=link.pk).update(needs_merge=True)
 
 
 def _match(compiled: CompiledMapping, side: str, values: dict[str, Any]) -> Record | None:
@@ -311,11 +310,18 @@ def _match(compiled: CompiledMapping, side: str, values: dict[str, Any]) -> Reco
 
 # --- 2. merge and queue -------------------------------------------------------------------------
 
-def _merge_records(run: SyncRun, compiled: CompiledMapping, record_ids: list[int],
-                   progress: Progress | None) -> None:
+def _merge_pending(run: SyncRun, compiled: CompiledMapping, progress: Progress | None) -> None:
+    """Merge every record with a link flagged by a pull (this run's, or one a dead run left), in chunks."""
     system_ids = {side: compiled.system(side).pk for side in SIDES}
-    for start in range(0, len(record_ids), MERGE_CHUNK):
-        chunk = record_ids[start:start + MERGE_CHUNK]
+    flagged = RecordLink.objects.filter(needs_merge=True, entity_type=compiled.mapping.entity_type,
+                                        system_id__in=system_ids.values())
+    last = 0
+    while True:
+        chunk = list(flagged.filter(record_id__gt=last).order_by("record_id").values_list("record_id", flat=True)
+                     .distinct()[:MERGE_CHUNK])
+        if not chunk:
+            return
+        last = chunk[-1]
         records = Record.objects.filter(pk__in=chunk).prefetch_related("links")
         open_fields: dict[int, set[str]] = {}
         for record_id, field in Conflict.objects.filter(record_id__in=chunk, status=ConflictStatus.OPEN) \
@@ -341,13 +347,16 @@ def _merge_one(run: SyncRun, compiled: CompiledMapping, record: Record, links: d
         sides[side] = SideState(current=current, base=link.base_snapshot or {}, updated_at=link.remote_updated_at)
     result = merge_record(compiled.policies, record.values, sides, open_conflicts=open_conflicts)
     creates = _creates_for(compiled, record, links)
+    done = RecordLink.objects.filter(pk__in=[link.pk for link in links.values() if link is not None])
     if result.unchanged and not creates:
         _count(run, "unchanged")
+        done.update(needs_merge=False)
         return
-    with transaction.atomic():
+    with transaction.atomic():  # the merge's effects and the cleared flag commit together
         _apply(run, compiled, record, links, sides, result)
         for side in creates:  # a new record gets the values the hub has, not empty fields
             _queue_write(run, compiled, record, side, None, {k: v for k, v in record.values.items() if v is not None})
+        done.update(needs_merge=False)
 
 
 def _references_to_golden(compiled: CompiledMapping, side: str, values: dict[str, Any]) -> dict[str, Any]:

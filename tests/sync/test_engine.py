@@ -297,3 +297,39 @@ def connector_session_for(system):
     from connectors.services import connector_session
 
     return connector_session(system)
+
+
+def test_a_run_that_dies_mid_merge_resumes_and_every_record_arrives_once(published, emulators, monkeypatch):
+    hubspot, _ = emulators
+    item = published["item"]
+    stage(item, "two_way")
+    run = engine.sync_run_create(mapping=item)
+    real_merge_one, merged = engine._merge_one, []
+
+    def dying_merge(*args, **kwargs):
+        if len(merged) == 2:
+            raise SystemExit("worker killed")  # what kill -9 looks like from inside: nothing after this point
+        merged.append(1)
+        return real_merge_one(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_merge_one", dying_merge)
+    with pytest.raises(SystemExit):
+        engine.sync_run_execute(run=run)
+    assert RecordLink.objects.filter(needs_merge=True).exists()  # the unmerged records are still flagged
+    monkeypatch.setattr(engine, "_merge_one", real_merge_one)
+
+    # A killed worker runs no `finally`: its lock is still there when the task is redelivered.
+    from django.core.cache import cache
+
+    cache.set(engine._lock_key(item.pk), run.pk, 60)
+    other = engine.sync_run_execute(run=engine.sync_run_create(mapping=item))
+    assert other.status == SyncStatus.COALESCED  # a different run still waits its turn
+    run.refresh_from_db()
+    engine.sync_run_execute(run=run)  # the same run, redelivered, takes its lock back and resumes
+    outbox.dispatch_all()
+    run.refresh_from_db()
+    assert run.status == SyncStatus.SUCCEEDED
+    assert not RecordLink.objects.filter(needs_merge=True).exists()
+    skus = [p["properties"]["hs_sku"] for p in hubspot.store.table("products").values()]
+    assert sorted(skus) == sorted(set(skus)) and len(skus) == 5  # nothing written twice, nothing missing
+    assert OutboundChange.objects.filter(status=OutboundStatus.SENT).count() == 5
