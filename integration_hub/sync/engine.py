@@ -66,7 +66,20 @@ def _lock_key(mapping_id: int) -> str:
 
 
 def sync_run_execute(*, run: SyncRun, progress: Progress | None = None) -> SyncRun:
-    """Run a sync; one per mapping at a time (a run that finds another running joins it: "coalesced").
+    """Run a sync: pull both sides' changes since their cursors, merge, queue the writes."""
+
+    def work(compiled: CompiledMapping) -> None:
+        for side in _pull_order(compiled.mapping):
+            _pull_side(run, compiled, side, progress)
+        _merge_pending(run, compiled, progress)
+
+    return _run(run, work)
+
+
+def _run(run: SyncRun, work: Callable[[CompiledMapping], None]) -> SyncRun:
+    """What every kind of run shares: one run per mapping at a time, the published rules, the actor in
+    history, and a final status. A run that finds another one running joins it ("coalesced"): what changed
+    after that run started is read by the next pull from its cursor, so nothing is lost.
 
     A run redelivered after its worker died takes its own lock back and resumes: cursors moved only past
     stored pages, and records stored but not merged are still flagged (`RecordLink.needs_merge`)."""
@@ -76,30 +89,24 @@ def sync_run_execute(*, run: SyncRun, progress: Progress | None = None) -> SyncR
         run.refresh_from_db()
         return run
     try:
-        _execute(run, progress)
+        run.status, run.started_at = SyncStatus.RUNNING, timezone.now()
+        try:
+            compiled = compile_mapping(run.mapping)
+        except NothingPublished as exc:
+            _finish(run, SyncStatus.FAILED, str(exc))
+            return run
+        run.rule_version = compiled.version
+        run.save(update_fields=["status", "started_at", "rule_version"])
+        try:
+            with audit.acting_as(run.actor, reason=f"sync run {run.pk} ({run.get_trigger_display().lower()})"):
+                work(compiled)
+        except ConnectorError as exc:
+            _finish(run, SyncStatus.FAILED, exc.message)
+            return run
+        _finish(run, SyncStatus.COMPLETED_WITH_ERRORS if run.counts["failed"] else SyncStatus.SUCCEEDED)
     finally:
-        cache.delete(_lock_key(run.mapping_id))
+        cache.delete(key)
     return run
-
-
-def _execute(run: SyncRun, progress: Progress | None) -> None:
-    run.status, run.started_at = SyncStatus.RUNNING, timezone.now()
-    try:
-        compiled = compile_mapping(run.mapping)
-    except NothingPublished as exc:
-        _finish(run, SyncStatus.FAILED, str(exc))
-        return
-    run.rule_version = compiled.version
-    run.save(update_fields=["status", "started_at", "rule_version"])
-    try:
-        with audit.acting_as(run.actor, reason=f"sync run {run.pk} ({run.get_trigger_display().lower()})"):
-            for side in _pull_order(compiled.mapping):
-                _pull_side(run, compiled, side, progress)
-            _merge_pending(run, compiled, progress)
-    except ConnectorError as exc:
-        _finish(run, SyncStatus.FAILED, exc.message)
-        return
-    _finish(run, SyncStatus.COMPLETED_WITH_ERRORS if run.counts["failed"] else SyncStatus.SUCCEEDED)
 
 
 def _pull_order(mapping: ObjectMapping) -> list[str]:
@@ -134,79 +141,38 @@ def sync_run_replay(*, run: SyncRun, event_ids: list[int] | None = None, user=No
     events = SyncEvent.objects.filter(run=run, kind__in=REPLAYABLE, replayed_by__isnull=True)
     if event_ids is not None:
         events = events.filter(pk__in=event_ids)
+    events = list(events)
     replay = sync_run_create(mapping=run.mapping, trigger=SyncTrigger.REPLAY, mode=run.mode, user=user)
-    if not cache.add(_lock_key(run.mapping_id), replay.pk, LOCK_SECONDS):
-        SyncRun.objects.filter(pk=replay.pk).update(status=SyncStatus.COALESCED, finished_at=timezone.now())
-        replay.refresh_from_db()
-        return replay
-    try:
-        _replay(replay, list(events))
-    finally:
-        cache.delete(_lock_key(run.mapping_id))
-    return replay
 
+    def work(compiled: CompiledMapping) -> None:
+        for side in _pull_order(replay.mapping):
+            ids = sorted({e.external_id for e in events if e.side == side and e.external_id
+                          and e.kind != SyncEventKind.WRITE_FAILED})
+            if ids:
+                _reread(replay, compiled, side, ids)
+        _merge_pending(replay, compiled, None)
+        dead = OutboundChange.objects.filter(
+            record_id__in=[e.record_id for e in events if e.kind == SyncEventKind.WRITE_FAILED and e.record_id],
+            status=OutboundStatus.DEAD)
+        replay.counts["written"] += dead.update(status=OutboundStatus.PENDING, attempts=0, next_attempt_at=None,
+                                                run=replay)
+        SyncEvent.objects.filter(pk__in=[e.pk for e in events]).update(replayed_by=replay)
 
-def _replay(replay: SyncRun, events: list[SyncEvent]) -> None:
-    replay.status, replay.started_at = SyncStatus.RUNNING, timezone.now()
-    try:
-        compiled = compile_mapping(replay.mapping)
-    except NothingPublished as exc:
-        _finish(replay, SyncStatus.FAILED, str(exc))
-        return
-    replay.rule_version = compiled.version
-    replay.save(update_fields=["status", "started_at", "rule_version"])
-    try:
-        with audit.acting_as(replay.actor, reason=f"replay in sync run {replay.pk}"):
-            for side in _pull_order(replay.mapping):
-                ids = sorted({e.external_id for e in events if e.side == side and e.external_id
-                              and e.kind != SyncEventKind.WRITE_FAILED})
-                if ids:
-                    _reread(replay, compiled, side, ids)
-            _merge_pending(replay, compiled, None)
-            dead = OutboundChange.objects.filter(
-                record_id__in=[e.record_id for e in events if e.kind == SyncEventKind.WRITE_FAILED and e.record_id],
-                status=OutboundStatus.DEAD)
-            replay.counts["written"] += dead.update(status=OutboundStatus.PENDING, attempts=0, next_attempt_at=None,
-                                                    run=replay)
-    except ConnectorError as exc:
-        _finish(replay, SyncStatus.FAILED, exc.message)
-        return
-    SyncEvent.objects.filter(pk__in=[e.pk for e in events]).update(replayed_by=replay)
-    _finish(replay, SyncStatus.COMPLETED_WITH_ERRORS if replay.counts["failed"] else SyncStatus.SUCCEEDED)
+    return _run(replay, work)
 
 
 def sync_run_for_ids(*, mapping: ObjectMapping, ids: dict[str, list[str]], trigger: str = SyncTrigger.WEBHOOK,
                      user=None) -> SyncRun:
     """A targeted sync of the records a webhook named: re-read them by id, merge, queue the writes."""
     run = sync_run_create(mapping=mapping, trigger=trigger, user=user)
-    if not cache.add(_lock_key(mapping.pk), run.pk, LOCK_SECONDS):
-        # A run is in progress; these records changed after it started, so the next pull from its cursor
-        # reads them: nothing is lost by joining it.
-        SyncRun.objects.filter(pk=run.pk).update(status=SyncStatus.COALESCED, finished_at=timezone.now())
-        run.refresh_from_db()
-        return run
-    try:
-        run.status, run.started_at = SyncStatus.RUNNING, timezone.now()
-        try:
-            compiled = compile_mapping(mapping)
-        except NothingPublished as exc:
-            _finish(run, SyncStatus.FAILED, str(exc))
-            return run
-        run.rule_version = compiled.version
-        run.save(update_fields=["status", "started_at", "rule_version"])
-        try:
-            with audit.acting_as(run.actor, reason=f"sync run {run.pk} ({run.get_trigger_display().lower()})"):
-                for side in _pull_order(mapping):
-                    if ids.get(side):
-                        _reread(run, compiled, side, sorted(set(ids[side])))
-                _merge_pending(run, compiled, None)
-        except ConnectorError as exc:
-            _finish(run, SyncStatus.FAILED, exc.message)
-            return run
-        _finish(run, SyncStatus.COMPLETED_WITH_ERRORS if run.counts["failed"] else SyncStatus.SUCCEEDED)
-    finally:
-        cache.delete(_lock_key(mapping.pk))
-    return run
+
+    def work(compiled: CompiledMapping) -> None:
+        for side in _pull_order(mapping):
+            if ids.get(side):
+                _reread(run, compiled, side, sorted(set(ids[side])))
+        _merge_pending(run, compiled, None)
+
+    return _run(run, work)
 
 
 def _reread(run: SyncRun, compiled: CompiledMapping, side: str, ids: list[str]) -> None:
