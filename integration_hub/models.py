@@ -87,6 +87,7 @@ class SyncTrigger(models.TextChoices):
     WEBHOOK = "webhook", "Webhook"
     MANUAL = "manual", "Manual"
     REPLAY = "replay", "Replay"
+    DECISION = "decision", "Conflict decision"
 
 
 class SyncMode(models.TextChoices):
