@@ -227,3 +227,23 @@ class OutboundChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system.slug} {self.vendor_object} record {self.record_id} ({self.get_status_display()})"
+
+
+class MatchKey(models.Model):
+    """An index of golden records by the mappings' match keys ("email", "name+shipping_postcode"), so an
+    unlinked record finds its golden record with an index lookup, never a scan of every record's values.
+
+    `digest` is a hash of the key's exact values (the same equality the match has always used). Kept by
+    integration_hub.matching whenever records are written; rebuilt for an entity when its keys change."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="match_keys")
+    entity_type = models.CharField(max_length=20, choices=EntityType.choices)
+    key = models.CharField(max_length=200)
+    digest = models.CharField(max_length=40)
+
+    class Meta:
+        indexes = [models.Index(fields=["entity_type", "key", "digest"])]
+        constraints = [models.UniqueConstraint(fields=["record", "key"], name="one_match_key_per_record_and_key")]
+
+    def __str__(self) -> str:
+        return f"{self.entity_type} {self.key} → record {self.record_id}"

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from integration_hub import audit
+from integration_hub import audit, matching
 from integration_hub.models import Record, RecordLink
 
 # Fields whose value names the record in lists, in order of preference per entity.
@@ -58,6 +58,7 @@ def record_create(*, entity_type: str, values: dict[str, Any], source: Source = 
                     display_name=display_name_for(entity_type, values))
     record._change_reason = reason or audit.reason_or("created")
     record.save()
+    matching.keys_add([record])
     return record
 
 
@@ -79,6 +80,9 @@ def record_update_values(*, record: Record, changes: dict[str, Any], source: Sou
     record.display_name = display_name_for(record.entity_type, record.values)
     record._change_reason = reason or audit.reason_or(f"updated {', '.join(sorted(changed))}")
     record.save()
+    keys = matching.entity_keys(record.entity_type)
+    if {part for key in keys for part in key.split("+")}.intersection(changed):
+        matching.keys_refresh([record], keys)
     return changed
 
 
@@ -96,3 +100,73 @@ def record_link(*, record: Record, system, external_id: str, base_snapshot: dict
                          f"is already linked to record {link.record_id}")
     return link
 
+
+
+# --- bulk write paths (the sync): the same provenance and history, one statement per batch -----------------
+
+@transaction.atomic
+def records_create_many(*, entity_type: str, items: list[tuple[dict[str, Any], Source]],
+                        reason: str = "") -> list[Record]:
+    """Create golden records in bulk, each with its source's provenance and a history row (as record_create)."""
+    now = timezone.now()
+    records = []
+    for values, source in items:
+        stamp = _provenance(source, now)
+        record = Record(entity_type=entity_type, values=dict(values), provenance={field: stamp for field in values},
+                        display_name=display_name_for(entity_type, values))
+        record._change_reason = reason or audit.reason_or("created")
+        records.append(record)
+    Record.objects.bulk_create(records, batch_size=1000)
+    audit.bulk_history(Record, records, update=False)
+    matching.keys_add(records)
+    return records
+
+
+@transaction.atomic
+def records_update_many(items: list[tuple[Record, dict[str, Any], Source]]) -> list[tuple[Record, list[str]]]:
+    """Apply field changes to many records of one entity type (as record_update_values); returns the records
+    that really changed, with their changed fields."""
+    now = timezone.now()
+    updated: list[tuple[Record, list[str]]] = []
+    for record, changes, source in items:
+        changed = [f for f, v in changes.items() if record.values.get(f) != v]
+        if not changed:
+            continue
+        stamp = _provenance(source, now)
+        for field in changed:
+            record.values[field] = changes[field]
+            record.provenance[field] = stamp
+        record.display_name = display_name_for(record.entity_type, record.values)
+        record.updated_at = now
+        record._change_reason = audit.reason_or(f"updated {', '.join(sorted(changed))}")
+        updated.append((record, changed))
+    if not updated:
+        return []
+    records = [record for record, _ in updated]
+    Record.objects.bulk_update(records, ["values", "provenance", "display_name", "updated_at"], batch_size=500)
+    audit.bulk_history(Record, records, update=True)
+    keys = matching.entity_keys(records[0].entity_type)
+    key_fields = {part for key in keys for part in key.split("+")}
+    rekey = [record for record, changed in updated if key_fields.intersection(changed)]
+    matching.keys_refresh(rekey, keys)
+    return updated
+
+
+@transaction.atomic
+def links_create_many(links: list[RecordLink]) -> list[RecordLink]:
+    """Create links in bulk with their history rows (callers make sure none exists yet)."""
+    now = timezone.now()
+    for link in links:
+        link.last_synced_at = link.last_synced_at or now
+        link.external_id = str(link.external_id)
+    RecordLink.objects.bulk_create(links, batch_size=1000)
+    audit.bulk_history(RecordLink, links, update=False)
+    return links
+
+
+@transaction.atomic
+def links_save_bases(links: list[RecordLink]) -> None:
+    """Store moved base snapshots in bulk, with their history rows."""
+    if links:
+        RecordLink.objects.bulk_update(links, ["base_snapshot"], batch_size=500)
+        audit.bulk_history(RecordLink, links, update=True)

@@ -6,7 +6,7 @@ import json
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 
 from integration_hub.audit import audited_history
@@ -101,8 +101,25 @@ class ObjectMapping(models.Model):
     def __str__(self) -> str:
         return f"{self.get_entity_type_display()}: {self.crm_object} ↔ {self.erp_object}"
 
+    def save(self, *args, **kwargs):
+        keys_changed = list(self.match_keys or []) != getattr(self, "_saved_match_keys", None)
+        super().save(*args, **kwargs)
+        if keys_changed:
+            # The match index must know the new keys before the next sync matches by them.
+            from integration_hub.matching import keys_rebuild
+
+            entity = self.entity_type
+            transaction.on_commit(lambda: keys_rebuild(entity))
+            self._saved_match_keys = list(self.match_keys or [])
+
     def get_absolute_url(self) -> str:
         return reverse("mapping:detail", args=[self.pk])
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._saved_match_keys = list(instance.match_keys or []) if "match_keys" in field_names else None
+        return instance
 
     def clean(self) -> None:
         if self.crm_system_id and self.crm_system.role != "crm":

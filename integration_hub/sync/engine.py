@@ -21,12 +21,13 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from connectors.base import ConnectorError, parse_timestamp
 from connectors.models import RolloutStage
 from connectors.services import connector_session
-from integration_hub import audit, services
+from integration_hub import audit, matching, services
 from integration_hub.models import (
     OutboundChange,
     OutboundStatus,
@@ -48,8 +49,9 @@ from reconciliation.models import Conflict, ConflictStatus
 
 logger = logging.getLogger(__name__)
 
-PAGE_SIZE = 100
-MERGE_CHUNK = 500
+PAGE_SIZE = 1000  # the connector lowers it to the vendor's page limit
+REREAD_SIZE = 100
+MERGE_CHUNK = 1000
 LOCK_SECONDS = 60 * 60
 Progress = Callable[[SyncRun], None]
 
@@ -125,8 +127,13 @@ def _count(run: SyncRun, key: str, n: int = 1) -> None:
 
 def _event(run: SyncRun, kind: str, *, record: Record | None = None, side: str = "", external_id: str = "",
            field: str = "", message: str = "", data: dict | None = None) -> None:
-    SyncEvent.objects.create(run=run, record=record, side=side, external_id=external_id[:255], kind=kind,
-                             field=field[:80], message=message[:2000], data=data or {})
+    """Buffer an event; the transaction that stores its page or chunk writes the buffer (`_flush_events`)."""
+    _buffer(run).append(SyncEvent(run=run, record=record, side=side, external_id=str(external_id)[:255],
+                                  kind=kind, field=field[:80], message=message[:2000], data=data or {}))
+
+
+def _buffer(run: SyncRun) -> list[SyncEvent]:
+    return run.__dict__.setdefault("_pending_events", [])
 
 
 # --- replay -------------------------------------------------------------------------------------
@@ -179,11 +186,10 @@ def _reread(run: SyncRun, compiled: CompiledMapping, side: str, ids: list[str]) 
     system, obj = compiled.system(side), compiled.vendor_object(side)
     with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
         options = connector.read_options(obj, compiled.paths[side])
-        for start in range(0, len(ids), PAGE_SIZE):
-            remotes = connector.get_many(obj, ids[start:start + PAGE_SIZE], **options)
+        for start in range(0, len(ids), REREAD_SIZE):
+            remotes = connector.get_many(obj, ids[start:start + REREAD_SIZE], **options)
             with transaction.atomic():
-                for remote in remotes:
-                    _stage(run, compiled, side, remote)
+                _stage_page(run, compiled, side, remotes)
                 run.save(update_fields=["counts", "processed"])
 
 
@@ -199,13 +205,13 @@ def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, progress: Pro
     with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
         pages = connector.changes(obj, since, PAGE_SIZE, **connector.read_options(obj, compiled.paths[side]))
         for page in pages:
-            with transaction.atomic():
+            with transaction.atomic():  # a page is stored whole, with the cursor past it, or not at all
                 for problem in page.errors:
+                    run.processed += 1
                     _count(run, "failed")
                     _event(run, SyncEventKind.FAILED, side=side, external_id=problem.external_id or "",
                            message=f"unreadable record from {system.name}: {problem.message}")
-                for remote in page.records:
-                    _stage(run, compiled, side, remote)
+                _stage_page(run, compiled, side, page.records)
                 if page.cursor:
                     cursor.cursor = page.cursor
                     cursor.save(update_fields=["cursor", "updated_at"])
@@ -215,72 +221,113 @@ def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, progress: Pro
                 progress(run)
 
 
-def _stage(run: SyncRun, compiled: CompiledMapping, side: str, remote) -> None:
-    """Store what a side says about one record; link or create its golden record."""
-    system = compiled.system(side)
-    run.processed += 1
-    _count(run, "read")
-    fields = vendor_fields(remote)
-    mapped = compiled.mappers[side].to_canonical(fields)
-    if mapped.errors:
-        _count(run, "failed")
-        reasons = "; ".join(f"{field}: {reason}" for field, reason in mapped.errors.items())
-        _event(run, SyncEventKind.FAILED, side=side, external_id=remote.external_id,
-               message=f"held: {reasons}", data={"errors": mapped.errors})
-        return
-    entity = compiled.mapping.entity_type
-    link = RecordLink.objects.filter(system=system, entity_type=entity, external_id=remote.external_id).first()
-    if link is not None:
-        # Raw vendor data, not governed values: stored without a history row.
-        RecordLink.objects.filter(pk=link.pk).update(remote_values=fields, remote_updated_at=remote.updated_at,
-                                                     last_synced_at=timezone.now(), needs_merge=True)
-        return
-    values = _references_to_golden(compiled, side, compiled.readable(side, mapped.values))
-    record = _match(compiled, side, values)
-    if record is None:
-        if getattr(compiled.mapping, f"{side}_creates") == CreatePolicy.NEVER:
+def _stage_page(run: SyncRun, compiled: CompiledMapping, side: str, remotes) -> None:
+    """Store what a side says about a page of records: refresh the links of known records (flagged for the
+    merge), link the others by the mapping's match keys or create their golden records, hold the rest."""
+    system, entity = compiled.system(side), compiled.mapping.entity_type
+    mapper = compiled.mappers[side]
+    valid: dict[str, tuple[Any, dict, dict]] = {}  # external id -> (remote, vendor fields, canonical values)
+    for remote in remotes:
+        run.processed += 1
+        _count(run, "read")
+        fields = vendor_fields(remote)
+        mapped = mapper.to_canonical(fields)
+        if mapped.errors:
+            _count(run, "failed")
+            reasons = "; ".join(f"{field}: {reason}" for field, reason in mapped.errors.items())
+            _event(run, SyncEventKind.FAILED, side=side, external_id=remote.external_id,
+                   message=f"held: {reasons}", data={"errors": mapped.errors})
+            continue
+        valid[str(remote.external_id)] = (remote, fields, mapped.values)  # a record read twice: the later read
+
+    now = timezone.now()
+    known = {link.external_id: link for link in RecordLink.objects.filter(
+        system=system, entity_type=entity, external_id__in=list(valid)).only(
+        "pk", "external_id", "remote_values", "remote_updated_at", "needs_merge")}
+    refreshed = []
+    for external_id, link in known.items():
+        remote, fields, _ = valid.pop(external_id)
+        if link.remote_values == fields and link.remote_updated_at == remote.updated_at and not link.needs_merge:
+            _count(run, "unchanged")  # read again (a cursor's boundary, our own write's echo): nothing new
+            continue
+        link.remote_values, link.remote_updated_at, link.last_synced_at, link.needs_merge = \
+            fields, remote.updated_at, now, True
+        refreshed.append(link)
+    # Raw vendor data, not governed values: stored without history rows.
+    RecordLink.objects.bulk_update(refreshed, ["remote_values", "remote_updated_at", "last_synced_at", "needs_merge"],
+                                   batch_size=500)
+    if valid:
+        _link_new(run, compiled, side, valid)
+    _flush_events(run)
+
+
+def _link_new(run: SyncRun, compiled: CompiledMapping, side: str, new: dict[str, tuple[Any, dict, dict]]) -> None:
+    """Records this side has that no link knows: match them to golden records, or create or hold them."""
+    system, entity = compiled.system(side), compiled.mapping.entity_type
+    translate = _golden_references(compiled, side, [compiled.readable(side, values) for _, _, values in new.values()])
+    values_by_id = {external_id: translate(compiled.readable(side, values))
+                    for external_id, (_, _, values) in new.items()}
+    matched = _match_many(compiled, side, values_by_id)
+    creates_here = getattr(compiled.mapping, f"{side}_creates") != CreatePolicy.NEVER
+    to_create = [external_id for external_id in new if external_id not in matched and creates_here]
+    source = services.Source(system=system.slug, sync_run=run.pk, rule_version=compiled.version.number)
+    created = services.records_create_many(
+        entity_type=entity, items=[(values_by_id[external_id], source) for external_id in to_create],
+        reason=f"new in {system.name}")
+    records = dict(zip(to_create, created, strict=True))
+    links = []
+    for external_id, (remote, fields, _) in new.items():
+        record_id, base = matched.get(external_id), {}  # first sync of a matched pair: every value is new
+        if external_id in records:
+            record = records[external_id]
+            record_id, base = record.pk, values_by_id[external_id]  # the hub holds exactly what this side holds
+            _count(run, "created")
+            _event(run, SyncEventKind.CREATED, record=record, side=side, external_id=external_id,
+                   message=f"golden record created from {system.name}")
+        elif record_id is None:
             _count(run, "unlinked")
-            _event(run, SyncEventKind.UNLINKED, side=side, external_id=remote.external_id,
-                   message=f"no match for {system.name} record {remote.external_id} by "
+            _event(run, SyncEventKind.UNLINKED, side=side, external_id=external_id,
+                   message=f"no match for {system.name} record {external_id} by "
                            f"{', '.join(compiled.mapping.match_keys) or 'any key'}, and the mapping does not "
                            f"create golden records from the {side.upper()}")
-            return
-        record = services.record_create(
-            entity_type=entity, values=values, reason=f"new in {system.name}",
-            source=services.Source(system=system.slug, sync_run=run.pk, rule_version=compiled.version.number))
-        _count(run, "created")
-        _event(run, SyncEventKind.CREATED, record=record, side=side, external_id=remote.external_id,
-               message=f"golden record created from {system.name}")
-        base = values  # the hub holds exactly what this side holds
-    else:
-        base = {}  # first sync of this pair: every value is compared as new
-    link = services.record_link(record=record, system=system, external_id=remote.external_id, base_snapshot=base,
-                                remote_values=fields, remote_updated_at=remote.updated_at)
-    RecordLink.objects.filter(pk=link.pk).update(needs_merge=True)
-
-
-def _match(compiled: CompiledMapping, side: str, values: dict[str, Any]) -> Record | None:
-    """The golden record this side's record is, by the mapping's keys in order (not yet linked here)."""
-    system = compiled.system(side)
-    candidates = Record.objects.filter(entity_type=compiled.mapping.entity_type).exclude(links__system=system)
-    for key in compiled.mapping.match_keys:
-        parts = key.split("+")
-        wanted = {part: values.get(part) for part in parts}
-        if any(v in (None, "") or isinstance(v, dict | list) for v in wanted.values()):
             continue
-        found = candidates.filter(**{f"values__{part}": value for part, value in wanted.items()}).first()
-        if found is not None:
-            return found
-    return None
+        links.append(RecordLink(record_id=record_id, system=system, entity_type=entity, external_id=external_id,
+                                base_snapshot=base, remote_values=fields, remote_updated_at=remote.updated_at,
+                                needs_merge=True))
+    services.links_create_many(links)
+
+
+def _match_many(compiled: CompiledMapping, side: str, values_by_id: dict[str, dict]) -> dict[str, int]:
+    """external id -> the golden record it is, by the mapping's keys in order: a record not linked in this
+    system yet, each taken by one record at most (the lowest id first)."""
+    system, entity = compiled.system(side), compiled.mapping.entity_type
+    matched: dict[str, int] = {}
+    taken: set[int] = set()
+    for key in compiled.mapping.match_keys:
+        wanted = {external_id: matching.key_digest(key, values) for external_id, values in values_by_id.items()
+                  if external_id not in matched}
+        wanted = {external_id: digest for external_id, digest in wanted.items() if digest}
+        if not wanted:
+            continue
+        found = matching.find_matches(entity, key, wanted.values())
+        candidates = {record_id for ids in found.values() for record_id in ids}
+        taken |= set(RecordLink.objects.filter(system=system, entity_type=entity, record_id__in=candidates)
+                     .values_list("record_id", flat=True)) if candidates else set()
+        for external_id, digest in wanted.items():
+            record_id = next((r for r in found.get(digest, ()) if r not in taken), None)
+            if record_id is not None:
+                matched[external_id] = record_id
+                taken.add(record_id)
+    return matched
 
 
 # --- 2. merge and queue -------------------------------------------------------------------------
 
 def _merge_pending(run: SyncRun, compiled: CompiledMapping, progress: Progress | None) -> None:
     """Merge every record with a link flagged by a pull (this run's, or one a dead run left), in chunks."""
-    system_ids = {side: compiled.system(side).pk for side in SIDES}
+    system_ids = [compiled.system(side).pk for side in SIDES]
     flagged = RecordLink.objects.filter(needs_merge=True, entity_type=compiled.mapping.entity_type,
-                                        system_id__in=system_ids.values())
+                                        system_id__in=system_ids)
     last = 0
     while True:
         chunk = list(flagged.filter(record_id__gt=last).order_by("record_id").values_list("record_id", flat=True)
@@ -288,110 +335,168 @@ def _merge_pending(run: SyncRun, compiled: CompiledMapping, progress: Progress |
         if not chunk:
             return
         last = chunk[-1]
-        records = Record.objects.filter(pk__in=chunk).prefetch_related("links")
-        open_fields: dict[int, set[str]] = {}
-        for record_id, field in Conflict.objects.filter(record_id__in=chunk, status=ConflictStatus.OPEN) \
-                .values_list("record_id", "field"):
-            open_fields.setdefault(record_id, set()).add(field)
-        for record in records:
-            links = {side: next((link for link in record.links.all() if link.system_id == system_ids[side]), None)
-                     for side in SIDES}
-            _merge_one(run, compiled, record, links, frozenset(open_fields.get(record.pk, ())))
+        _merge_chunk(run, compiled, chunk)
         run.save(update_fields=["counts"])
         if progress:
             progress(run)
 
 
-def _merge_one(run: SyncRun, compiled: CompiledMapping, record: Record, links: dict[str, RecordLink | None],
-               open_conflicts: frozenset[str]) -> None:
-    sides: dict[str, SideState] = {}
-    for side, link in links.items():
-        if link is None:
+def _merge_chunk(run: SyncRun, compiled: CompiledMapping, record_ids: list[int]) -> None:
+    """Merge a chunk of records field by field and, in one transaction, apply the golden changes, move the
+    bases, open conflicts, log blocked edits, queue the writes and clear the flags."""
+    system_ids = {side: compiled.system(side).pk for side in SIDES}
+    records = list(Record.objects.filter(pk__in=record_ids).order_by("pk").prefetch_related(
+        Prefetch("links", queryset=RecordLink.objects.filter(system_id__in=system_ids.values()))))
+    open_fields: dict[int, set[str]] = {}
+    for record_id, field in Conflict.objects.filter(record_id__in=record_ids, status=ConflictStatus.OPEN) \
+            .values_list("record_id", "field"):
+        open_fields.setdefault(record_id, set()).add(field)
+
+    # Each side's current canonical values, references translated to golden ids in one query per field.
+    links_of: dict[int, dict[str, RecordLink | None]] = {}
+    current: dict[tuple[int, str], dict] = {}
+    for record in records:
+        links_of[record.pk] = {side: next((link for link in record.links.all() if link.system_id == system_ids[side]),
+                                          None) for side in SIDES}
+        for side, link in links_of[record.pk].items():
+            if link is not None:
+                values = compiled.mappers[side].to_canonical(link.remote_values or {}).values
+                current[record.pk, side] = compiled.readable(side, values)
+    translate = {side: _golden_references(compiled, side, [v for (_, s), v in current.items() if s == side])
+                 for side in SIDES}
+
+    already_creating = set(OutboundChange.objects.filter(record_id__in=record_ids, link__isnull=True)
+                           .values_list("record_id", "side"))
+    effects = _Effects()
+    for record in records:
+        links = links_of[record.pk]
+        sides = {side: SideState(current=translate[side](current[record.pk, side]), base=link.base_snapshot or {},
+                                 updated_at=link.remote_updated_at)
+                 for side, link in links.items() if link is not None}
+        result = merge_record(compiled.policies, record.values, sides,
+                              open_conflicts=frozenset(open_fields.get(record.pk, ())))
+        creates = [side for side in _creates_for(compiled, record, links) if (record.pk, side) not in already_creating]
+        if result.unchanged and not creates:
+            _count(run, "unchanged")
             continue
-        current = compiled.mappers[side].to_canonical(link.remote_values or {}).values
-        current = _references_to_golden(compiled, side, compiled.readable(side, current))
-        sides[side] = SideState(current=current, base=link.base_snapshot or {}, updated_at=link.remote_updated_at)
-    result = merge_record(compiled.policies, record.values, sides, open_conflicts=open_conflicts)
-    creates = _creates_for(compiled, record, links)
-    done = RecordLink.objects.filter(pk__in=[link.pk for link in links.values() if link is not None])
-    if result.unchanged and not creates:
-        _count(run, "unchanged")
-        done.update(needs_merge=False)
-        return
-    with transaction.atomic():  # the merge's effects and the cleared flag commit together
-        _apply(run, compiled, record, links, sides, result)
+        effects.add(compiled, record, links, sides, result, creates)
+    with transaction.atomic():
+        _apply(run, compiled, effects)
+        RecordLink.objects.filter(record_id__in=record_ids, system_id__in=system_ids.values(),
+                                  needs_merge=True).update(needs_merge=False)
+        _flush_events(run)
+
+
+class _Effects:
+    """What a chunk's merges change, gathered so each kind is written with one statement."""
+
+    def __init__(self) -> None:
+        self.golden: list[tuple[Record, dict, str]] = []  # record, changes, origin side ("hub" when none)
+        self.bases: dict[int, RecordLink] = {}
+        self.conflicts: list[tuple[Record, Any]] = []
+        self.blocked: list[tuple[Record, dict, Any]] = []
+        self.writes: list[tuple[Record, str, RecordLink | None, dict]] = []
+
+    def add(self, compiled, record, links, sides, result: MergeResult, creates: list[str]) -> None:
+        if result.golden:
+            origin = next((side for side, state in sides.items()
+                           if all(state.current.get(f) == v for f, v in result.golden.items())), "hub")
+            self.golden.append((record, result.golden, origin))
+        for side, moves in result.base.items():
+            link = links[side]
+            if link is not None and moves:
+                link.base_snapshot = {**(link.base_snapshot or {}), **moves}
+                self.bases[link.pk] = link
+        self.conflicts += [(record, spec) for spec in result.conflicts]
+        self.blocked += [(record, links, blocked) for blocked in result.blocked]
+        for side, values in result.writes.items():
+            if values:
+                self.writes.append((record, side, links.get(side), values))
         for side in creates:  # a new record gets the values the hub has, not empty fields
-            _queue_write(run, compiled, record, side, None, {k: v for k, v in record.values.items() if v is not None})
-        done.update(needs_merge=False)
+            self.writes.append((record, side, None, {k: v for k, v in record.values.items() if v is not None}))
 
 
-def _references_to_golden(compiled: CompiledMapping, side: str, values: dict[str, Any]) -> dict[str, Any]:
-    """A side's reference (its own id of, say, the account) becomes the golden record's id, through links.
-    A reference the hub cannot place yet is left out: unknown, so never taken as a change."""
-    if not compiled.references:
-        return values
-    out = dict(values)
-    system = compiled.system(side)
-    for field, entity in compiled.references.items():
-        value = out.get(field)
-        if value is None:
-            continue
-        record_id = RecordLink.objects.filter(system=system, entity_type=entity, external_id=str(value)) \
-            .values_list("record_id", flat=True).first() if entity else None
-        if record_id is None:
-            del out[field]
-        else:
-            out[field] = f"record:{record_id}"
-    return out
-
-
-def _references_to_side(run: SyncRun, compiled: CompiledMapping, record: Record, side: str,
-                        values: dict[str, Any]) -> dict[str, Any]:
-    """Golden references become the target system's own ids; one not linked there yet is held (never
-    written dangling or empty) with that reason."""
-    out = dict(values)
-    system = compiled.system(side)
-    for field, entity in compiled.references.items():
-        value = out.get(field)
-        if not isinstance(value, str) or not value.startswith("record:"):
-            continue
-        external_id = RecordLink.objects.filter(system=system, entity_type=entity, record_id=value[7:]) \
-            .values_list("external_id", flat=True).first()
-        if external_id is None:
-            del out[field]
-            _event(run, SyncEventKind.FAILED, record=record, side=side, field=field,
-                   message=f"held: the {entity} it points at is not linked in {system.name} yet")
-        else:
-            out[field] = external_id
-    return out
-
-
-def _apply(run: SyncRun, compiled: CompiledMapping, record: Record, links: dict[str, RecordLink | None],
-           sides: dict[str, SideState], result: MergeResult) -> None:
-    if result.golden:
-        origin = next((side for side, state in sides.items()
-                       if all(state.current.get(f) == v for f, v in result.golden.items())), "hub")
-        source = services.Source(system=compiled.system(origin).slug if origin != "hub" else "hub",
-                                 sync_run=run.pk, rule_version=compiled.version.number)
-        if services.record_update_values(record=record, changes=result.golden, source=source):
-            _count(run, "updated")
-            _event(run, SyncEventKind.UPDATED, record=record, side=origin if origin != "hub" else "",
-                   message="updated " + ", ".join(sorted(result.golden)))
-    for side, moves in result.base.items():
-        link = links[side]
-        if link is not None and moves:
-            link.base_snapshot = {**(link.base_snapshot or {}), **moves}
-            link.save(update_fields=["base_snapshot"])
-    for spec in result.conflicts:
+def _apply(run: SyncRun, compiled: CompiledMapping, effects: _Effects) -> None:
+    sources = {origin: services.Source(system=compiled.system(origin).slug if origin != "hub" else "hub",
+                                       sync_run=run.pk, rule_version=compiled.version.number)
+               for origin in ("crm", "erp", "hub")}
+    origins = {record.pk: origin for record, _, origin in effects.golden}
+    for record, changed in services.records_update_many(
+            [(record, changes, sources[origin]) for record, changes, origin in effects.golden]):
+        origin = origins[record.pk]
+        _count(run, "updated")
+        _event(run, SyncEventKind.UPDATED, record=record, side=origin if origin != "hub" else "",
+               message="updated " + ", ".join(sorted(changed)))
+    services.links_save_bases(list(effects.bases.values()))
+    for record, spec in effects.conflicts:
         _open_conflict(run, compiled, record, spec)
-    for blocked in result.blocked:
+    for record, links, blocked in effects.blocked:
         _count(run, "blocked")
         _event(run, SyncEventKind.BLOCKED_EDIT, record=record, side=blocked.side, field=blocked.field,
                external_id=(links[blocked.side].external_id if links.get(blocked.side) else ""),
                message=blocked.reason, data={"attempted": blocked.attempted, "kept": blocked.kept})
-    for side, values in result.writes.items():
-        if values:
-            _queue_write(run, compiled, record, side, links.get(side), values)
+    _queue_writes(run, compiled, effects.writes)
+
+
+def _golden_references(compiled: CompiledMapping, side: str, values_list: list[dict]) -> Callable[[dict], dict]:
+    """A function turning a side's references (its own id of, say, the account) into golden record ids, with
+    one lookup per reference field for all of ``values_list``. A reference the hub cannot place yet is left
+    out: unknown, so never taken as a change."""
+    if not compiled.references:
+        return lambda values: values
+    system = compiled.system(side)
+    known: dict[str, dict[str, int]] = {}
+    for field, entity in compiled.references.items():
+        ids = {str(values[field]) for values in values_list if values.get(field) is not None}
+        known[field] = dict(RecordLink.objects.filter(system=system, entity_type=entity, external_id__in=ids)
+                            .values_list("external_id", "record_id")) if entity and ids else {}
+
+    def translate(values: dict) -> dict:
+        out = dict(values)
+        for field in compiled.references:
+            if out.get(field) is None:
+                continue
+            record_id = known[field].get(str(out[field]))
+            if record_id is None:
+                del out[field]
+            else:
+                out[field] = f"record:{record_id}"
+        return out
+
+    return translate
+
+
+def _side_references(run: SyncRun, compiled: CompiledMapping, side: str,
+                     writes: list[tuple[Record, dict]]) -> Callable[[Record, dict], dict]:
+    """Golden references become the target system's own ids; one not linked there yet is held (never written
+    dangling or empty) with that reason. One lookup per reference field for the whole batch."""
+    if not compiled.references:
+        return lambda record, values: values
+    system = compiled.system(side)
+    known: dict[str, dict[int, str]] = {}
+    for field, entity in compiled.references.items():
+        ids = {int(values[field][7:]) for _, values in writes
+               if isinstance(values.get(field), str) and values[field].startswith("record:")
+               and values[field][7:].isdigit()}
+        known[field] = dict(RecordLink.objects.filter(system=system, entity_type=entity, record_id__in=ids)
+                            .values_list("record_id", "external_id")) if entity and ids else {}
+
+    def translate(record: Record, values: dict) -> dict:
+        out = dict(values)
+        for field, entity in compiled.references.items():
+            value = out.get(field)
+            if not isinstance(value, str) or not value.startswith("record:"):
+                continue
+            external_id = known[field].get(int(value[7:])) if value[7:].isdigit() else None
+            if external_id is None:
+                del out[field]
+                _event(run, SyncEventKind.FAILED, record=record, side=side, field=field,
+                       message=f"held: the {entity} it points at is not linked in {system.name} yet")
+            else:
+                out[field] = external_id
+        return out
+
+    return translate
 
 
 def _open_conflict(run: SyncRun, compiled: CompiledMapping, record: Record, spec) -> None:
@@ -408,7 +513,9 @@ def _open_conflict(run: SyncRun, compiled: CompiledMapping, record: Record, spec
 
 
 def _creates_for(compiled: CompiledMapping, record: Record, links: dict[str, RecordLink | None]) -> list[str]:
-    """Sides where the golden record must be created: linked on one side only, and the mapping says so."""
+    """Sides where the golden record must be created: linked on one side only, and the mapping says so.
+    (One create per record and side: the caller skips a side with a create already queued, sent or dead --
+    a dead one waits for a replay instead of being queued again.)"""
     mapping = compiled.mapping
     linked = [side for side, link in links.items() if link is not None]
     if len(linked) != 1:
@@ -418,9 +525,7 @@ def _creates_for(compiled: CompiledMapping, record: Record, links: dict[str, Rec
     policy = getattr(mapping, f"{source}_creates")
     trigger = getattr(mapping, f"{source}_create_trigger") or {}
     if policy == CreatePolicy.ALWAYS or (policy == CreatePolicy.ON_TRIGGER and trigger_matches(trigger, record)):
-        # One create per record and side: a dead one waits for a replay instead of being queued again.
-        if not OutboundChange.objects.filter(record=record, side=target, link__isnull=True).exists():
-            return [target]
+        return [target]
     return []
 
 
@@ -430,40 +535,68 @@ def trigger_matches(trigger: dict, record: Record) -> bool:
     return bool(field) and isinstance(allowed, list) and record.values.get(field) in allowed
 
 
-def _queue_write(run: SyncRun, compiled: CompiledMapping, record: Record, side: str, link: RecordLink | None,
-                 values: dict[str, Any]) -> None:
-    """Put one write in the outbox, as the system's rollout stage allows."""
-    system = compiled.system(side)
-    stage = system.rollout_stage
-    if stage == RolloutStage.READ_ONLY or (stage == RolloutStage.ONE_WAY and side == "crm"):
-        return  # this stage lets nothing be written to this system: not even a shadow row
-    wanted = {f: v for f, v in values.items()
-              if any(p.field == f and side in p.writes_to and side not in p.stopped for p in compiled.policies)}
-    wanted = _references_to_side(run, compiled, record, side, wanted)
-    converted = _vendor_payload(compiled, side, link, wanted)
-    for field, reason in converted.errors.items():
-        _count(run, "failed")
-        _event(run, SyncEventKind.WRITE_FAILED, record=record, side=side, field=field,
-               message=f"cannot write {field} to {system.name}: {reason}")
-    sendable = {f: v for f, v in wanted.items() if f not in converted.errors}
-    if not sendable:
-        return
-    shadow = run.mode == SyncMode.SHADOW or stage == RolloutStage.SHADOW
-    status = OutboundStatus.SHADOW if shadow else OutboundStatus.PENDING
-    # A write still waiting for this record and side absorbs the new values: one write, the latest values.
-    waiting = OutboundChange.objects.filter(record=record, side=side, status=status, link=link).first()
-    if waiting is not None:
-        waiting.values = {**waiting.values, **sendable}
-        waiting.payload = _vendor_payload(compiled, side, link, waiting.values).values
-        waiting.run = run
-        waiting.save(update_fields=["values", "payload", "run"])
-    else:
-        OutboundChange.objects.create(
-            run=run, record=record, system=system, link=link, side=side, vendor_object=compiled.vendor_object(side),
-            values=sendable, payload=converted.values, idempotency_key=_change_key(run.pk, record.pk, side),
-            status=status,
-        )
-    _count(run, "written")
+def _queue_writes(run: SyncRun, compiled: CompiledMapping, writes: list[tuple[Record, str, RecordLink | None, dict]]):
+    """Put writes in the outbox, as each system's rollout stage allows; a write still waiting for the same
+    record and side absorbs the new values (one write, the latest values)."""
+    by_side: dict[str, list[tuple[Record, RecordLink | None, dict]]] = {}
+    for record, side, link, values in writes:
+        by_side.setdefault(side, []).append((record, link, values))
+    for side, items in by_side.items():
+        system = compiled.system(side)
+        stage = system.rollout_stage
+        if stage == RolloutStage.READ_ONLY or (stage == RolloutStage.ONE_WAY and side == "crm"):
+            continue  # this stage lets nothing be written to this system: not even a shadow row
+        writable = {p.field for p in compiled.policies if side in p.writes_to and side not in p.stopped}
+        wanted = [(record, link, {f: v for f, v in values.items() if f in writable}) for record, link, values in items]
+        to_side = _side_references(run, compiled, side, [(record, values) for record, _, values in wanted])
+        shadow = run.mode == SyncMode.SHADOW or stage == RolloutStage.SHADOW
+        status = OutboundStatus.SHADOW if shadow else OutboundStatus.PENDING
+        waiting = {(row.record_id, row.link_id): row for row in OutboundChange.objects.filter(
+            record_id__in=[record.pk for record, _, _ in wanted], side=side, status=status)}
+        new_rows, updated_rows = [], []
+        for record, link, values in wanted:
+            values = to_side(record, values)
+            converted = _vendor_payload(compiled, side, link, values)
+            for field, reason in converted.errors.items():
+                _count(run, "failed")
+                _event(run, SyncEventKind.WRITE_FAILED, record=record, side=side, field=field,
+                       message=f"cannot write {field} to {system.name}: {reason}")
+            sendable = {f: v for f, v in values.items() if f not in converted.errors}
+            if not sendable:
+                continue
+            row = waiting.get((record.pk, link.pk if link else None))
+            if row is not None:
+                row.values = {**row.values, **sendable}
+                row.payload = _vendor_payload(compiled, side, link, row.values).values
+                row.run = run
+                updated_rows.append(row)
+            else:
+                new_rows.append(OutboundChange(
+                    run=run, record=record, system=system, link=link, side=side,
+                    vendor_object=compiled.vendor_object(side), values=sendable, payload=converted.values,
+                    idempotency_key=_change_key(run.pk, record.pk, side), status=status))
+            _count(run, "written")
+        OutboundChange.objects.bulk_update(updated_rows, ["values", "payload", "run"], batch_size=500)
+        _unique_keys(new_rows)
+        OutboundChange.objects.bulk_create(new_rows, batch_size=1000)
+
+
+def _unique_keys(rows: list[OutboundChange]) -> None:
+    """A run redelivered after its worker died may queue a second change for a record and side: it gets a
+    key of its own (the first one may be sent already)."""
+    taken = set(OutboundChange.objects.filter(idempotency_key__in=[row.idempotency_key for row in rows])
+                .values_list("idempotency_key", flat=True)) if rows else set()
+    for row in rows:
+        n = 1
+        while row.idempotency_key in taken:
+            row.idempotency_key = hashlib.sha256(f"{row.idempotency_key}:{n}".encode()).hexdigest()
+            n += 1
+        taken.add(row.idempotency_key)
+
+
+def _flush_events(run: SyncRun) -> None:
+    SyncEvent.objects.bulk_create(_buffer(run), batch_size=1000)
+    _buffer(run).clear()
 
 
 def _vendor_payload(compiled: CompiledMapping, side: str, link: RecordLink | None, values: dict[str, Any]):

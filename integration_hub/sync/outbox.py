@@ -22,7 +22,7 @@ from connectors.base import ConnectorError, WriteResult
 from connectors.models import ConnectedSystem
 from connectors.services import connector_session
 from integration_hub import audit, services
-from integration_hub.models import OutboundChange, OutboundStatus, RecordLink, SyncEvent, SyncEventKind
+from integration_hub.models import OutboundChange, OutboundStatus, Record, RecordLink, SyncEvent, SyncEventKind
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +47,16 @@ def _due(system: ConnectedSystem):
         | Q(status=OutboundStatus.SENDING, next_attempt_at__lte=now - STALE_SENDING))
 
 
-def _claim(rows: list[OutboundChange]) -> list[OutboundChange]:
-    """Take rows for this dispatcher: a conditional update that must change exactly one row each."""
-    claimed = []
+def _claim(system: ConnectedSystem, limit: int) -> list[OutboundChange]:
+    """Take due rows for this dispatcher: locked rows another dispatcher holds are skipped, the taken ones
+    are marked "sending" in the same transaction (two dispatchers never send the same row)."""
     now = timezone.now()
-    for row in rows:
-        taken = OutboundChange.objects.filter(pk=row.pk, status=row.status, attempts=row.attempts).update(
+    with transaction.atomic():
+        ids = list(_due(system).select_for_update(skip_locked=True).order_by("id")
+                   .values_list("pk", flat=True)[:limit])
+        OutboundChange.objects.filter(pk__in=ids).update(
             status=OutboundStatus.SENDING, attempts=F("attempts") + 1, next_attempt_at=now)
-        if taken == 1:
-            row.attempts += 1
-            claimed.append(row)
-    return claimed
+    return list(OutboundChange.objects.filter(pk__in=ids).select_related("link").order_by("id"))
 
 
 def _vendor_record(row: OutboundChange, connector) -> dict:
@@ -73,14 +72,13 @@ def _vendor_record(row: OutboundChange, connector) -> dict:
 def dispatch_system(*, system: ConnectedSystem, limit: int = 1000) -> DispatchResult:
     """Send what is due for one system."""
     result = DispatchResult()
-    rows = list(_due(system).select_related("link", "record").order_by("id")[:limit])
-    if not rows:
+    if not _due(system).exists():
         return result
     with audit.acting_as(f"outbox:{system.slug}", reason="write sent to " + system.name):
         try:
             with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
                 groups: dict[tuple[str, bool], list[OutboundChange]] = {}
-                for row in _claim(rows):
+                for row in _claim(system, limit):
                     groups.setdefault((row.vendor_object, row.link_id is None), []).append(row)
                 for (vendor_object, creating), group in groups.items():
                     id_field = connector.create_key[1] if creating else None
@@ -88,8 +86,7 @@ def dispatch_system(*, system: ConnectedSystem, limit: int = 1000) -> DispatchRe
                         batch = group[start:start + BATCH]
                         outcomes = connector.upsert_many(vendor_object, [_vendor_record(r, connector) for r in batch],
                                                          id_field)
-                        for row, outcome in zip(batch, outcomes, strict=True):
-                            _record_outcome(row, outcome, result)
+                        _record_outcomes(system, batch, outcomes, result)
         except ConnectorError as exc:
             # The system is unreachable or refused us (auth): every claimed row waits and retries.
             result.errors.append(exc.message)
@@ -104,19 +101,55 @@ def _backoff(attempts: int) -> timedelta:
 
 
 @transaction.atomic
-def _record_outcome(row: OutboundChange, outcome: WriteResult, result: DispatchResult) -> None:
-    if outcome.ok:
-        row.status, row.sent_at, row.last_error = OutboundStatus.SENT, timezone.now(), ""
-        row.save(update_fields=["status", "sent_at", "last_error"])
-        if row.link_id:
-            link = RecordLink.objects.select_for_update().get(pk=row.link_id)
-            link.base_snapshot = {**(link.base_snapshot or {}), **row.values}
-            link.save(update_fields=["base_snapshot"])
-        elif outcome.external_id:
-            services.record_link(record=row.record, system=row.system, external_id=outcome.external_id,
-                                 base_snapshot=dict(row.values))
-        result.sent += 1
-        return
+def _record_outcomes(system: ConnectedSystem, batch: list[OutboundChange], outcomes: list[WriteResult],
+                     result: DispatchResult) -> None:
+    """Store a batch's results: sent rows, the bases they move, the links of created records, and failures."""
+    now = timezone.now()
+    sent = [(row, outcome) for row, outcome in zip(batch, outcomes, strict=True) if outcome.ok]
+    for row, _ in sent:
+        row.status, row.sent_at, row.last_error = OutboundStatus.SENT, now, ""
+    OutboundChange.objects.bulk_update([row for row, _ in sent], ["status", "sent_at", "last_error"])
+    result.sent += len(sent)
+
+    # An update moves its link's base to what was written, so its echo on the next pull is no change.
+    updated = [row for row, _ in sent if row.link_id]
+    links = RecordLink.objects.select_for_update().in_bulk([row.link_id for row in updated])
+    for row in updated:
+        link = links[row.link_id]
+        link.base_snapshot = {**(link.base_snapshot or {}), **row.values}
+    services.links_save_bases(list(links.values()))
+
+    # A create links the new external id (a retried create the system answered with the same id: no second link).
+    created = [(row, str(outcome.external_id)) for row, outcome in sent if not row.link_id and outcome.external_id]
+    if created:
+        entity_of = dict(Record.objects.filter(pk__in=[row.record_id for row, _ in created])
+                         .values_list("pk", "entity_type"))
+        linked = {(entity, external_id): record_id for entity, external_id, record_id in RecordLink.objects.filter(
+            system=system, external_id__in=[eid for _, eid in created]).values_list(
+            "entity_type", "external_id", "record_id")}
+        new_links = {}
+        for row, external_id in created:
+            key = (entity_of[row.record_id], external_id)
+            owner = linked.get(key) or (new_links[key].record_id if key in new_links else None)
+            if owner is None:
+                new_links[key] = RecordLink(record_id=row.record_id, system=system, entity_type=key[0],
+                                            external_id=external_id, base_snapshot=dict(row.values))
+            elif owner != row.record_id:  # the system answered with an id another record holds: a person looks
+                logger.error("%s answered a create for record %s with %s, linked to record %s already",
+                             system.slug, row.record_id, external_id, owner)
+                row.status, row.last_error = OutboundStatus.DEAD, (
+                    f"{system.name} answered with id {external_id}, which is linked to record {owner} already")
+                row.save(update_fields=["status", "last_error"])
+                result.sent -= 1
+                result.dead += 1
+        services.links_create_many(list(new_links.values()))
+
+    for row, outcome in zip(batch, outcomes, strict=True):
+        if not outcome.ok:
+            _record_failure(row, outcome, result)
+
+
+def _record_failure(row: OutboundChange, outcome: WriteResult, result: DispatchResult) -> None:
     error = outcome.error or ConnectorError("the system gave no result for this write", kind="server",
                                             permanent=False)
     row.last_error = error.message[:2000]
@@ -124,7 +157,7 @@ def _record_outcome(row: OutboundChange, outcome: WriteResult, result: DispatchR
         row.status = OutboundStatus.DEAD
         result.dead += 1
         if row.run_id:
-            SyncEvent.objects.create(run_id=row.run_id, record=row.record, side=row.side,
+            SyncEvent.objects.create(run_id=row.run_id, record_id=row.record_id, side=row.side,
                                      external_id=row.link.external_id if row.link_id else "",
                                      kind=SyncEventKind.WRITE_FAILED, message=row.last_error,
                                      data={"values": row.values})

@@ -304,19 +304,20 @@ def test_a_run_that_dies_mid_merge_resumes_and_every_record_arrives_once(publish
     item = published["item"]
     stage(item, "two_way")
     run = engine.sync_run_create(mapping=item)
-    real_merge_one, merged = engine._merge_one, []
+    monkeypatch.setattr(engine, "MERGE_CHUNK", 2)
+    real_merge_chunk, merged = engine._merge_chunk, []
 
     def dying_merge(*args, **kwargs):
-        if len(merged) == 2:
+        if len(merged) == 1:
             raise SystemExit("worker killed")  # what kill -9 looks like from inside: nothing after this point
         merged.append(1)
-        return real_merge_one(*args, **kwargs)
+        return real_merge_chunk(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "_merge_one", dying_merge)
+    monkeypatch.setattr(engine, "_merge_chunk", dying_merge)
     with pytest.raises(SystemExit):
         engine.sync_run_execute(run=run)
     assert RecordLink.objects.filter(needs_merge=True).exists()  # the unmerged records are still flagged
-    monkeypatch.setattr(engine, "_merge_one", real_merge_one)
+    monkeypatch.setattr(engine, "_merge_chunk", real_merge_chunk)
 
     # A killed worker runs no `finally`: its lock is still there when the task is redelivered.
     from django.core.cache import cache
