@@ -120,12 +120,23 @@ def connect_signals() -> None:
 def bulk_history(model: type[models.Model], instances, *, update: bool, reason: str = "") -> None:
     """History rows for a bulk create or update, stamped exactly as a single save would be (actor,
     user, reason, correlation id): speed never costs the audit."""
+    from django.utils import timezone
+    from simple_history.utils import get_change_reason_from_object
+
+    from integration_hub.bulk import insert_many
+
     if not instances:
         return
     ctx = current()
     user = (ctx.user if ctx else None) or _request_user()
-    attrs = {"history_actor": current_actor()[:150],
-             "history_correlation_id": ctx.correlation_id if ctx else ""}
-    model.history.bulk_history_create(
-        instances, batch_size=1000, update=update, default_user=user,
-        default_change_reason=reason or (ctx.reason if ctx else ""), custom_historical_attrs=attrs)
+    actor, correlation = current_actor()[:150], (ctx.correlation_id if ctx else "")
+    default_reason = reason or (ctx.reason if ctx else "")
+    history_model = model.history.model
+    tracked = [field.attname for field in history_model.tracked_fields]
+    now = timezone.now()
+    rows = [history_model(history_date=now, history_user=user, history_type="~" if update else "+",
+                          history_change_reason=get_change_reason_from_object(instance) or default_reason,
+                          history_actor=actor, history_correlation_id=correlation,
+                          **{name: getattr(instance, name) for name in tracked})
+            for instance in instances]
+    insert_many(history_model, rows)

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 
+from integration_hub.bulk import insert_many
 from integration_hub.models import MatchKey, Record
 
 
@@ -46,14 +47,14 @@ def keys_refresh(records: Sequence[Record], keys: Sequence[str] | None = None) -
     keys = entity_keys(records[0].entity_type) if keys is None else keys
     with transaction.atomic():
         MatchKey.objects.filter(record_id__in=[r.pk for r in records]).delete()
-        MatchKey.objects.bulk_create(_rows(records, keys), batch_size=2000)
+        insert_many(MatchKey, _rows(records, keys))
 
 
 def keys_add(records: Sequence[Record], keys: Sequence[str] | None = None) -> None:
     """Index new records (all of one entity type)."""
     if records:
         keys = entity_keys(records[0].entity_type) if keys is None else keys
-        MatchKey.objects.bulk_create(_rows(records, keys), batch_size=2000)
+        insert_many(MatchKey, _rows(records, keys))
 
 
 def _rows(records: Iterable[Record], keys: Sequence[str]) -> list[MatchKey]:

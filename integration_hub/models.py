@@ -5,6 +5,7 @@ from django.db import models
 from django.urls import reverse
 
 from integration_hub.audit import audited_history
+from integration_hub.fields import JSONField
 
 
 class EntityType(models.TextChoices):
@@ -24,9 +25,9 @@ class Record(models.Model):
     entity_type = models.CharField(max_length=20, choices=EntityType.choices, db_index=True)
     display_name = models.CharField(max_length=255, blank=True, db_index=True)
     # Canonical field name -> value (money as {"amount": "12.50", "currency": "EUR"}).
-    values = models.JSONField(default=dict, blank=True)
+    values = JSONField(default=dict, blank=True)
     # Canonical field name -> {"system", "actor", "sync_run", "rule_version", "at"}.
-    provenance = models.JSONField(default=dict, blank=True)
+    provenance = JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -57,10 +58,10 @@ class RecordLink(models.Model):
     entity_type = models.CharField(max_length=20, choices=EntityType.choices)
     external_id = models.CharField(max_length=255)
     # The field values both sides agreed on at the last sync: the "base" of the three-way merge.
-    base_snapshot = models.JSONField(default=dict, blank=True)
+    base_snapshot = JSONField(default=dict, blank=True)
     # The system's own field values as last read (vendor field paths): what previews and
     # reconciliation compare against. Raw data, so it stays out of the history table.
-    remote_values = models.JSONField(default=dict, blank=True)
+    remote_values = JSONField(default=dict, blank=True)
     remote_updated_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=LinkStatus.choices, default=LinkStatus.ACTIVE)
@@ -121,9 +122,9 @@ class SyncRun(models.Model):
     mode = models.CharField(max_length=10, choices=SyncMode.choices, default=SyncMode.LIVE)
     full = models.BooleanField(default=False, help_text="Read everything, not only changes since the cursor.")
     status = models.CharField(max_length=24, choices=SyncStatus.choices, default=SyncStatus.QUEUED, db_index=True)
-    cursor_before = models.JSONField(default=dict, blank=True)
-    cursor_after = models.JSONField(default=dict, blank=True)
-    counts = models.JSONField(default=empty_counts)
+    cursor_before = JSONField(default=dict, blank=True)
+    cursor_after = JSONField(default=dict, blank=True)
+    counts = JSONField(default=empty_counts)
     processed = models.PositiveIntegerField(default=0)
     requested_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     error = models.TextField(blank=True)
@@ -165,7 +166,7 @@ class SyncEvent(models.Model):
     kind = models.CharField(max_length=15, choices=SyncEventKind.choices, db_index=True)
     field = models.CharField(max_length=80, blank=True)
     message = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    data = JSONField(default=dict, blank=True)
     replayed_by = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -211,8 +212,8 @@ class OutboundChange(models.Model):
                              help_text="Empty for a create: the link is made when the system answers.")
     side = models.CharField(max_length=3)
     vendor_object = models.CharField(max_length=100)
-    values = models.JSONField(help_text="Canonical field -> value this change writes (the base after success).")
-    payload = models.JSONField(help_text="The vendor fields sent.")
+    values = JSONField(help_text="Canonical field -> value this change writes (the base after success).")
+    payload = JSONField(help_text="The vendor fields sent.")
     idempotency_key = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.PENDING,
                               db_index=True)

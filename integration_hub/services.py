@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integration_hub import audit, matching
+from integration_hub.bulk import insert_many, update_many
 from integration_hub.models import Record, RecordLink
 
 # Fields whose value names the record in lists, in order of preference per entity.
@@ -116,7 +117,7 @@ def records_create_many(*, entity_type: str, items: list[tuple[dict[str, Any], S
                         display_name=display_name_for(entity_type, values))
         record._change_reason = reason or audit.reason_or("created")
         records.append(record)
-    Record.objects.bulk_create(records, batch_size=1000)
+    insert_many(Record, records)
     audit.bulk_history(Record, records, update=False)
     matching.keys_add(records)
     return records
@@ -143,7 +144,7 @@ def records_update_many(items: list[tuple[Record, dict[str, Any], Source]]) -> l
     if not updated:
         return []
     records = [record for record, _ in updated]
-    Record.objects.bulk_update(records, ["values", "provenance", "display_name", "updated_at"], batch_size=500)
+    update_many(Record, records, ["values", "provenance", "display_name", "updated_at"])
     audit.bulk_history(Record, records, update=True)
     keys = matching.entity_keys(records[0].entity_type)
     key_fields = {part for key in keys for part in key.split("+")}
@@ -159,7 +160,7 @@ def links_create_many(links: list[RecordLink]) -> list[RecordLink]:
     for link in links:
         link.last_synced_at = link.last_synced_at or now
         link.external_id = str(link.external_id)
-    RecordLink.objects.bulk_create(links, batch_size=1000)
+    insert_many(RecordLink, links)
     audit.bulk_history(RecordLink, links, update=False)
     return links
 
@@ -168,5 +169,5 @@ def links_create_many(links: list[RecordLink]) -> list[RecordLink]:
 def links_save_bases(links: list[RecordLink]) -> None:
     """Store moved base snapshots in bulk, with their history rows."""
     if links:
-        RecordLink.objects.bulk_update(links, ["base_snapshot"], batch_size=500)
+        update_many(RecordLink, links, ["base_snapshot"])
         audit.bulk_history(RecordLink, links, update=True)

@@ -39,12 +39,15 @@ def sync_mapping(mapping_id: int, trigger: str = "schedule", mode: str = "live",
     return run.pk
 
 
+DISPATCH_BUDGET_SECONDS = 10 * 60  # then the next scheduled dispatch (every minute) goes on
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def dispatch_outbox() -> dict:
     """Send every system's due writes (also runs every minute, to retry what failed)."""
     from integration_hub.sync import outbox
 
-    result = outbox.dispatch_all()
+    result = outbox.dispatch_all_until_empty(budget_seconds=DISPATCH_BUDGET_SECONDS)
     return {"sent": result.sent, "retrying": result.retrying, "dead": result.dead}
 
 

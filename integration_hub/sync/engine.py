@@ -28,6 +28,7 @@ from connectors.base import ConnectorError, parse_timestamp
 from connectors.models import RolloutStage
 from connectors.services import connector_session
 from integration_hub import audit, matching, services
+from integration_hub.bulk import insert_many, update_many
 from integration_hub.models import (
     OutboundChange,
     OutboundStatus,
@@ -254,8 +255,7 @@ def _stage_page(run: SyncRun, compiled: CompiledMapping, side: str, remotes) -> 
             fields, remote.updated_at, now, True
         refreshed.append(link)
     # Raw vendor data, not governed values: stored without history rows.
-    RecordLink.objects.bulk_update(refreshed, ["remote_values", "remote_updated_at", "last_synced_at", "needs_merge"],
-                                   batch_size=500)
+    update_many(RecordLink, refreshed, ["remote_values", "remote_updated_at", "last_synced_at", "needs_merge"])
     if valid:
         _link_new(run, compiled, side, valid)
     _flush_events(run)
@@ -576,9 +576,9 @@ def _queue_writes(run: SyncRun, compiled: CompiledMapping, writes: list[tuple[Re
                     vendor_object=compiled.vendor_object(side), values=sendable, payload=converted.values,
                     idempotency_key=_change_key(run.pk, record.pk, side), status=status))
             _count(run, "written")
-        OutboundChange.objects.bulk_update(updated_rows, ["values", "payload", "run"], batch_size=500)
+        update_many(OutboundChange, updated_rows, ["values", "payload", "run"])
         _unique_keys(new_rows)
-        OutboundChange.objects.bulk_create(new_rows, batch_size=1000)
+        insert_many(OutboundChange, new_rows)
 
 
 def _unique_keys(rows: list[OutboundChange]) -> None:
@@ -595,7 +595,7 @@ def _unique_keys(rows: list[OutboundChange]) -> None:
 
 
 def _flush_events(run: SyncRun) -> None:
-    SyncEvent.objects.bulk_create(_buffer(run), batch_size=1000)
+    insert_many(SyncEvent, _buffer(run))
     _buffer(run).clear()
 
 

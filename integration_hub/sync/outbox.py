@@ -10,6 +10,7 @@ period (updates are idempotent by id; creates carry the change's key where the v
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from connectors.base import ConnectorError, WriteResult
 from connectors.models import ConnectedSystem
 from connectors.services import connector_session
 from integration_hub import audit, services
+from integration_hub.bulk import update_many
 from integration_hub.models import OutboundChange, OutboundStatus, Record, RecordLink, SyncEvent, SyncEventKind
 
 logger = logging.getLogger(__name__)
@@ -108,7 +110,7 @@ def _record_outcomes(system: ConnectedSystem, batch: list[OutboundChange], outco
     sent = [(row, outcome) for row, outcome in zip(batch, outcomes, strict=True) if outcome.ok]
     for row, _ in sent:
         row.status, row.sent_at, row.last_error = OutboundStatus.SENT, now, ""
-    OutboundChange.objects.bulk_update([row for row, _ in sent], ["status", "sent_at", "last_error"])
+    update_many(OutboundChange, [row for row, _ in sent], ["status", "sent_at", "last_error"])
     result.sent += len(sent)
 
     # An update moves its link's base to what was written, so its echo on the next pull is no change.
@@ -187,3 +189,17 @@ def _due_system_ids() -> list[int]:
         Q(status=OutboundStatus.PENDING) | Q(status=OutboundStatus.FAILED, next_attempt_at__lte=now)
         | Q(status=OutboundStatus.SENDING, next_attempt_at__lte=now - STALE_SENDING))
         .values_list("system_id", flat=True).distinct())
+
+
+def dispatch_all_until_empty(*, budget_seconds: float | None = None) -> DispatchResult:
+    """Send batches until nothing is due (rows waiting for their backoff are not due), or the budget is spent."""
+    total = DispatchResult()
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    while True:
+        part = dispatch_all()
+        total.sent += part.sent
+        total.retrying += part.retrying
+        total.dead += part.dead
+        total.errors += part.errors
+        if not (part.sent or part.retrying or part.dead) or (deadline is not None and time.monotonic() > deadline):
+            return total
