@@ -1,4 +1,6 @@
 """setup_demo creates one user per role, shows passwords once, and can run again safely."""
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -53,3 +55,24 @@ def test_passwords_can_come_from_the_environment(monkeypatch, settings, tmp_path
     call_command("setup_demo")
     assert get_user_model().objects.get(username="viewer").check_password("correct-horse-battery")
     assert "correct-horse-battery" not in capsys.readouterr().out
+
+
+def test_the_first_scheduled_sync_after_set_up_shows_a_conflict_a_blocked_edit_and_a_held_record(settings, tmp_path):
+    """What `make run` shows: set-up syncs once and plays the scenarios; beat's next run brings them to the UI."""
+    from django_celery_beat.models import PeriodicTask
+
+    from connectors.demo import demo_emulators_running
+    from integration_hub import tasks
+    from integration_hub.models import SyncEvent
+    from reconciliation.models import Conflict
+
+    settings.DATA_DIR = tmp_path
+    call_command("setup_demo")
+    scheduled = PeriodicTask.objects.filter(task="integration_hub.tasks.sync_mapping", enabled=True)
+    assert scheduled.count() >= 3 and all(t.interval.every == 2 for t in scheduled)
+    with demo_emulators_running():  # the sandboxes of `make run`, on the state set-up left
+        for task in scheduled.order_by("id"):
+            tasks.sync_mapping.apply(kwargs=json.loads(task.kwargs), throw=True)  # as beat sends it
+    assert set(Conflict.objects.values_list("field", flat=True)) >= {"name", "unit_price"}
+    assert SyncEvent.objects.filter(kind="blocked_edit", field="customer_number", run__trigger="schedule").exists()
+    assert SyncEvent.objects.filter(kind="failed", run__trigger="schedule").exists()

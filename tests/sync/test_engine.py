@@ -209,6 +209,8 @@ def test_the_demo_scenarios_play_out_on_the_next_sync(published):
     initech = Record.objects.get(entity_type="account", values__name="Initech LLC")
     assert initech.values["shipping_street"] == "4120 Freidrich Lane"
     assert SyncEvent.objects.filter(run=runs["contact"], kind="failed", external_id="1011").exists()
+    blocked = SyncEvent.objects.get(run=runs["account"], kind="blocked_edit", field="customer_number")
+    assert blocked.data["attempted"] == "STARK-1" and blocked.data["kept"] != "STARK-1"
 
 
 def test_the_record_timeline_shows_blocked_edits(client, viewer_user, published):

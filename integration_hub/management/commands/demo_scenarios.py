@@ -2,7 +2,8 @@
 
 Run it after a first sync; the next sync (scheduled, "Sync now", or `manage.py sync <entity>`) shows:
 an address change flowing from the CRM (4), a conflict for a name both teams changed (5), a rep's
-price edit held for finance (6), and a contact that fails the rules, held until it is fixed (replay).
+price edit held for finance (6), a rep's edit of an ERP-owned customer number put back and logged as a
+blocked edit, and a contact that fails the rules, held until it is fixed (replay).
 """
 from __future__ import annotations
 
@@ -50,8 +51,10 @@ class Command(BaseCommand):
              "           ... and finance corrected its legal name in the ERP")
         edit(crm, "products", linked(crm, "price", sku="WID-100"), {"price": "11.00"},
              "scenario 6: a rep 'fixed' the Widget Standard price in the CRM")
+        edit(crm, "companies", linked(crm, "account", name="Stark Industries"), {"erp_customer_number": "STARK-1"},
+             "a rep typed a customer number of their own for Stark in the CRM (the ERP owns it)")
         edit(crm, "contacts", linked(crm, "contact", email="hank@globex.example"), {"lastname": ""},
              "a rep blanked Hank's last name (a required field)")
         self.stdout.write(self.style.SUCCESS(
             "Done. The next sync of accounts, prices and contacts shows the address flowing, a name conflict, "
-            "a price held for finance and a held contact to replay once its name is back."))
+            "a price held for finance, a blocked edit and a held contact to replay once its name is back."))

@@ -23,6 +23,9 @@ DEMO_USERS = (
 )
 
 
+DEMO_SYNC_MINUTES = 2  # the demo's cadence: soon enough to watch a scheduled sync happen
+
+
 class Command(BaseCommand):
     help = ("Set up the demo: users for each role (passwords printed once, or from DEMO_*_PASSWORD) "
             "and the sandbox CRM and ERP systems.")
@@ -87,21 +90,32 @@ class Command(BaseCommand):
                                              f"published{rest}."))
 
     def _first_sync(self) -> None:
-        """Sync the demo's enabled mappings once, so the hub shows linked records from the start."""
+        """Sync the demo's enabled mappings once, so the hub shows linked records from the start; then play the
+        demo scenarios in the sandboxes, so the first scheduled sync (every DEMO_SYNC_MINUTES) shows a conflict,
+        a blocked edit and a held record to replay."""
+        from django.core.management import call_command
+
         from integration_hub.models import SyncRun
         from integration_hub.sync import engine, outbox
         from mapping.models import ObjectMapping
+        from mapping.services import mapping_sync_schedule
 
         if SyncRun.objects.exists():
             return
-        for mapping in ObjectMapping.objects.filter(is_enabled=True, published_version__isnull=False) \
-                .order_by("id"):
+        mappings = list(ObjectMapping.objects.filter(is_enabled=True, published_version__isnull=False).order_by("id"))
+        for mapping in mappings:
             run = engine.sync_run_execute(run=engine.sync_run_create(mapping=mapping, trigger="manual"))
             counts = ", ".join(f"{k} {v}" for k, v in run.counts.items() if v)
             self.stdout.write(f"First sync of {mapping}: {run.get_status_display()} ({counts}).")
-        sent = outbox.dispatch_all()
-        self.stdout.write(f"Sent {sent.sent} writes to the sandboxes. Scheduled syncs continue from here; "
-                          "`python manage.py demo_scenarios` plays scenarios 4–6 for the next one.")
+        sent = outbox.dispatch_all_until_empty()
+        self.stdout.write(f"Sent {sent.sent} writes to the sandboxes.")
+        call_command("demo_scenarios", stdout=self.stdout)
+        for mapping in mappings:
+            mapping.interval_minutes = DEMO_SYNC_MINUTES
+            mapping.save(update_fields=["interval_minutes", "updated_at"])
+            mapping_sync_schedule(mapping=mapping)
+        self.stdout.write(f"Scheduled syncs run every {DEMO_SYNC_MINUTES} minutes (the worker and beat of `make run`): "
+                          "watch Sync runs for the conflicts, the blocked edit and the held contact.")
 
     def _ensure_user(self, username: str, role: str | None, env_var: str) -> str | None:
         User = get_user_model()
