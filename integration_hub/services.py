@@ -84,6 +84,9 @@ def record_update_values(*, record: Record, changes: dict[str, Any], source: Sou
     keys = matching.entity_keys(record.entity_type)
     if {part for key in keys for part in key.split("+")}.intersection(changed):
         matching.keys_refresh([record], keys)
+    if source.system == HUB_EDIT.system:
+        # A person's edit in the hub reaches the systems with the next sync of the record's mapping.
+        RecordLink.objects.filter(record=record).update(needs_merge=True)
     return changed
 
 

@@ -336,3 +336,20 @@ def test_a_run_that_dies_mid_merge_resumes_and_every_record_arrives_once(publish
     skus = [p["properties"]["hs_sku"] for p in hubspot.store.table("products").values()]
     assert sorted(skus) == sorted(set(skus)) and len(skus) == 5  # nothing written twice, nothing missing
     assert OutboundChange.objects.filter(status=OutboundStatus.SENT).count() == 5
+
+
+def test_an_edit_made_in_the_hub_reaches_both_systems_with_the_next_sync(published, emulators):
+    from integration_hub import services
+
+    hubspot, netsuite = emulators
+    account = published["account"]
+    stage(account, "two_way")
+    sync(account)
+    record = Record.objects.filter(entity_type="account", links__system=account.crm_system) \
+        .filter(links__system=account.erp_system).first()
+    services.record_update_values(record=record, changes={"shipping_city": "Springfield"})
+    run, sent = sync(account)
+    assert {c.side for c in OutboundChange.objects.filter(run=run, record=record)} == {"crm", "erp"}
+    assert sent.dead == 0
+    crm_id = record.links.get(system=account.crm_system).external_id
+    assert hubspot.store.table("companies")[crm_id]["properties"]["city"] == "Springfield"
