@@ -1,14 +1,19 @@
-"""One sync of a mapping, as DESIGN.md's "The sync, one record at a time" (done in pages).
+"""One sync of a mapping, as DESIGN.md's "The sync, one record at a time" -- done a page at a time.
 
 1. Pull each side's changes since its cursor, page by page. Each record is mapped to canonical
    values through the published rules; a record that fails them is held with its reason (an event
-   to replay), never half-written. Valid records refresh their link's last known values, are
-   linked by external id, else matched by the mapping's keys, else become a new golden record
-   where the mapping lets that side create one, else are held as "unlinked". The cursor moves
-   only after its page is stored, so a run that dies resumes where it stopped.
-2. Merge every record a pull flagged (`needs_merge`) field by field against each side's base (three-way, see merge.py)
-   and, in one transaction per record, apply the golden changes, move the bases, open conflicts,
-   log blocked edits and put the writes in the outbox. The outbox is sent by outbox.py.
+   to replay), never half-written. Valid records refresh their link's last known values (a record read
+   again unchanged is skipped), are linked by external id, else matched by the mapping's keys (an index,
+   see integration_hub.matching), else become a new golden record where the mapping lets that side
+   create one, else are held as "unlinked". A page is stored in one transaction with the cursor past it,
+   so a run that dies resumes where it stopped.
+2. Merge every record a pull flagged (`needs_merge`) field by field against each side's base (three-way,
+   see merge.py), a chunk at a time; in one transaction per chunk apply the golden changes, move the bases,
+   open conflicts, log blocked edits, put the writes in the outbox and clear the flags. The outbox is sent
+   by outbox.py.
+
+Every kind of write is one statement per page or chunk (integration_hub.bulk: COPY on PostgreSQL), history
+rows included, so the audit costs no round trips of its own.
 """
 from __future__ import annotations
 
