@@ -150,6 +150,7 @@ class SyncEventKind(models.TextChoices):
     CREATED = "created", "Created"
     UPDATED = "updated", "Updated"
     CONFLICT = "conflict", "Conflict opened"
+    DECIDED = "decided", "Both changed: decided by policy"
     BLOCKED_EDIT = "blocked_edit", "Blocked edit"
     FAILED = "failed", "Failed"
     UNLINKED = "unlinked", "Held: not linked"

@@ -97,7 +97,7 @@ def record_timeline(*, record: Record) -> list[TimelineEntry]:
 
 
 # Sync events worth a line in a record's timeline (field changes are already there from history).
-TIMELINE_EVENTS = ("conflict", "blocked_edit", "failed", "write_failed")
+TIMELINE_EVENTS = ("conflict", "blocked_edit", "decided", "failed", "write_failed")
 
 
 def _sync_entries(record: Record) -> list[TimelineEntry]:
@@ -109,6 +109,11 @@ def _sync_entries(record: Record) -> list[TimelineEntry]:
         if event.kind == "blocked_edit" and event.field:
             changes = [FieldChange(f"{event.field} ({event.side.upper()} edit blocked)",
                                    event.data.get("attempted"), event.data.get("kept"))]
+        elif event.kind == "decided" and event.field and event.data.get("winner") in ("crm", "erp"):
+            winner = event.data["winner"]
+            loser = "erp" if winner == "crm" else "crm"
+            changes = [FieldChange(f"{event.field} ({loser.upper()} edit overwritten by policy)",
+                                   event.data.get(loser), event.data.get(winner))]
         entries.append(TimelineEntry(
             when=event.created_at, kind=event.get_kind_display().lower(),
             subject=f"{event.side.upper()} {event.field}".strip() or "record", actor=f"sync-run:{event.run_id}",
@@ -145,7 +150,7 @@ def mask_timeline(entries: list[TimelineEntry], hidden: set[str]) -> list[Timeli
     if hidden:
         for entry in entries:
             for change in entry.changes:
-                if change.field in hidden:
+                if change.field.split(" (")[0] in hidden:  # "price (CRM edit blocked)" is the price too
                     change.before = MASK if change.before not in (None, "") else change.before
                     change.after = MASK if change.after not in (None, "") else change.after
     return entries

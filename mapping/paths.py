@@ -175,3 +175,45 @@ def set_path(record: dict, path: str, value: Any) -> None:
 def root(path: str) -> str:
     """The top-level field a path starts from ("currency" for "currency.refName")."""
     return path.split(".", 1)[0]
+
+
+def _list_selector(path: str) -> tuple[str, str, str] | None:
+    """(list, key, value) of a path that selects a line of a top-level list ("addressBook.defaultShipping=true...")."""
+    parts = _split(path)
+    if len(parts) > 2 and "=" in parts[1] and _SELECTOR.fullmatch(parts[1]):
+        key, value = parts[1].split("=", 1)
+        return parts[0], key, value.lower()
+    return None
+
+
+def unshare_selected_lines(lists: dict[str, Any], writing: list[str], others: list[str]) -> None:
+    """Before writing ``writing`` paths into ``lists`` (copies of the vendor's sublists), give each written
+    selector a line of its own where one line is selected by several flags (NetSuite's one address line that
+    is both the default shipping and the default billing address): the written flag moves to a copy of the
+    line, so writing the shipping street never rewrites the billing street the other selector reads.
+    Only true/false flags are split (a flag can be handed over); the copy drops the line's own id."""
+    written = {sel for sel in map(_list_selector, writing) if sel}
+    kept = {sel for sel in map(_list_selector, others) if sel} - written
+    for list_name, key, value in sorted(written):
+        items = lists.get(list_name)
+        line = selected(items, key, value)
+        if line is None or value not in ("true", "false"):
+            continue
+        sharing = [(k, v) for name, k, v in kept if name == list_name and v in ("true", "false")
+                   and selected([line], k, v) is line]
+        if not sharing:
+            continue
+        copy = {k: v for k, v in line.items() if k not in ("id", "internalId")}
+        copy = _deep(copy)
+        line[key] = value != "true"  # the original line keeps the other flags, and gives this one up
+        for other_key, other_value in sharing:
+            copy[other_key] = other_value != "true"
+        items.append(copy)
+
+
+def _deep(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deep(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep(v) for v in value]
+    return value

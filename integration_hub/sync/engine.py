@@ -50,6 +50,7 @@ from integration_hub.models import (
 from integration_hub.sync.merge import MergeResult, SideState, merge_record
 from integration_hub.sync.rules import SIDES, CompiledMapping, NothingPublished, compile_mapping
 from mapping.models import CreatePolicy, ObjectMapping
+from mapping.paths import unshare_selected_lines
 from mapping.preview import vendor_fields
 from reconciliation.models import Conflict, ConflictStatus
 
@@ -399,6 +400,7 @@ class _Effects:
         self.golden: list[tuple[Record, dict, str]] = []  # record, changes, origin side ("hub" when none)
         self.bases: dict[int, RecordLink] = {}
         self.conflicts: list[tuple[Record, Any]] = []
+        self.decided: list[tuple[Record, Any]] = []  # both sides changed, a policy chose: the loser stays on record
         self.blocked: list[tuple[Record, dict, Any]] = []
         self.writes: list[tuple[Record, str, RecordLink | None, dict]] = []
 
@@ -413,6 +415,7 @@ class _Effects:
                 link.base_snapshot = {**(link.base_snapshot or {}), **moves}
                 self.bases[link.pk] = link
         self.conflicts += [(record, spec) for spec in result.conflicts]
+        self.decided += [(record, spec) for spec in result.resolved]
         self.blocked += [(record, links, blocked) for blocked in result.blocked]
         for side, values in result.writes.items():
             if values:
@@ -435,12 +438,20 @@ def _apply(run: SyncRun, compiled: CompiledMapping, effects: _Effects) -> None:
     services.links_save_bases(list(effects.bases.values()))
     for record, spec in effects.conflicts:
         _open_conflict(run, compiled, record, spec)
+    for record, spec in effects.decided:
+        _event(run, SyncEventKind.DECIDED, record=record, side=spec.winner, field=spec.field, message=spec.reason,
+               data={"crm": spec.crm_value, "erp": spec.erp_value, "base": spec.base, "winner": spec.winner,
+                     "crm_updated_at": _iso(spec.crm_updated_at), "erp_updated_at": _iso(spec.erp_updated_at)})
     for record, links, blocked in effects.blocked:
         _count(run, "blocked")
         _event(run, SyncEventKind.BLOCKED_EDIT, record=record, side=blocked.side, field=blocked.field,
                external_id=(links[blocked.side].external_id if links.get(blocked.side) else ""),
                message=blocked.reason, data={"attempted": blocked.attempted, "kept": blocked.kept})
     _queue_writes(run, compiled, effects.writes)
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def _golden_references(compiled: CompiledMapping, side: str, values_list: list[dict]) -> Callable[[dict], dict]:
@@ -615,6 +626,8 @@ def _vendor_payload(compiled: CompiledMapping, side: str, link: RecordLink | Non
              if isinstance(value, list) and isinstance(current.get(key), list)}
     if not lists:
         return converted
+    writing = [path for name in values for path in compiled.field_paths.get(side, {}).get(name, ())]
+    unshare_selected_lines(lists, writing, compiled.paths[side])
     merged = mapper.to_vendor(values, into=lists)
     return type(converted)({**converted.values, **{key: merged.values[key] for key in lists}}, converted.errors)
 

@@ -48,7 +48,8 @@ Shared fields (owner "shared"; any other owner is treated as shared):
 - One side changed: ``A`` is its value. Both changed to equal values: ``A`` is that value, nothing is written.
 - Both changed to different values (also on a first sync when both hold different non-empty values):
   ``last_write_wins`` -> the side with the later ``updated_at`` wins; ``first_write_wins`` -> the earlier one;
-  equal, missing, naive or odd timestamps cannot decide, so -- like ``manual_review`` and any unknown policy --
+  timestamps less than CLOCK_RESOLUTION apart (one vendor's clock has whole seconds), missing, naive or odd ones
+  cannot decide, so -- like ``manual_review`` and any unknown policy --
   a :class:`ConflictSpec` is opened and the field held. A policy decision is reported in ``resolved`` with both
   values and the winner, so the loser's overwritten edit is on record. ``updated_at`` is the vendor's record
   modification time: the record may have been touched after the field was, which is why ties are never guessed.
@@ -63,7 +64,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -77,6 +78,9 @@ MANUAL_REVIEW = "manual_review"
 REVERT_AND_LOG = "revert_and_log"
 QUEUE = "queue"
 _MISSING = object()
+# The coarsest vendor clock in use (NetSuite stamps whole seconds): two edits closer than this cannot be
+# ordered across systems, so a last/first-write-wins policy holds them for a person instead of guessing.
+CLOCK_RESOLUTION = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,7 +302,7 @@ def _decide_shared(policy: FieldPolicy, golden: Mapping[str, Any], views: Mappin
     crm_at, erp_at = _when(crm.updated_at), _when(erp.updated_at)
     if kind in (LAST_WRITE_WINS, FIRST_WRITE_WINS):
         rule = "last write wins" if kind == LAST_WRITE_WINS else "first write wins"
-        if crm_at is not None and erp_at is not None and crm_at != erp_at:
+        if crm_at is not None and erp_at is not None and abs(crm_at - erp_at) >= CLOCK_RESOLUTION:
             later, earlier = (crm, erp) if crm_at > erp_at else (erp, crm)
             winner = later if kind == LAST_WRITE_WINS else earlier
             loser = earlier if winner is later else later

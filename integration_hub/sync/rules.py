@@ -28,6 +28,7 @@ class CompiledMapping:
     paths: dict[str, list[str]]
     stopped: dict[str, set[str]] = field(default_factory=dict)
     references: dict[str, str] = field(default_factory=dict)  # canonical field -> entity it points at
+    field_paths: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # side -> field -> vendor paths
 
     def system(self, side: str):
         return self.mapping.crm_system if side == "crm" else self.mapping.erp_system
@@ -65,6 +66,7 @@ def compile_mapping(mapping: ObjectMapping) -> CompiledMapping:
         mapping=mapping, version=version, policies=policies,
         mappers={side: compile_rules(specs, side) for side in SIDES},
         paths={side: [p for rule in rules for p in getattr(rule, f"{side}_paths")] for side in SIDES},
+        field_paths={side: {rule.field: list(getattr(rule, f"{side}_paths")) for rule in rules} for side in SIDES},
         stopped=stopped,
         references={rule.field: REFERENCE_TARGETS.get(rule.field, "") for rule in rules
                     if rule.field_type == "reference"},

@@ -60,3 +60,16 @@ def test_the_health_page_shows_auth_and_open_drift(client, viewer_user, account_
     html = client.get("/health/").content.decode()
     assert "HubSpot HTTP 401: expired" in html and "badge-red" in html
     assert "vatRegNumber no longer exists" in html
+
+
+def test_a_blocked_or_overwritten_edit_of_a_sensitive_field_is_masked_in_the_timeline():
+    from django.utils import timezone
+
+    from integration_hub.selectors import MASK, FieldChange, TimelineEntry, mask_timeline
+
+    entry = TimelineEntry(when=timezone.now(), kind="blocked edit", subject="CRM credit_limit", actor="sync-run:1",
+                          reason="CRM edited an ERP-owned field", correlation_id="",
+                          changes=[FieldChange("credit_limit (CRM edit blocked)", "999999", "1000"),
+                                   FieldChange("city", "York", "Leeds")])
+    [masked] = mask_timeline([entry], {"credit_limit"})
+    assert [(c.before, c.after) for c in masked.changes] == [(MASK, MASK), ("York", "Leeds")]

@@ -151,3 +151,32 @@ def test_a_path_cannot_end_with_a_selector():
         "the field path 'addressBook.defaultShipping=true' ends with a selector; name the field inside it"]
     problem = path_problems("addressBook.=true.city")[0]
     assert problem.startswith("the field path 'addressBook.=true.city' has a selector")
+
+
+def test_a_line_selected_by_two_flags_is_split_before_one_flag_is_written():
+    from mapping.paths import unshare_selected_lines
+
+    book = [{"id": 7, "label": "Main", "defaultShipping": True, "defaultBilling": True,
+             "addressBookAddress": {"addr1": "1 Harbour Road", "city": "Portsmouth"}}]
+    lists = {"addressBook": book}
+    unshare_selected_lines(lists, ["addressBook.defaultShipping=true.addressBookAddress.addr1"],
+                           ["addressBook.defaultShipping=true.addressBookAddress.addr1",
+                            "addressBook.defaultBilling=true.addressBookAddress.addr1"])
+    billing, shipping = book
+    assert (billing["id"], billing["defaultBilling"], billing["defaultShipping"]) == (7, True, False)
+    assert "id" not in shipping and (shipping["defaultShipping"], shipping["defaultBilling"]) == (True, False)
+    assert shipping["addressBookAddress"] == billing["addressBookAddress"]
+    assert shipping["addressBookAddress"] is not billing["addressBookAddress"]  # writing one leaves the other
+
+
+def test_lines_are_left_alone_when_nothing_else_reads_them_or_both_are_written():
+    from mapping.paths import unshare_selected_lines
+
+    ship = "addressBook.defaultShipping=true.addressBookAddress.addr1"
+    bill = "addressBook.defaultBilling=true.addressBookAddress.addr1"
+    shared = [{"defaultShipping": True, "defaultBilling": True, "addressBookAddress": {}}]
+    unshare_selected_lines({"addressBook": shared}, [ship, bill], [ship, bill])
+    assert len(shared) == 1
+    alone = [{"defaultShipping": True, "addressBookAddress": {}}]
+    unshare_selected_lines({"addressBook": alone}, [ship], [ship, bill])
+    assert len(alone) == 1

@@ -519,3 +519,19 @@ def test_odd_values_flow_through_the_merge_without_raising():
     erp = SideState({f"f{i}": "x" for i in range(len(odd))} | {"o0": "1", "o1": Unequal()}, {"f0": None}, MON)
     result = merge(policies, {"o2": odd[2]}, crm=crm, erp=erp)
     assert isinstance(result, MergeResult)
+
+
+def test_last_write_wins_never_orders_two_edits_less_than_a_second_apart():
+    """NetSuite stamps whole seconds: an ERP edit stamped 12:00:00 may have been made at 12:00:00.9, after a CRM
+    edit at 12:00:00.3. Edits that close are held for a person instead of being ordered by a guess."""
+    from datetime import UTC, datetime, timedelta
+
+    at = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
+    golden = {"name": "A"}
+    crm = SideState({"name": "B"}, golden, at + timedelta(milliseconds=300))
+    erp = SideState({"name": "C"}, golden, at)
+    close = merge([shared(policy="last_write_wins")], golden, crm=crm, erp=erp)
+    assert [c.field for c in close.conflicts] == ["name"] and not close.golden
+    apart = merge([shared(policy="last_write_wins")], golden, crm=crm,
+                  erp=SideState({"name": "C"}, golden, at - timedelta(seconds=1)))
+    assert apart.golden == {"name": "B"} and [r.winner for r in apart.resolved] == ["crm"]
