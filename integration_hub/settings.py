@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "connectors.apps.ConnectorsConfig",
     "mapping.apps.MappingConfig",
     "reconciliation.apps.ReconciliationConfig",
+    "reconciliation.duplicates.apps.DuplicatesConfig",
 ]
 
 MIDDLEWARE = [
@@ -153,6 +154,14 @@ SYNC_CONNECTOR_OPTIONS = {
     "timeout": int_from_env("SYNC_HTTP_TIMEOUT", default=30),
     "backoff_base": 0.5,
     "max_attempts": int_from_env("SYNC_HTTP_ATTEMPTS", default=6),
+}
+
+# --- Duplicates ------------------------------------------------------------------------------
+# How long a merge can be undone, and per-entity tuning of the duplicate score (see
+# reconciliation/duplicates/scoring.py: "bias", "lower", "upper", "features": {name: {"agree", "disagree"}}).
+DUPLICATES = {
+    "undo_window_hours": int_from_env("DUPLICATES_UNDO_WINDOW_HOURS", default=72),
+    "profiles": {},
 }
 
 # --- Auth, roles ------------------------------------------------------------------------

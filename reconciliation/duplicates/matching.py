@@ -25,6 +25,7 @@ class ScanResult:
     pairs: list[ScoredPair]
     clusters: list[list[int]]  # ids, each cluster sorted, clusters by best score first
     counts: dict[str, int]
+    keys: dict[int, set[str]] = field(default_factory=dict)  # id -> blocking keys (with keep_keys)
 
 
 def sort_value(p: scoring.Prepared) -> str:
@@ -68,7 +69,7 @@ def clusters_of(pairs: Iterable[ScoredPair]) -> list[list[int]]:
 def scan(entity_type: str, rows: Iterable[tuple[int, Mapping[str, Any]]], *,
          profile: scoring.Profile | None = None, threshold: float | None = None,
          exclude: set[tuple[int, int]] | frozenset = frozenset(), with_evidence: bool = False,
-         progress: Callable[[str, int, int], None] | None = None) -> ScanResult:
+         keep_keys: bool = False, progress: Callable[[str, int, int], None] | None = None) -> ScanResult:
     """Score every blocked pair of ``rows`` and keep those at or above ``threshold`` (the profile's lower one)."""
     profile = profile or scoring.profile_for(entity_type)
     threshold = profile.lower if threshold is None else threshold
@@ -109,7 +110,8 @@ def scan(entity_type: str, rows: Iterable[tuple[int, Mapping[str, Any]]], *,
         progress("scored", total, total)
     counts.update(records=size, candidates=len(kept))
     kept.sort(key=lambda p: (-p.score, p.left, p.right))
-    return ScanResult(pairs=kept, clusters=clusters_of(kept), counts=counts)
+    return ScanResult(pairs=kept, clusters=clusters_of(kept), counts=counts,
+                      keys=dict(zip(ids, keys, strict=True)) if keep_keys else {})
 
 
 def _swap(row: dict[str, Any]) -> dict[str, Any]:
