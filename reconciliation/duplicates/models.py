@@ -215,3 +215,19 @@ class BlockingKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity_type} {self.key} -> {self.record_id}"
+
+
+class ReadinessReport(models.Model):
+    """The last readiness report built for a mapping (JSON, as shown and exported)."""
+
+    mapping = models.ForeignKey("mapping.ObjectMapping", on_delete=models.CASCADE, related_name="+")
+    data = models.JSONField()
+    built_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Readiness of mapping {self.mapping_id} at {self.created_at:%Y-%m-%d %H:%M}"
