@@ -203,6 +203,10 @@ SPECTACULAR_SETTINGS = {
         "CreatePolicyEnum": "mapping.models.CreatePolicy",
         "EntityTypeEnum": "integration_hub.models.EntityType",
         "SystemRoleEnum": "connectors.models.SystemRole",
+        "DuplicateStatusEnum": "reconciliation.duplicates.models.CandidateStatus",
+        "DuplicateKindEnum": "reconciliation.duplicates.models.CandidateKind",
+        "MergeStatusEnum": "reconciliation.duplicates.models.MergeStatus",
+        "MergeEffectKindEnum": "reconciliation.duplicates.models.EffectKind",
     },
 }
 

@@ -96,5 +96,13 @@ def _default_survivor(records: list[Record], links: dict[int, list[RecordLink]])
                                        sum(v not in (None, "") for v in r.values.values()), -r.pk))
 
 
+def absorbed_into(record: Record) -> list[Record]:
+    """Records merged into ``record`` by merges not undone."""
+    from reconciliation.duplicates.models import MergeStatus
+
+    return list(Record.objects.filter(merges_absorbed__survivor=record, merges_absorbed__status=MergeStatus.DONE)
+                .distinct().order_by("pk"))
+
+
 def open_count() -> int:
     return DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN).count()

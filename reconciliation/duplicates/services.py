@@ -134,32 +134,44 @@ def duplicates_scan(*, entity_type: str, progress: Progress | None = None) -> Sc
 
 
 def _store_clusters(entity_type: str, result: matching.ScanResult, summary: ScanSummary) -> None:
+    """Save what the scan found in a few bulk statements: a cluster found again with the same pairs and
+    scores is left alone, one whose pairs changed gets them replaced, a new one is created."""
     pairs_by_member: dict[int, list[matching.ScoredPair]] = defaultdict(list)
     for pair in result.pairs:
         pairs_by_member[pair.left].append(pair)
     systems = _active_systems({m for cluster in result.clusters for m in cluster})
     open_now = {c.fingerprint: c for c in DuplicateCandidate.objects.filter(
         entity_type=entity_type, status=CandidateStatus.OPEN, source=CandidateSource.SCAN)}
+    stored: dict[int, set[tuple[int, int, float]]] = defaultdict(set)
+    for candidate_id, left, right, score in DuplicatePair.objects.filter(
+            candidate__in=list(open_now.values())).values_list("candidate_id", "left_id", "right_id", "score"):
+        stored[candidate_id].add((left, right, round(score, 9)))
     seen: set[str] = set()
     new: list[tuple[DuplicateCandidate, list[int], list[matching.ScoredPair]]] = []
-    with transaction.atomic():
-        for members in result.clusters:
-            pairs = [p for m in members for p in pairs_by_member.get(m, ())]
-            fingerprint = _fingerprint(members)
-            seen.add(fingerprint)
-            best = max(p.score for p in pairs)
-            kind = _kind(members, systems)
-            existing = open_now.get(fingerprint)
-            if existing is not None:
-                summary.updated += 1
-                if abs(existing.score - best) > 1e-9 or existing.kind != kind:
-                    DuplicateCandidate.objects.filter(pk=existing.pk).update(score=best, kind=kind,
-                                                                             updated_at=timezone.now())
-                existing.pairs.all().delete()
-                DuplicatePair.objects.bulk_create(_pair_rows(existing, pairs))
-                continue
+    changed: list[tuple[DuplicateCandidate, list[matching.ScoredPair]]] = []
+    now = timezone.now()
+    for members in result.clusters:
+        pairs = [p for m in members for p in pairs_by_member.get(m, ())]
+        fingerprint = _fingerprint(members)
+        seen.add(fingerprint)
+        best = max(p.score for p in pairs)
+        kind = _kind(members, systems)
+        existing = open_now.get(fingerprint)
+        if existing is None:
             new.append((DuplicateCandidate(entity_type=entity_type, kind=kind, score=best, fingerprint=fingerprint),
                         members, pairs))
+            continue
+        summary.updated += 1
+        if stored[existing.pk] != {(p.left, p.right, round(p.score, 9)) for p in pairs} or existing.kind != kind:
+            existing.score, existing.kind, existing.updated_at = best, kind, now
+            changed.append((existing, pairs))
+    with transaction.atomic():
+        if changed:
+            DuplicateCandidate.objects.bulk_update([c for c, _ in changed], ["score", "kind", "updated_at"],
+                                                   batch_size=1000)
+            DuplicatePair.objects.filter(candidate__in=[c for c, _ in changed]).delete()
+            DuplicatePair.objects.bulk_create([row for c, pairs in changed for row in _pair_rows(c, pairs)],
+                                              batch_size=2000)
         created = DuplicateCandidate.objects.bulk_create([c for c, _, _ in new], batch_size=1000)
         summary.created = len(created)
         through = DuplicateCandidate.records.through
@@ -170,7 +182,7 @@ def _store_clusters(entity_type: str, result: matching.ScanResult, summary: Scan
                                            for row in _pair_rows(c, pairs)], batch_size=2000)
         gone = [c.pk for fp, c in open_now.items() if fp not in seen]
         summary.stale = DuplicateCandidate.objects.filter(pk__in=gone).update(
-            status=CandidateStatus.STALE, note="no longer found by the latest scan", updated_at=timezone.now())
+            status=CandidateStatus.STALE, note="no longer found by the latest scan", updated_at=now)
 
 
 def _pair_rows(candidate: DuplicateCandidate, pairs: list[matching.ScoredPair]) -> list[DuplicatePair]:
@@ -390,9 +402,13 @@ def survivorship_defaults(*, records: list[Record], survivor: Record) -> dict[st
         if not having:
             out[name] = FieldChoice(name, survivor.pk, survivor.values.get(name), "no record has a value")
             continue
-        distinct = {repr(r.values[name]) for r in having}
-        if len(distinct) == 1:
-            out[name] = FieldChoice(name, having[0].pk, having[0].values[name], "the same in every record")
+        if len(having) == 1:
+            out[name] = FieldChoice(name, having[0].pk, having[0].values[name], "the only value")
+            continue
+        if len({repr(r.values[name]) for r in having}) == 1:
+            out[name] = FieldChoice(name, having[0].pk, having[0].values[name],
+                                    "the same in every record" if len(having) == len(ordered) else
+                                    "the same wherever set")
             continue
         owner = owners.get(name, "")
         if owner in ("crm", "erp"):
@@ -562,8 +578,10 @@ def _move_links(merge: Merge, survivor: Record, absorbed: list[Record]) -> list[
               .select_related("system")}
     moved_in: list[RecordLink] = []
     for link in RecordLink.objects.filter(record__in=absorbed).select_related("system").order_by("pk"):
-        merge.before["links"].append({"id": link.pk, "record": link.record_id, "status": link.status})
         was_active = link.status == LinkStatus.ACTIVE
+        merge.before["links"].append({"id": link.pk, "record": link.record_id, "status": link.status,
+                                      "system": link.system.name, "external_id": link.external_id,
+                                      "retired": was_active and link.system_id in active})
         link.record = survivor
         if was_active and link.system_id not in active:
             active[link.system_id] = link

@@ -46,8 +46,9 @@ def test_merge_takes_the_chosen_values_moves_links_children_and_history(acme, re
     assert contact.values["account"] == f"record:{survivor.pk}"
     candidate.refresh_from_db()
     assert candidate.status == CandidateStatus.MERGED and candidate.decided_by == revops_user
-    reasons = [e.reason for e in record_timeline(record=survivor)]
-    assert any(f"merge #{merge.pk}" in r for r in reasons)
+    timeline = record_timeline(record=survivor)
+    assert any(f"merge #{merge.pk}" in e.reason for e in timeline)
+    assert any(e.subject == f"merged record #{absorbed.pk}: record" and e.kind == "created" for e in timeline)
     assert any(f"merged into record #{survivor.pk}" in (h.history_change_reason or "")
                for h in absorbed.history.all())
     assert services.duplicates_scan(entity_type="account").clusters == 0  # absorbed records are not scanned
