@@ -199,3 +199,24 @@ def test_nothing_is_sent_to_a_read_only_system_and_a_shadow_system_only_stores(p
     assert statuses == {"crm": EffectStatus.SKIPPED, "erp": EffectStatus.SHADOW}
     assert set(OutboundChange.objects.values_list("status", flat=True)) == {OutboundStatus.SHADOW}
     assert services.merge_effects_dispatch()["sent"] == 0
+
+
+def test_a_child_linked_in_a_system_gets_its_reference_rewritten_there(published, revops_user):
+    from integration_hub import services as hub
+
+    mapping = published["account"]
+    crm, erp = mapping.crm_system, mapping.erp_system
+    for system in (crm, erp):
+        system.rollout_stage = "two_way"
+        system.save()
+    survivor = hub.record_create(entity_type="account", values={"name": "Acme Inc"})
+    hub.record_link(record=survivor, system=erp, external_id="C-1")
+    absorbed = hub.record_create(entity_type="account", values={"name": "ACME Inc."})
+    hub.record_link(record=absorbed, system=erp, external_id="C-2")
+    contact = hub.record_create(entity_type="contact", values={"last_name": "Lee", "account": f"record:{absorbed.pk}"})
+    hub.record_link(record=contact, system=erp, external_id="N-5")
+    merge = services.merge_records(survivor=survivor, absorbed=[absorbed], user=revops_user)
+    write = OutboundChange.objects.get(record=contact)
+    assert write.values == {"account": f"record:{survivor.pk}"} and write.link.external_id == "N-5"
+    assert "C-1" in str(write.payload) and "C-2" not in str(write.payload)
+    assert merge.effects.filter(record=contact, kind=EffectKind.UPDATE).exists()

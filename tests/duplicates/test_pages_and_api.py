@@ -176,3 +176,18 @@ def test_readiness_report_lists_what_to_fix_and_exports_csv(client, published, e
     assert ("Duplicates within one side", "ZENTRIX LABS LIMITED") in problems
     assert ("Values no picklist map covers", "Orphan Co") in problems
     assert all(row["external id"] for row in rows)
+
+
+def test_a_record_held_by_the_sync_is_shown_beside_its_likely_matches(client, revops_user, make_record, erp_system,
+                                                                      crm_system):
+    zeta = make_record(name="Zeta B.V.", domain="zeta.nl", system=crm_system)
+    values = {"name": "Zeta", "shipping_city": "Utrecht"}
+    decision = services.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
+    held = services.queue_for_review(entity_type="account", system=erp_system, external_id="C-77", values=values,
+                                     decision=decision)
+    html = _login(client, revops_user).get(reverse("duplicates:detail", args=[held.pk])).content.decode()
+    assert "held by the sync" in html and "C-77" in html and "Utrecht" in html and "Zeta B.V." in html
+    response = client.post(reverse("duplicates:detail", args=[held.pk]), {"action": "merge", "survivor": zeta.pk},
+                           follow=True)
+    assert "the next sync merges its values" in response.content.decode()
+    assert RecordLink.objects.get(system=erp_system, external_id="C-77").record == zeta
