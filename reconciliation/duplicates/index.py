@@ -1,8 +1,6 @@
 """The blocking index of golden records (``BlockingKey``): kept in step on every save, rebuilt by a scan."""
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from reconciliation.duplicates import blocking, scoring
 
 
@@ -26,27 +24,41 @@ def index_record(record) -> None:
 
 def store_keys(entity_type: str, wanted: dict[int, set[str]], existing: dict[int, set[str]] | None = None,
                batch: int = 5000) -> tuple[int, int]:
-    """Make the index hold exactly ``wanted`` for these records; returns (added, removed)."""
+    """Make the index hold exactly ``wanted`` for these records, a batch of records at a time (memory stays
+    flat on a first scan of a large import); returns (added, removed)."""
+    from reconciliation.duplicates.models import BlockingKey
+
+    ids = list(wanted)
+    added_total = removed_total = 0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        have_by_id: dict[int, set[str]] = {}
+        if existing is not None:
+            have_by_id = {i: existing.get(i, set()) for i in chunk}
+        else:
+            for record_id, key in BlockingKey.objects.filter(record_id__in=chunk).values_list("record_id", "key"):
+                have_by_id.setdefault(record_id, set()).add(key)
+        added, removed = _write_keys(entity_type, {i: wanted[i] for i in chunk}, have_by_id, batch)
+        added_total += added
+        removed_total += removed
+    return added_total, removed_total
+
+
+def _write_keys(entity_type: str, wanted: dict[int, set[str]], have_by_id: dict[int, set[str]],
+                batch: int) -> tuple[int, int]:
     from django.db import transaction
 
     from reconciliation.duplicates.models import BlockingKey
 
-    if existing is None:
-        existing = {}
-        ids = list(wanted)
-        for start in range(0, len(ids), batch):
-            for record_id, key in BlockingKey.objects.filter(record_id__in=ids[start:start + batch]) \
-                    .values_list("record_id", "key"):
-                existing.setdefault(record_id, set()).add(key)
     added: list[BlockingKey] = []
-    removed: list[tuple[int, Iterable[str]]] = []
-    for record_id, keys in wanted.items():
-        have = existing.get(record_id, set())
-        added += [BlockingKey(record_id=record_id, entity_type=entity_type, key=key) for key in keys - have]
-        if have - keys:
-            removed.append((record_id, have - keys))
+    removed = 0
     with transaction.atomic():
-        for record_id, keys in removed:
-            BlockingKey.objects.filter(record_id=record_id, key__in=list(keys)).delete()
+        for record_id, keys in wanted.items():
+            have = have_by_id.get(record_id, set())
+            added += [BlockingKey(record_id=record_id, entity_type=entity_type, key=key) for key in keys - have]
+            gone = have - keys
+            if gone:
+                removed += len(gone)
+                BlockingKey.objects.filter(record_id=record_id, key__in=list(gone)).delete()
         BlockingKey.objects.bulk_create(added, batch_size=batch, ignore_conflicts=True)
-    return len(added), sum(len(list(k)) for _, k in removed)
+    return len(added), removed
