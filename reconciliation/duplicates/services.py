@@ -321,7 +321,10 @@ def candidate_dismiss(*, candidate: DuplicateCandidate, user) -> DuplicateCandid
     candidate = _open(candidate)
     members = list(candidate.records.values_list("pk", flat=True))
     if candidate.is_incoming:
-        record = _create_from_incoming(candidate)
+        try:
+            record = _create_from_incoming(candidate)
+        except ValueError as exc:
+            raise DuplicateError(str(exc)) from None
         members.append(record.pk)
         for other in members[:-1]:
             _remember_not_duplicates([record.pk, other], user, candidate)
@@ -497,10 +500,13 @@ def candidate_merge(*, candidate: DuplicateCandidate, survivor: Record | int, us
     if survivor_id not in members:
         raise DuplicateError(f"Record {survivor_id} is not part of {candidate}.")
     if candidate.is_incoming:
-        link = hub.record_link(record=members[survivor_id], system=candidate.incoming_system,
-                               external_id=candidate.incoming_external_id, base_snapshot={},
-                               remote_values=candidate.incoming_remote,
-                               remote_updated_at=candidate.incoming_updated_at)
+        try:
+            link = hub.record_link(record=members[survivor_id], system=candidate.incoming_system,
+                                   external_id=candidate.incoming_external_id, base_snapshot={},
+                                   remote_values=candidate.incoming_remote,
+                                   remote_updated_at=candidate.incoming_updated_at)
+        except ValueError as exc:  # linked meanwhile (a sync, another person)
+            raise DuplicateError(str(exc)) from None
         RecordLink.objects.filter(pk=link.pk).update(needs_merge=True)
         _close(candidate, CandidateStatus.MERGED, user, f"linked {candidate.incoming_system.name} "
                                                         f"{candidate.incoming_external_id} to record {survivor_id}")
