@@ -92,7 +92,20 @@ def record_timeline(*, record: Record) -> list[TimelineEntry]:
     entries += _entries(link_rows, lambda r: f"link {systems.get(r.system_id, r.system_id)}: {r.external_id}",
                         ("base_snapshot",))
     entries += _sync_entries(record)
+    entries += _merged_entries(record)
     entries.sort(key=lambda e: e.when, reverse=True)
+    return entries
+
+
+def _merged_entries(record: Record) -> list[TimelineEntry]:
+    """The history of records merged into this one (a merge moves their history to the survivor)."""
+    from reconciliation.duplicates.selectors import absorbed_into
+
+    entries = []
+    for absorbed in absorbed_into(record):
+        for entry in record_timeline(record=absorbed):
+            entry.subject = f"merged record #{absorbed.pk}: {entry.subject}"
+            entries.append(entry)
     return entries
 
 

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "connectors.apps.ConnectorsConfig",
     "mapping.apps.MappingConfig",
     "reconciliation.apps.ReconciliationConfig",
+    "reconciliation.duplicates.apps.DuplicatesConfig",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +156,14 @@ SYNC_CONNECTOR_OPTIONS = {
     "max_attempts": int_from_env("SYNC_HTTP_ATTEMPTS", default=6),
 }
 
+# --- Duplicates ------------------------------------------------------------------------------
+# How long a merge can be undone, and per-entity tuning of the duplicate score (see
+# reconciliation/duplicates/scoring.py: "bias", "lower", "upper", "features": {name: {"agree", "disagree"}}).
+DUPLICATES = {
+    "undo_window_hours": int_from_env("DUPLICATES_UNDO_WINDOW_HOURS", default=72),
+    "profiles": {},
+}
+
 # --- Auth, roles ------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -194,6 +203,10 @@ SPECTACULAR_SETTINGS = {
         "CreatePolicyEnum": "mapping.models.CreatePolicy",
         "EntityTypeEnum": "integration_hub.models.EntityType",
         "SystemRoleEnum": "connectors.models.SystemRole",
+        "DuplicateStatusEnum": "reconciliation.duplicates.models.CandidateStatus",
+        "DuplicateKindEnum": "reconciliation.duplicates.models.CandidateKind",
+        "MergeStatusEnum": "reconciliation.duplicates.models.MergeStatus",
+        "MergeEffectKindEnum": "reconciliation.duplicates.models.EffectKind",
     },
 }
 

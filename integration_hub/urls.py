@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from integration_hub import views
 from integration_hub.api.urls import router
 from integration_hub.sync import views as sync_views
+from reconciliation.duplicates import views as duplicate_views
 
 
 def healthz(request):
@@ -30,7 +31,7 @@ hub_patterns = [
     path("sync-runs/<int:pk>/replay/", sync_views.ReplayView.as_view(), name="sync-run-replay"),
     path("mappings/<int:pk>/sync-now/", sync_views.SyncNowView.as_view(), name="sync-now"),
     coming("conflicts", "Conflicts", "The conflict queue with finance approval arrives with the conflict-queue work."),
-    coming("duplicates", "Duplicates", "Duplicate detection and merging arrive with the duplicates work."),
+    path("duplicates/", duplicate_views.QueueView.as_view(), name="duplicates"),
     coming("reconciliation", "Reconciliation", "Reconciliation reports arrive with the reconciliation work."),
     path("health/", views.HealthView.as_view(), name="health"),
 ]
@@ -42,6 +43,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/", include("connectors.urls")),
     path("mappings/", include("mapping.urls")),
+    path("duplicates/", include("reconciliation.duplicates.urls")),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -53,7 +53,8 @@ SCHEMAS: dict[str, dict[str, F]] = {
     "customer": {
         "entityId": F("string", "Customer ID"), "companyName": F("string", "Company Name", True),
         "email": F("string", "Email"), "phone": F("string", "Phone"), "url": F("string", "Web Address"),
-        "isInactive": F("boolean", "Inactive"), "creditLimit": F("number", "Credit Limit"),
+        "isInactive": F("boolean", "Inactive"), "comments": F("string", "Comments"),
+        "creditLimit": F("number", "Credit Limit"),
         "creditHoldOverride": F("string", "Credit Hold", options=("AUTO", "ON", "OFF")),
         "terms": F("string", "Terms"), "currency": F("string", "Currency", options=("USD", "EUR", "GBP")),
         "priceLevel": F("ref", "Price Level", ref="priceLevel"),
@@ -71,7 +72,7 @@ SCHEMAS: dict[str, dict[str, F]] = {
         "entityId": F("string", "Name"), "firstName": F("string", "First Name"),
         "lastName": F("string", "Last Name", True), "company": F("ref", "Company", ref="customer"),
         "email": F("string", "Email"), "phone": F("string", "Phone"), "title": F("string", "Job Title"),
-        "isInactive": F("boolean", "Inactive"),
+        "isInactive": F("boolean", "Inactive"), "comments": F("string", "Comments"),
     },
     "employee": {
         "entityId": F("string", "Name"), "firstName": F("string", "First Name"),

@@ -1,0 +1,64 @@
+"""The blocking index of golden records (``BlockingKey``): kept in step on every save, rebuilt by a scan."""
+from __future__ import annotations
+
+from reconciliation.duplicates import blocking, scoring
+
+
+def keys_for(entity_type: str, values: dict) -> set[str]:
+    profile = scoring.PROFILES.get(entity_type)
+    if profile is None:
+        return set()
+    return blocking.blocking_keys(entity_type, profile.prepare(values or {}))
+
+
+def index_record(record) -> None:
+    """Refresh one record's keys (one read; writes only what changed)."""
+    from reconciliation.duplicates.models import BlockingKey
+
+    if record.entity_type not in scoring.PROFILES:
+        return
+    wanted = keys_for(record.entity_type, record.values)
+    store_keys(record.entity_type, {record.pk: wanted},
+               existing={record.pk: set(BlockingKey.objects.filter(record_id=record.pk).values_list("key", flat=True))})
+
+
+def store_keys(entity_type: str, wanted: dict[int, set[str]], existing: dict[int, set[str]] | None = None,
+               batch: int = 5000) -> tuple[int, int]:
+    """Make the index hold exactly ``wanted`` for these records, a batch of records at a time (memory stays
+    flat on a first scan of a large import); returns (added, removed)."""
+    from reconciliation.duplicates.models import BlockingKey
+
+    ids = list(wanted)
+    added_total = removed_total = 0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        have_by_id: dict[int, set[str]] = {}
+        if existing is not None:
+            have_by_id = {i: existing.get(i, set()) for i in chunk}
+        else:
+            for record_id, key in BlockingKey.objects.filter(record_id__in=chunk).values_list("record_id", "key"):
+                have_by_id.setdefault(record_id, set()).add(key)
+        added, removed = _write_keys(entity_type, {i: wanted[i] for i in chunk}, have_by_id, batch)
+        added_total += added
+        removed_total += removed
+    return added_total, removed_total
+
+
+def _write_keys(entity_type: str, wanted: dict[int, set[str]], have_by_id: dict[int, set[str]],
+                batch: int) -> tuple[int, int]:
+    from django.db import transaction
+
+    from reconciliation.duplicates.models import BlockingKey
+
+    added: list[BlockingKey] = []
+    removed = 0
+    with transaction.atomic():
+        for record_id, keys in wanted.items():
+            have = have_by_id.get(record_id, set())
+            added += [BlockingKey(record_id=record_id, entity_type=entity_type, key=key) for key in keys - have]
+            gone = have - keys
+            if gone:
+                removed += len(gone)
+                BlockingKey.objects.filter(record_id=record_id, key__in=list(gone)).delete()
+        BlockingKey.objects.bulk_create(added, batch_size=batch, ignore_conflicts=True)
+    return len(added), removed

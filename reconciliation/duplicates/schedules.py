@@ -1,0 +1,28 @@
+"""This app's periodic tasks, kept in django-celery-beat (editable in the admin), created once."""
+from __future__ import annotations
+
+# name -> (task, every N minutes, description)
+SCHEDULES = {
+    # A nightly-ish full scan per entity finds duplicates that arrived in bulk or changed together.
+    "duplicate scan: accounts": ("reconciliation.duplicates.tasks.scan_duplicates", 24 * 60, "account"),
+    "duplicate scan: contacts": ("reconciliation.duplicates.tasks.scan_duplicates", 24 * 60, "contact"),
+    "duplicate scan: items": ("reconciliation.duplicates.tasks.scan_duplicates", 24 * 60, "item"),
+    # Sends vendor merge calls of merges (HubSpot companies/contacts) and retries the failed ones.
+    "duplicate merge effects": ("reconciliation.duplicates.tasks.dispatch_merge_effects", 1, ""),
+}
+
+
+def ensure_schedules(sender=None, **kwargs) -> None:
+    """Create the schedules if missing; never overwrite what an admin changed."""
+    if sender is not None and getattr(sender, "label", "") != "duplicates":
+        return
+    import json
+
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    for name, (task, minutes, entity) in SCHEDULES.items():
+        if PeriodicTask.objects.filter(name=name).exists():
+            continue
+        interval, _ = IntervalSchedule.objects.get_or_create(every=minutes, period=IntervalSchedule.MINUTES)
+        PeriodicTask.objects.create(name=name, task=task, interval=interval,
+                                    args=json.dumps([entity] if entity else []), description=name)

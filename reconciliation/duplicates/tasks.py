@@ -1,0 +1,26 @@
+"""Celery entry points for duplicates: thin, call a service."""
+from __future__ import annotations
+
+from celery import shared_task
+
+from integration_hub import audit
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def scan_duplicates(entity_type: str) -> dict:
+    """A full duplicate scan of one entity (scheduled daily per entity; also queued from the queue page)."""
+    from reconciliation.duplicates import services
+
+    with audit.acting_as("duplicate-scan", reason=f"scheduled duplicate scan of {entity_type}s"):
+        summary = services.duplicates_scan(entity_type=entity_type)
+    return {"records": summary.records, "clusters": summary.clusters, "created": summary.created,
+            "stale": summary.stale, "seconds": round(summary.seconds, 1)}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def dispatch_merge_effects() -> dict:
+    """Send due vendor merge calls (every minute, and right after a merge)."""
+    from reconciliation.duplicates import services
+
+    with audit.acting_as("duplicates:merge-effects", reason="vendor merge calls"):
+        return services.merge_effects_dispatch()

@@ -1,0 +1,222 @@
+"""Merge with survivorship, children, history and undo; pushes to both sandbox systems."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from integration_hub.models import OutboundChange, OutboundStatus, Record, RecordLink
+from integration_hub.selectors import record_timeline
+from integration_hub.sync import outbox
+from reconciliation.duplicates import services
+from reconciliation.duplicates.models import (
+    CandidateStatus,
+    DuplicateCandidate,
+    EffectKind,
+    EffectStatus,
+    MergeStatus,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def acme(make_record, crm_system, erp_system):
+    survivor = make_record(name="Acme Inc", domain="acme.com", phone="(415) 555-0123", system=erp_system,
+                           external_id="C-1")
+    absorbed = make_record(name="ACME, Inc.", domain="acme.com", shipping_city="Leeds", system=crm_system,
+                           external_id="501")
+    contact = make_record("contact", first_name="Ann", last_name="Lee", account=f"record:{absorbed.pk}")
+    services.duplicates_scan(entity_type="account")
+    return survivor, absorbed, contact, DuplicateCandidate.objects.get()
+
+
+def test_merge_takes_the_chosen_values_moves_links_children_and_history(acme, revops_user, crm_system):
+    survivor, absorbed, contact, candidate = acme
+    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
+                                     choices={"name": absorbed.pk})
+    survivor.refresh_from_db()
+    contact.refresh_from_db()
+    assert survivor.values["name"] == "ACME, Inc."  # chosen
+    assert survivor.values["shipping_city"] == "Leeds"  # only the absorbed record had it
+    assert survivor.values["phone"] == "(415) 555-0123"
+    assert merge.choices["name"]["reason"] == "chosen" and merge.choices["shipping_city"]["record"] == absorbed.pk
+    assert RecordLink.objects.get(system=crm_system, external_id="501").record == survivor
+    assert contact.values["account"] == f"record:{survivor.pk}"
+    candidate.refresh_from_db()
+    assert candidate.status == CandidateStatus.MERGED and candidate.decided_by == revops_user
+    timeline = record_timeline(record=survivor)
+    assert any(f"merge #{merge.pk}" in e.reason for e in timeline)
+    assert any(e.subject == f"merged record #{absorbed.pk}: record" and e.kind == "created" for e in timeline)
+    assert any(f"merged into record #{survivor.pk}" in (h.history_change_reason or "")
+               for h in absorbed.history.all())
+    assert services.duplicates_scan(entity_type="account").clusters == 0  # absorbed records are not scanned
+
+
+def test_undo_restores_values_links_and_children(acme, revops_user, crm_system):
+    survivor, absorbed, contact, candidate = acme
+    before = dict(survivor.values)
+    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
+                                     choices={"name": absorbed.pk})
+    services.merge_undo(merge=merge, user=revops_user)
+    survivor.refresh_from_db()
+    contact.refresh_from_db()
+    merge.refresh_from_db()
+    assert {k: v for k, v in survivor.values.items() if v is not None} == before
+    assert RecordLink.objects.get(system=crm_system, external_id="501").record == absorbed
+    assert contact.values["account"] == f"record:{absorbed.pk}"
+    assert merge.status == MergeStatus.UNDONE and merge.undone_by == revops_user
+    candidate.refresh_from_db()
+    assert candidate.status == CandidateStatus.OPEN  # to be decided again
+    with pytest.raises(services.DuplicateError, match="already undone"):
+        services.merge_undo(merge=merge, user=revops_user)
+
+
+def test_undo_keeps_a_value_changed_since_the_merge_and_says_so(acme, revops_user):
+    survivor, absorbed, _, candidate = acme
+    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
+                                     choices={"name": absorbed.pk})
+    survivor.refresh_from_db()
+    survivor.values["name"] = "Acme Corporation (renamed later)"
+    survivor.save()
+    merge = services.merge_undo(merge=merge, user=revops_user)
+    survivor.refresh_from_db()
+    assert survivor.values["name"] == "Acme Corporation (renamed later)"
+    assert {"what": "name: changed since the merge, kept", "done": False} in merge.undo_report
+
+
+def test_undo_closes_after_its_window(acme, revops_user):
+    survivor, _, _, candidate = acme
+    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
+    merge.undo_until = timezone.now() - timedelta(minutes=1)
+    merge.save()
+    with pytest.raises(services.DuplicateError, match="window closed"):
+        services.merge_undo(merge=merge, user=revops_user)
+
+
+def test_a_survivor_outside_the_candidate_or_a_bad_choice_is_refused(acme, revops_user, make_record):
+    survivor, absorbed, _, candidate = acme
+    stranger = make_record(name="Other")
+    with pytest.raises(services.DuplicateError, match="not part of"):
+        services.candidate_merge(candidate=candidate, survivor=stranger, user=revops_user)
+    with pytest.raises(services.DuplicateError, match="choose one of the merged records"):
+        services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
+                                 choices={"name": stranger.pk})
+    assert Record.objects.get(pk=survivor.pk).values["name"] == "Acme Inc"  # nothing half-done
+
+
+def test_survivorship_defaults_follow_the_system_of_record_then_recency(published, make_record):
+    crm, erp = published["account"].crm_system, published["account"].erp_system
+    erp_side = make_record(name="Acme Incorporated", credit_limit={"amount": "5000", "currency": "USD"},
+                           industry="retail", system=erp, external_id="C-1")
+    crm_side = make_record(name="Acme Inc", credit_limit={"amount": "9999", "currency": "USD"},
+                           industry="software", system=crm, external_id="501")
+    choices = services.survivorship_defaults(records=[crm_side, erp_side], survivor=crm_side)
+    assert (choices["credit_limit"].record_id, choices["credit_limit"].reason) == (erp_side.pk, "ERP owns it")
+    assert (choices["industry"].record_id, choices["industry"].reason) == (crm_side.pk, "CRM owns it")
+    assert choices["name"].reason == "most recent" and choices["name"].record_id == crm_side.pk  # shared field
+
+
+def test_a_record_held_by_the_sync_is_linked_or_created(make_record, crm_system, erp_system, revops_user):
+    zeta = make_record(name="Zeta B.V.", domain="zeta.nl", system=crm_system)
+    values = {"name": "Zeta", "shipping_city": "Utrecht"}
+    decision = services.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
+    held = services.queue_for_review(entity_type="account", system=erp_system, external_id="C-77", values=values,
+                                     decision=decision, remote_values={"companyName": "Zeta"})
+    services.candidate_merge(candidate=held, survivor=zeta, user=revops_user)
+    link = RecordLink.objects.get(system=erp_system, external_id="C-77")
+    assert link.record == zeta and link.needs_merge  # the next sync merges its values field by field
+    decision = services.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-78")
+    other = services.queue_for_review(entity_type="account", system=erp_system, external_id="C-78",
+                                      values=values, decision=decision)
+    services.candidate_dismiss(candidate=other, user=revops_user)
+    created = RecordLink.objects.get(system=erp_system, external_id="C-78").record
+    assert created != zeta and created.values == values
+    assert services.match_for_sync("account", values).action in ("review", "link")  # but never these two again
+    assert services.duplicates_scan(entity_type="account").clusters == 0
+
+
+def test_merge_pushes_to_both_systems_and_undo_reverses_what_the_vendors_allow(published, emulators, revops_user):
+    """HubSpot merges the two companies; NetSuite marks the absorbed customer inactive pointing at the
+    survivor. Undo reactivates the NetSuite customer; HubSpot cannot undo a merge, and that is reported."""
+    from connectors.services import connector_session
+
+    hubspot, netsuite = emulators
+    mapping = published["account"]
+    crm, erp = mapping.crm_system, mapping.erp_system
+    for system in (crm, erp):
+        system.rollout_stage = "two_way"
+        system.save()
+    with connector_session(crm) as connector:
+        created = connector.upsert_many("companies", [{"name": "Acme Inc", "domain": "acme.com"},
+                                                      {"name": "ACME, Inc.", "domain": "acme.com"}], None)
+    with connector_session(erp) as connector:
+        customers = connector.upsert_many("customer", [{"companyName": "Acme Inc"}, {"companyName": "ACME Inc."}],
+                                          None)
+    (hs1, hs2), (ns1, ns2) = [r.external_id for r in created], [r.external_id for r in customers]
+    from integration_hub import services as hub
+
+    survivor = hub.record_create(entity_type="account", values={"name": "Acme Inc", "domain": "acme.com"})
+    absorbed = hub.record_create(entity_type="account", values={"name": "ACME, Inc.", "domain": "acme.com"})
+    for record, hs, ns in ((survivor, hs1, ns1), (absorbed, hs2, ns2)):
+        hub.record_link(record=record, system=crm, external_id=hs, base_snapshot=dict(record.values))
+        hub.record_link(record=record, system=erp, external_id=ns, base_snapshot=dict(record.values))
+    merge = services.merge_records(survivor=survivor, absorbed=[absorbed], user=revops_user,
+                                   choices={"name": survivor.pk})
+    kinds = {(e.system.role, e.kind) for e in merge.effects.all()}
+    assert kinds == {("crm", EffectKind.VENDOR_MERGE), ("erp", EffectKind.DEACTIVATE)}
+    assert services.merge_effects_dispatch()["sent"] == 1
+    assert outbox.dispatch_all().sent == 1
+    companies = hubspot.store.table("companies")
+    assert hs2 not in companies and hs2 in companies[hs1]["properties"]["hs_merged_object_ids"]
+    customer = netsuite.store.table("customer")[ns2]
+    assert customer["isInactive"] is True and f"customer {ns1}" in customer["comments"]
+    assert RecordLink.objects.get(system=erp, external_id=ns2).status == "archived"
+
+    merge = services.merge_undo(merge=merge, user=revops_user)
+    assert outbox.dispatch_all().sent == 1
+    assert netsuite.store.table("customer")[ns2]["isInactive"] is False
+    assert RecordLink.objects.get(system=erp, external_id=ns2).status == "active"
+    crm_link = RecordLink.objects.get(system=crm, external_id=hs2)
+    assert crm_link.record == absorbed and crm_link.status == "archived"  # merged away in HubSpot for good
+    assert any("cannot undo" in line["what"] for line in merge.undo_report)
+    assert merge.effects.filter(undo=True, status=EffectStatus.NOT_REVERSIBLE).exists()
+
+
+def test_nothing_is_sent_to_a_read_only_system_and_a_shadow_system_only_stores(published, revops_user, make_record):
+    mapping = published["account"]
+    crm, erp = mapping.crm_system, mapping.erp_system
+    crm.rollout_stage, erp.rollout_stage = "read_only", "shadow"
+    crm.save()
+    erp.save()
+    survivor = make_record(name="Acme", system=crm, external_id="1")
+    RecordLink.objects.create(record=survivor, system=erp, entity_type="account", external_id="C-1")
+    absorbed = make_record(name="Acme Inc", system=crm, external_id="2")
+    RecordLink.objects.create(record=absorbed, system=erp, entity_type="account", external_id="C-2")
+    merge = services.merge_records(survivor=survivor, absorbed=[absorbed], user=revops_user)
+    statuses = {e.system.role: e.status for e in merge.effects.all()}
+    assert statuses == {"crm": EffectStatus.SKIPPED, "erp": EffectStatus.SHADOW}
+    assert set(OutboundChange.objects.values_list("status", flat=True)) == {OutboundStatus.SHADOW}
+    assert services.merge_effects_dispatch()["sent"] == 0
+
+
+def test_a_child_linked_in_a_system_gets_its_reference_rewritten_there(published, revops_user):
+    from integration_hub import services as hub
+
+    mapping = published["account"]
+    crm, erp = mapping.crm_system, mapping.erp_system
+    for system in (crm, erp):
+        system.rollout_stage = "two_way"
+        system.save()
+    survivor = hub.record_create(entity_type="account", values={"name": "Acme Inc"})
+    hub.record_link(record=survivor, system=erp, external_id="C-1")
+    absorbed = hub.record_create(entity_type="account", values={"name": "ACME Inc."})
+    hub.record_link(record=absorbed, system=erp, external_id="C-2")
+    contact = hub.record_create(entity_type="contact", values={"last_name": "Lee", "account": f"record:{absorbed.pk}"})
+    hub.record_link(record=contact, system=erp, external_id="N-5")
+    merge = services.merge_records(survivor=survivor, absorbed=[absorbed], user=revops_user)
+    write = OutboundChange.objects.get(record=contact)
+    assert write.values == {"account": f"record:{survivor.pk}"} and write.link.external_id == "N-5"
+    assert "C-1" in str(write.payload) and "C-2" not in str(write.payload)
+    assert merge.effects.filter(record=contact, kind=EffectKind.UPDATE).exists()

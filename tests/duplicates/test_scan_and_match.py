@@ -1,0 +1,127 @@
+"""The full scan (command, clusters, evidence, memory) and the sync's match step (thresholds, index)."""
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from reconciliation.duplicates import services
+from reconciliation.duplicates.models import BlockingKey, CandidateKind, CandidateStatus, DuplicateCandidate
+
+pytestmark = pytest.mark.django_db
+
+ACME = {"domain": "acme.com", "phone": "(415) 555-0123", "shipping_city": "San Francisco"}
+
+
+@pytest.fixture
+def acme_three(make_record, crm_system, erp_system):
+    """Scenario 7: the CRM has Acme three times; the ERP knows it once under its legal name."""
+    return [
+        make_record(name="Acme Inc", system=crm_system, external_id="101", **ACME),
+        make_record(name="ACME, Inc.", system=crm_system, external_id="102", domain="www.acme.com",
+                    phone="+1 415 555 0123"),
+        make_record(name="Acme Incorporated", system=erp_system, external_id="C-9", **ACME),
+        make_record(name="Nordwind Logistics GmbH", domain="nordwind.de"),
+    ]
+
+
+def test_find_duplicates_proposes_one_cluster_with_evidence_and_shows_progress(acme_three):
+    out, err = StringIO(), StringIO()
+    call_command("find_duplicates", "account", stdout=out, stderr=err)
+    assert "account: 4 records" in out.getvalue() and "1 new" in out.getvalue()
+    candidate = DuplicateCandidate.objects.get()
+    assert sorted(candidate.records.values_list("pk", flat=True)) == sorted(r.pk for r in acme_three[:3])
+    assert candidate.kind == CandidateKind.WITHIN  # two of them are linked in the same CRM
+    assert candidate.score >= 0.97 and candidate.pairs.count() == 3
+    evidence = {row["feature"]: row for row in candidate.pairs.first().evidence}
+    assert evidence["name"]["similarity"] == 1.0 and evidence["domain"]["contribution"] > 0
+
+
+def test_a_rescan_updates_instead_of_proposing_again_and_retires_what_it_no_longer_finds(acme_three):
+    services.duplicates_scan(entity_type="account")
+    first = DuplicateCandidate.objects.get()
+    again = services.duplicates_scan(entity_type="account")
+    assert (again.created, again.updated, DuplicateCandidate.objects.count()) == (0, 1, 1)
+    for record in acme_three[1:3]:
+        record.values = {"name": f"Something else {record.pk}"}
+        record.save()
+    third = services.duplicates_scan(entity_type="account")
+    first.refresh_from_db()
+    assert third.stale == 1 and first.status == CandidateStatus.STALE
+
+
+def test_not_a_duplicate_is_remembered_and_never_proposed_again(acme_three, revops_user):
+    services.duplicates_scan(entity_type="account")
+    services.candidate_dismiss(candidate=DuplicateCandidate.objects.get(), user=revops_user)
+    summary = services.duplicates_scan(entity_type="account")
+    assert summary.clusters == 0 and summary.created == 0
+    assert not DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN).exists()
+    with pytest.raises(services.DuplicateError, match="already not a duplicate"):
+        services.candidate_dismiss(candidate=DuplicateCandidate.objects.get(), user=revops_user)
+
+
+def test_an_unknown_entity_is_a_clear_command_error(db):
+    with pytest.raises(CommandError, match="invalid choice"):
+        call_command("find_duplicates", "invoice")
+
+
+def test_every_saved_record_is_in_the_blocking_index(make_record):
+    record = make_record(name="Zentrix Labs Ltd", domain="zentrix.co.uk")
+    keys = set(BlockingKey.objects.filter(record=record).values_list("key", flat=True))
+    assert {"t:zentrix", "d:zentrix.co.uk"} <= keys
+    record.values = {"name": "Zentrix Labs Ltd", "domain": "zentrix.com"}
+    record.save()
+    keys = set(BlockingKey.objects.filter(record=record).values_list("key", flat=True))
+    assert "d:zentrix.com" in keys and "d:zentrix.co.uk" not in keys
+
+
+class TestMatchForSync:
+    def test_a_near_certain_match_links(self, acme_three, erp_system):
+        decision = services.match_for_sync("account", {"name": "ACME INC.", "domain": "https://acme.com/",
+                                                       "phone": "415-555-0123"})
+        assert decision.action == "review"  # three near-certain golden records: a person decides
+        [only] = [r for r in acme_three if r.pk == acme_three[2].pk]
+        decision = services.match_for_sync("account", {"name": "Acme Inc", **ACME},
+                                           exclude_linked_in_system_id=erp_system.pk)
+        assert decision.action == "review"  # the two CRM records remain, both near-certain
+        assert only.pk not in [c.record.pk for c in decision.candidates]
+
+    def test_one_near_certain_match_is_linked_and_explained(self, make_record, crm_system):
+        zeta = make_record(name="Zeta B.V.", domain="zeta.nl", phone="+31 20 123 4567", system=crm_system)
+        decision = services.match_for_sync("account", {"name": "ZETA BV", "domain": "www.zeta.nl",
+                                                       "phone": "020 123 4567", "shipping_country": "NL"})
+        assert decision.action == "link" and decision.record == zeta
+        assert "near-certain" in decision.message and decision.best.evidence
+
+    def test_a_likely_match_goes_to_the_queue_and_is_held_there(self, make_record, crm_system, erp_system):
+        zeta = make_record(name="Zeta B.V.", domain="zeta.nl", system=crm_system)
+        values = {"name": "Zeta", "shipping_city": "Utrecht"}
+        decision = services.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
+        assert decision.action == "review" and decision.best.record == zeta
+        assert services.profile("account").lower <= decision.best.score < services.profile("account").upper
+        candidate = services.queue_for_review(entity_type="account", system=erp_system, external_id="C-77",
+                                              values=values, decision=decision)
+        assert candidate.kind == CandidateKind.INCOMING and list(candidate.records.all()) == [zeta]
+        again = services.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
+        assert again.action == "held" and again.pending == candidate
+
+    def test_nothing_alike_creates_a_new_record(self, make_record):
+        make_record(name="Zeta B.V.", domain="zeta.nl")
+        assert services.match_for_sync("account", {"name": "Nordwind GmbH"}).action == "new"
+        assert services.match_for_sync("account", {}).action == "new"
+        assert services.match_for_sync("invoice", {"number": "1"}).action == "new"
+
+    def test_records_linked_in_the_side_being_read_are_not_matched(self, make_record, crm_system):
+        make_record(name="Zeta B.V.", domain="zeta.nl", phone="+31 20 123 4567", system=crm_system)
+        decision = services.match_for_sync("account", {"name": "Zeta BV", "domain": "zeta.nl"},
+                                           exclude_linked_in_system_id=crm_system.pk)
+        assert decision.action == "new"
+
+    def test_the_look_up_uses_the_index_not_the_table(self, make_record, django_assert_max_num_queries):
+        for i in range(30):
+            make_record(name=f"Filler {i} Ltd", domain=f"filler{i}.com")
+        make_record(name="Zeta B.V.", domain="zeta.nl")
+        with django_assert_max_num_queries(4):
+            decision = services.match_for_sync("account", {"name": "Zeta", "domain": "zeta.nl"})
+        assert [c.record.values["name"] for c in decision.candidates] == ["Zeta B.V."]
