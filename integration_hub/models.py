@@ -105,7 +105,8 @@ class SyncStatus(models.TextChoices):
     COALESCED = "coalesced", "Joined a run already in progress"
 
 
-SYNC_COUNTS = ("read", "created", "updated", "unchanged", "conflicts", "blocked", "failed", "unlinked", "written")
+SYNC_COUNTS = ("read", "created", "linked", "updated", "unchanged", "conflicts", "blocked", "failed", "unlinked",
+               "written")
 
 
 def empty_counts() -> dict[str, int]:
@@ -148,6 +149,7 @@ class SyncRun(models.Model):
 
 class SyncEventKind(models.TextChoices):
     CREATED = "created", "Created"
+    LINKED = "linked", "Linked by duplicate score"
     UPDATED = "updated", "Updated"
     CONFLICT = "conflict", "Conflict opened"
     DECIDED = "decided", "Both changed: decided by policy"

@@ -5,11 +5,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from integration_hub import audit, matching
 from integration_hub.bulk import insert_many, update_many
 from integration_hub.models import Record, RecordLink
+
+# Sent after records are written in bulk (no post_save per record): receivers get `records` and `created`.
+records_written = Signal()
 
 # Fields whose value names the record in lists, in order of preference per entity.
 DISPLAY_FIELDS = ("name", "full_name", "title", "number", "sku", "email")
@@ -123,6 +127,7 @@ def records_create_many(*, entity_type: str, items: list[tuple[dict[str, Any], S
     insert_many(Record, records)
     audit.bulk_history(Record, records, update=False)
     matching.keys_add(records)
+    records_written.send(sender=Record, records=records, created=True)
     return records
 
 
@@ -153,6 +158,7 @@ def records_update_many(items: list[tuple[Record, dict[str, Any], Source]]) -> l
     key_fields = {part for key in keys for part in key.split("+")}
     rekey = [record for record, changed in updated if key_fields.intersection(changed)]
     matching.keys_refresh(rekey, keys)
+    records_written.send(sender=Record, records=records, created=False)
     return updated
 
 

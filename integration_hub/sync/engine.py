@@ -35,6 +35,7 @@ from connectors.services import connector_session
 from integration_hub import audit, matching, services
 from integration_hub.bulk import insert_many, update_many
 from integration_hub.models import (
+    LinkStatus,
     OutboundChange,
     OutboundStatus,
     Record,
@@ -250,10 +251,13 @@ def _stage_page(run: SyncRun, compiled: CompiledMapping, side: str, remotes) -> 
     now = timezone.now()
     known = {link.external_id: link for link in RecordLink.objects.filter(
         system=system, entity_type=entity, external_id__in=list(valid)).only(
-        "pk", "external_id", "remote_values", "remote_updated_at", "needs_merge")}
+        "pk", "external_id", "remote_values", "remote_updated_at", "needs_merge", "status")}
     refreshed = []
     for external_id, link in known.items():
         remote, fields, _ = valid.pop(external_id)
+        if link.status != LinkStatus.ACTIVE:
+            _count(run, "unchanged")  # an identity merged away (or gone): kept for its history, not synced
+            continue
         if link.remote_values == fields and link.remote_updated_at == remote.updated_at and not link.needs_merge:
             _count(run, "unchanged")  # read again (a cursor's boundary, our own write's echo): nothing new
             continue
@@ -274,8 +278,10 @@ def _link_new(run: SyncRun, compiled: CompiledMapping, side: str, new: dict[str,
     values_by_id = {external_id: translate(compiled.readable(side, values))
                     for external_id, (_, _, values) in new.items()}
     matched = _match_many(compiled, side, values_by_id)
+    held = _match_duplicates(run, compiled, side, new, values_by_id, matched)
     creates_here = getattr(compiled.mapping, f"{side}_creates") != CreatePolicy.NEVER
-    to_create = [external_id for external_id in new if external_id not in matched and creates_here]
+    to_create = [external_id for external_id in new
+                 if external_id not in matched and external_id not in held and creates_here]
     source = services.Source(system=system.slug, sync_run=run.pk, rule_version=compiled.version.number)
     created = services.records_create_many(
         entity_type=entity, items=[(values_by_id[external_id], source) for external_id in to_create],
@@ -290,6 +296,8 @@ def _link_new(run: SyncRun, compiled: CompiledMapping, side: str, new: dict[str,
             _count(run, "created")
             _event(run, SyncEventKind.CREATED, record=record, side=side, external_id=external_id,
                    message=f"golden record created from {system.name}")
+        elif external_id in held:
+            continue
         elif record_id is None:
             _count(run, "unlinked")
             _event(run, SyncEventKind.UNLINKED, side=side, external_id=external_id,
@@ -301,6 +309,62 @@ def _link_new(run: SyncRun, compiled: CompiledMapping, side: str, new: dict[str,
                                 base_snapshot=base, remote_values=fields, remote_updated_at=remote.updated_at,
                                 needs_merge=True))
     services.links_create_many(links)
+    _first_sync_of_pairs(system, [link.record_id for link in links if not link.base_snapshot])
+
+
+def _first_sync_of_pairs(system, record_ids: list[int]) -> None:
+    """A record just matched to a golden record another system holds: the first merge of the pair compares
+    both systems' values as data that predates the link (neither is "unchanged" against the other), so a
+    shared field they disagree on follows its conflict policy instead of the newcomer silently winning."""
+    others = list(RecordLink.objects.filter(record_id__in=record_ids).exclude(system=system)
+                  .exclude(base_snapshot={}))
+    for link in others:
+        link.base_snapshot = {}
+    services.links_save_bases(others)
+
+
+def _match_duplicates(run: SyncRun, compiled: CompiledMapping, side: str, new: dict[str, tuple[Any, dict, dict]],
+                      values_by_id: dict[str, dict], matched: dict[str, int]) -> set[str]:
+    """Records no key matched go through duplicate scoring (reconciliation.duplicates): a near-certain match is
+    linked (and logged), a likely one waits in the duplicate queue instead of becoming a new record. Returns
+    the records held for the queue. Skipped while every golden record of the entity is linked on this side
+    already (nothing to find: a first import), which is checked once per run and side."""
+    from reconciliation.duplicates.services import match_for_sync, queue_for_review
+
+    system, entity = compiled.system(side), compiled.mapping.entity_type
+    unmatched = [external_id for external_id in new if external_id not in matched]
+    cache = run.__dict__.setdefault("_unlinked_golden", {})
+    if not unmatched:
+        return set()
+    if side not in cache:
+        cache[side] = Record.objects.filter(entity_type=entity).exclude(links__system=system).exists()
+    if not cache[side]:
+        return set()
+    held: set[str] = set()
+    taken = set(matched.values())
+    for external_id in unmatched:
+        remote, fields, _ = new[external_id]
+        decision = match_for_sync(entity, values_by_id[external_id], exclude_linked_in_system_id=system.pk,
+                                  system_id=system.pk, external_id=external_id)
+        if decision.action == "link" and decision.record.pk not in taken:
+            matched[external_id] = decision.record.pk
+            taken.add(decision.record.pk)
+            _count(run, "linked")
+            _event(run, SyncEventKind.LINKED, record=decision.record, side=side, external_id=external_id,
+                   message=decision.message, data={"evidence": decision.candidates[0].evidence})
+        elif decision.action in ("review", "held", "link"):
+            if decision.action != "held":
+                queue_for_review(entity_type=entity, system=system, external_id=external_id,
+                                 values=values_by_id[external_id], decision=decision, remote_values=fields,
+                                 remote_updated_at=remote.updated_at)
+            held.add(external_id)
+            why = decision.message if decision.action != "link" else (
+                f"its near-certain match {decision.record} is linked to another {system.name} record "
+                f"(a duplicate within {system.name}?)")
+            _count(run, "unlinked")
+            _event(run, SyncEventKind.UNLINKED, side=side, external_id=external_id,
+                   message=f"held for the duplicate queue: {why}")
+    return held
 
 
 def _match_many(compiled: CompiledMapping, side: str, values_by_id: dict[str, dict]) -> dict[str, int]:
@@ -333,7 +397,7 @@ def _merge_pending(run: SyncRun, compiled: CompiledMapping, progress: Progress |
     """Merge every record with a link flagged by a pull (this run's, or one a dead run left), in chunks."""
     system_ids = [compiled.system(side).pk for side in SIDES]
     flagged = RecordLink.objects.filter(needs_merge=True, entity_type=compiled.mapping.entity_type,
-                                        system_id__in=system_ids)
+                                        system_id__in=system_ids, status=LinkStatus.ACTIVE)
     last = 0
     while True:
         chunk = list(flagged.filter(record_id__gt=last).order_by("record_id").values_list("record_id", flat=True)
@@ -352,7 +416,8 @@ def _merge_chunk(run: SyncRun, compiled: CompiledMapping, record_ids: list[int])
     bases, open conflicts, log blocked edits, queue the writes and clear the flags."""
     system_ids = {side: compiled.system(side).pk for side in SIDES}
     records = list(Record.objects.filter(pk__in=record_ids).order_by("pk").prefetch_related(
-        Prefetch("links", queryset=RecordLink.objects.filter(system_id__in=system_ids.values()))))
+        Prefetch("links", queryset=RecordLink.objects.filter(system_id__in=system_ids.values(),
+                                                             status=LinkStatus.ACTIVE))))
     open_fields: dict[int, set[str]] = {}
     for record_id, field in Conflict.objects.filter(record_id__in=record_ids, status=ConflictStatus.OPEN) \
             .values_list("record_id", "field"):
@@ -494,7 +559,8 @@ def _side_references(run: SyncRun, compiled: CompiledMapping, side: str,
         ids = {int(values[field][7:]) for _, values in writes
                if isinstance(values.get(field), str) and values[field].startswith("record:")
                and values[field][7:].isdigit()}
-        known[field] = dict(RecordLink.objects.filter(system=system, entity_type=entity, record_id__in=ids)
+        known[field] = dict(RecordLink.objects.filter(system=system, entity_type=entity, record_id__in=ids,
+                                                      status=LinkStatus.ACTIVE)
                             .values_list("record_id", "external_id")) if entity and ids else {}
 
     def translate(record: Record, values: dict) -> dict:

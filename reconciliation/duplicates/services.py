@@ -241,11 +241,14 @@ def match_for_sync(entity_type: str, values: dict[str, Any], *, exclude_linked_i
     if not keys:
         return MatchDecision("new", None, [], "nothing to match on")
     hits = BlockingKey.objects.filter(entity_type=entity_type, key__in=list(keys))
-    if exclude_linked_in_system_id is not None:
-        linked = RecordLink.objects.filter(system_id=exclude_linked_in_system_id, entity_type=entity_type)
-        hits = hits.exclude(record_id__in=linked.values("record_id"))
     ids = list(hits.values("record_id").annotate(shared=Count("id")).order_by("-shared", "record_id")
-               .values_list("record_id", flat=True)[:LOOKUP_LIMIT])
+               .values_list("record_id", flat=True)[:LOOKUP_LIMIT * 4])
+    if exclude_linked_in_system_id is not None and ids:
+        # Filtered after the look-up: excluding in SQL would read every link of the system on each call.
+        linked = set(RecordLink.objects.filter(system_id=exclude_linked_in_system_id, entity_type=entity_type,
+                                               record_id__in=ids).values_list("record_id", flat=True))
+        ids = [i for i in ids if i not in linked]
+    ids = ids[:LOOKUP_LIMIT]
     gone = set(Merge.absorbed.through.objects.filter(record_id__in=ids, merge__status=MergeStatus.DONE)
                .values_list("record_id", flat=True))
     scored = []

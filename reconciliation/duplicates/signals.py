@@ -12,9 +12,23 @@ def _record_saved(sender, instance, raw=False, **kwargs) -> None:
     index.index_record(instance)
 
 
+def _records_written(sender, records, created=False, **kwargs) -> None:
+    """Records the sync wrote in bulk: their keys in one pass (new records have none to compare with)."""
+    from reconciliation.duplicates import index
+
+    by_entity: dict[str, list] = {}
+    for record in records:
+        by_entity.setdefault(record.entity_type, []).append(record)
+    for entity_type, group in by_entity.items():
+        wanted = {record.pk: index.keys_for(entity_type, record.values) for record in group}
+        index.store_keys(entity_type, wanted, existing={pk: set() for pk in wanted} if created else None)
+
+
 def connect() -> None:
     from integration_hub.models import Record
+    from integration_hub.services import records_written
     from reconciliation.duplicates import schedules
 
     post_save.connect(_record_saved, sender=Record, dispatch_uid="duplicates-blocking-index")
+    records_written.connect(_records_written, sender=Record, dispatch_uid="duplicates-blocking-index-bulk")
     post_migrate.connect(schedules.ensure_schedules, dispatch_uid="duplicates-schedules")

@@ -92,9 +92,14 @@ def test_accounts_match_by_name_and_postcode_and_unmatched_crm_companies_are_hel
     stage(account, "two_way")
     run, _ = sync(account)
     assert run.counts["created"] == 5  # golden records from the ERP's customers
-    held = SyncEvent.objects.filter(run=run, kind="unlinked")
-    assert sorted(e.external_id for e in held) == ["1001", "1002", "1006", "1008"]
-    assert "does not create golden records from the CRM" in held[0].message
+    held = {e.external_id: e.message for e in SyncEvent.objects.filter(run=run, kind="unlinked")}
+    assert sorted(held) == ["1001", "1002", "1008"]
+    assert "does not create golden records from the CRM" in held["1008"]
+    # "Acme Inc" and "ACME, Inc." are near-certain matches of a record another CRM company took: a person decides
+    assert "held for the duplicate queue" in held["1001"] and "duplicate within HubSpot" in held["1002"]
+    # "Umbrella Corp" is the ERP's "Umbrella Corporation": no key matches, its duplicate score links it
+    [linked] = SyncEvent.objects.filter(run=run, kind="linked")
+    assert linked.external_id == "1006" and linked.record.values["name"] == "Umbrella Corporation"
     stark = Record.objects.get(entity_type="account", values__name="Stark Industries")
     assert stark.links.count() == 2
     assert stark.values["customer_number"] == "CUST-1005"
@@ -204,8 +209,8 @@ def test_the_demo_scenarios_play_out_on_the_next_sync(published):
 
     price_conflict = Conflict.objects.get(field="unit_price")
     assert price_conflict.approver_role == "finance" and price_conflict.crm_value["amount"] == "11.00"
-    name_conflict = Conflict.objects.get(field="name")
-    assert (name_conflict.crm_value, name_conflict.erp_value) == ("Globex (Sales East)", "Globex Corp.")
+    names = {(c.crm_value, c.erp_value) for c in Conflict.objects.filter(field="name")}
+    assert ("Globex (Sales East)", "Globex Corp.") in names
     initech = Record.objects.get(entity_type="account", values__name="Initech LLC")
     assert initech.values["shipping_street"] == "4120 Freidrich Lane"
     assert SyncEvent.objects.filter(run=runs["contact"], kind="failed", external_id="1011").exists()
