@@ -18,6 +18,7 @@ from integration_hub.config import (
     generated_secret_key,
     int_from_env,
     kept_secret,
+    time_from_env,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -154,6 +155,16 @@ SYNC_CONNECTOR_OPTIONS = {
     "backoff_base": 0.5,
     "max_attempts": int_from_env("SYNC_HTTP_ATTEMPTS", default=6),
 }
+
+# --- Conflict queue -------------------------------------------------------------------------------
+# Conflicts open longer than this many hours are highlighted in the queue and named in the digest.
+CONFLICT_SLA_HOURS = int_from_env("CONFLICT_SLA_HOURS", default=48, minimum=1)
+# When the daily digest of open finance conflicts is mailed to Finance approvers (UTC, HH:MM).
+CONFLICT_DIGEST_AT = time_from_env("CONFLICT_DIGEST_AT", default="07:00")
+# The hub's own address, for links in emails.
+HUB_URL = env.str("HUB_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The sender of the hub's emails (the digest).
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="integration-hub@localhost")
 
 # --- Auth, roles ------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

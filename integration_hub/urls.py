@@ -29,7 +29,7 @@ hub_patterns = [
     path("sync-runs/<int:pk>/progress/", sync_views.SyncRunProgressView.as_view(), name="sync-run-progress"),
     path("sync-runs/<int:pk>/replay/", sync_views.ReplayView.as_view(), name="sync-run-replay"),
     path("mappings/<int:pk>/sync-now/", sync_views.SyncNowView.as_view(), name="sync-now"),
-    coming("conflicts", "Conflicts", "The conflict queue with finance approval arrives with the conflict-queue work."),
+    path("conflicts/", include("reconciliation.urls")),
     coming("duplicates", "Duplicates", "Duplicate detection and merging arrive with the duplicates work."),
     coming("reconciliation", "Reconciliation", "Reconciliation reports arrive with the reconciliation work."),
     path("health/", views.HealthView.as_view(), name="health"),

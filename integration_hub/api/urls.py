@@ -2,6 +2,7 @@ from rest_framework.routers import DefaultRouter
 
 from integration_hub.api.views import ConnectedSystemViewSet, RecordViewSet, SyncRunViewSet
 from mapping.api.views import FieldRuleViewSet, ObjectMappingViewSet
+from reconciliation.api.views import ConflictViewSet
 
 router = DefaultRouter()
 router.register("systems", ConnectedSystemViewSet)
@@ -9,3 +10,4 @@ router.register("records", RecordViewSet)
 router.register("mappings", ObjectMappingViewSet)
 router.register("field-rules", FieldRuleViewSet, basename="fieldrule")
 router.register("sync-runs", SyncRunViewSet)
+router.register("conflicts", ConflictViewSet)
