@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import django_filters
+from django import forms
 from django.db.models import F
 from django.utils import timezone
 
@@ -22,11 +23,10 @@ def age_choices():
             ("7d", "Older than a week"), ("30d", "Older than 30 days")]
 
 
-def field_choices():
-    """Fields of the published rules (a conflict is always on one of them)."""
-    names = FieldRule.objects.filter(version__mapping__published_version=F("version")) \
-        .order_by("field").values_list("field", flat=True).distinct()
-    return [(name, name) for name in names]
+def known_fields() -> list[str]:
+    """Fields of the published rules: suggestions for the field filter."""
+    return list(FieldRule.objects.filter(version__mapping__published_version=F("version"))
+                .order_by("field").values_list("field", flat=True).distinct())
 
 
 def system_pair_choices():
@@ -37,7 +37,7 @@ def system_pair_choices():
 
 class ConflictFilterSet(django_filters.FilterSet):
     entity_type = django_filters.ChoiceFilter(choices=EntityType.choices, label="Entity")
-    field = django_filters.ChoiceFilter(choices=field_choices, label="Field")
+    field = django_filters.CharFilter(label="Field", widget=forms.TextInput(attrs={"list": "conflict-fields"}))
     systems = django_filters.ChoiceFilter(choices=system_pair_choices, method="filter_systems", label="Systems")
     approver_role = django_filters.ChoiceFilter(choices=ApproverRole.choices, label="Approver")
     age = django_filters.ChoiceFilter(choices=age_choices, method="filter_age", label="Age")

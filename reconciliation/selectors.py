@@ -108,7 +108,15 @@ def shown(value: Any, field: str, hidden: set[str]) -> Any:
     return hub_selectors.MASK if field in hidden and value not in (None, "") else value
 
 
-def account_documents(account: Record | None, limit: int = 20) -> list[Record]:
+@dataclass
+class Document:
+    record: Record
+    number: str
+    status: str
+    amount: Any
+
+
+def account_documents(account: Record | None, limit: int = 20) -> list[Document]:
     """Open sales orders and invoices of the account (those not closed, paid or cancelled)."""
     if account is None:
         return []
@@ -119,9 +127,13 @@ def account_documents(account: Record | None, limit: int = 20) -> list[Record]:
     documents = Record.objects.filter(points_here, entity_type__in=DOCUMENT_ENTITIES).order_by("-updated_at")
     found = []
     for document in documents[:limit * 3]:
-        status = str(document.values.get("order_status") or document.values.get("status") or "").lower()
-        if not status.startswith(CLOSED_STATUSES):
-            found.append(document)
+        values = document.values
+        status = str(values.get("order_status") or values.get("status") or "")
+        if not status.lower().startswith(CLOSED_STATUSES):
+            found.append(Document(record=document, number=str(values.get("order_number") or
+                                                              values.get("invoice_number") or ""),
+                                  status=status or document.get_entity_type_display(),
+                                  amount=values.get("amount_due") or values.get("total")))
         if len(found) == limit:
             break
     return found

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 from django.utils.timesince import timesince
@@ -39,6 +40,11 @@ class ConflictTable(BaseTable):
         self.query = query
         self._hidden: dict[str, set[str]] = {}
         self.sla = sla_cutoff()
+
+    def order_amount_at_stake(self, queryset, is_descending):
+        amount = F("amount_at_stake")  # conflicts with no money at stake go last both ways
+        return queryset.order_by(amount.desc(nulls_last=True) if is_descending else amount.asc(nulls_last=True),
+                                 "created_at", "id"), True
 
     def render_field(self, value, record):
         return format_html('<a href="{}{}">{}</a>', record.get_absolute_url(),

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from integration_hub.sync.rules import SIDES, compile_mapping
+from integration_hub.sync.rules import SIDES, NothingPublished, compile_mapping
 from mapping.models import FieldRule
 from mapping.types import FieldType, TransformError, canonicalise
 from mapping.validation import validate
@@ -93,7 +93,10 @@ def decision_value(*, conflict, value: Any) -> Any:
 
 def _unwritable(conflict, canonical: Any) -> list[str]:
     """Reasons a system could not take the value through its rules (a picklist it lacks, a limit)."""
-    compiled = compile_mapping(conflict.mapping)
+    try:
+        compiled = compile_mapping(conflict.mapping)
+    except NothingPublished:
+        return []  # nothing can be written without rules; reading the systems refuses the decision
     problems = []
     for side in SIDES:
         mapper = compiled.mappers[side]

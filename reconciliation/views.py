@@ -13,7 +13,7 @@ from django_tables2 import SingleTableMixin
 
 from integration_hub.views import RolePermissionMixin
 from reconciliation import selectors, services
-from reconciliation.filters import ConflictFilterSet
+from reconciliation.filters import ConflictFilterSet, known_fields
 from reconciliation.forms import DecisionForm
 from reconciliation.models import BulkDecision, Choice, Conflict
 from reconciliation.tables import ConflictTable
@@ -53,7 +53,7 @@ class ConflictQueueView(RolePermissionMixin, SingleTableMixin, FilterView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         qs = self.filterset.qs if self.filterset.is_valid() else self.get_queryset()
-        ctx.update(summary=selectors.queue_summary(qs), query=queue_query(self.request),
+        ctx.update(summary=selectors.queue_summary(qs), query=queue_query(self.request), known_fields=known_fields(),
                    can_decide=bool(selectors.decidable_roles(self.request.user)),
                    filtered=any(v for k, v in self.request.GET.items() if k not in LIST_PARAMS_DROPPED))
         return ctx
@@ -113,7 +113,7 @@ class ConflictDetailView(RolePermissionMixin, DetailView):
             messages.error(request, str(exc))
             return redirect(here)
         pushed = f" Pushed by sync-run:{decided.decision_run_id}." if decided.decision_run_id else ""
-        messages.success(request, f"{conflict.record} · {conflict.field}: {Choice(choice).label.lower()}.{pushed}")
+        messages.success(request, f"{conflict.record} · {conflict.field}: {Choice(choice).label}.{pushed}")
         _, following = selectors.neighbours(decided, queue_filterset(request).qs)
         if following:
             return redirect(reverse("hub:conflict-detail", args=[following])

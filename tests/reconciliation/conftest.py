@@ -120,3 +120,16 @@ def rows(account_mapping) -> Rows:
                           base={"amount": "5000.00", "currency": "USD"}, crm={"amount": "9000.00", "currency": "USD"},
                           erp={"amount": "5000.00", "currency": "USD"})
     return Rows(mapping=account_mapping, name=name, price_conflict=limit)
+
+
+def publish_sensitive(mapping, field: str) -> None:
+    """Publish a one-rule version in which ``field`` (money, finance-approved) is sensitive."""
+    from mapping.models import FieldRule, RuleSetVersion
+
+    version = RuleSetVersion.objects.create(mapping=mapping, number=1)
+    FieldRule.objects.create(version=version, field=field, field_type="money", crm_path="c", erp_path="e",
+                             system_of_record="erp", non_owner_policy="queue", approver_role="finance",
+                             sensitive=True)
+    RuleSetVersion.objects.filter(pk=version.pk).update(status="published")
+    mapping.published_version = version
+    mapping.save()
