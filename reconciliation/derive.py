@@ -23,15 +23,16 @@ def _amount(value: Any) -> tuple[Decimal, str] | None:
         return None
 
 
-def amount_at_stake(crm_value: Any, erp_value: Any) -> tuple[Decimal | None, str]:
-    """How far apart two money values are (in one currency); the larger amount when currencies differ."""
+def amount_at_stake(crm_value: Any, erp_value: Any) -> tuple[Decimal, str]:
+    """How far apart two money values are (in one currency); the larger amount when currencies differ;
+    0 with no currency when the field is not money."""
     crm, erp = _amount(crm_value), _amount(erp_value)
     if crm and erp:
         if crm[1] == erp[1]:
             return abs(crm[0] - erp[0]), crm[1]
         return max((abs(crm[0]), crm[1]), (abs(erp[0]), erp[1]))
     known = crm or erp
-    return (abs(known[0]), known[1]) if known else (None, "")
+    return (abs(known[0]), known[1]) if known else (Decimal(0), "")
 
 
 def account_id_of(entity_type: str, record_id: int, values: dict) -> int | None:
@@ -61,7 +62,7 @@ def prepare_new_conflict(conflict) -> None:
     else:
         owner = None
     conflict.account_owner = conflict.account_owner or str(owner or "")[:100]
-    if conflict.amount_at_stake is None:
+    if not conflict.stake_currency:
         conflict.amount_at_stake, conflict.stake_currency = amount_at_stake(conflict.crm_value, conflict.erp_value)
 
     if conflict.status != ConflictStatus.OPEN:

@@ -59,8 +59,8 @@ class Conflict(models.Model):
     account = models.ForeignKey("hub.Record", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                 help_text="The account the record belongs to (itself, for an account).")
     account_owner = models.CharField(max_length=100, blank=True)
-    amount_at_stake = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True,
-                                          help_text="Money fields: how far apart the two values are.")
+    amount_at_stake = models.DecimalField(max_digits=20, decimal_places=4, default=0,
+                                          help_text="Money fields: how far apart the two values are (else 0).")
     stake_currency = models.CharField(max_length=3, blank=True)
 
     history = audited_history(excluded_fields=["entity_type", "account", "account_owner", "amount_at_stake",
@@ -70,13 +70,13 @@ class Conflict(models.Model):
         ordering = ["created_at", "id"]
         constraints = [models.UniqueConstraint(fields=["record", "field"], condition=models.Q(status="open"),
                                                name="one_open_conflict_per_field")]
-        indexes = [
+        indexes = [  # the queue's order, and each filter of the open queue in that order
             models.Index(fields=["status", "created_at", "id"], name="conflict_queue"),
             models.Index(fields=["status", "approver_role", "created_at"], name="conflict_queue_role"),
-            models.Index(fields=["status", "entity_type", "field"], name="conflict_queue_field"),
-            models.Index(fields=["status", "account_owner"], name="conflict_queue_owner"),
-            models.Index(fields=["status", "amount_at_stake"], name="conflict_queue_stake"),
-            models.Index(fields=["record", "field", "status"], name="conflict_record_field"),
+            models.Index(fields=["status", "field", "created_at"], name="conflict_queue_field"),
+            models.Index(fields=["status", "entity_type", "created_at"], name="conflict_queue_entity"),
+            models.Index(fields=["status", "account_owner", "created_at"], name="conflict_queue_owner"),
+            models.Index(fields=["status", "amount_at_stake", "created_at", "id"], name="conflict_queue_stake"),
         ]
         permissions = [
             ("decide_conflict", "Can decide conflicts approved by RevOps"),

@@ -1,12 +1,9 @@
 """Conflict API: the queue (filterable like the page), one conflict, resolve and comment."""
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import F
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
@@ -19,17 +16,6 @@ from reconciliation.api.serializers import (
     ResolveSerializer,
 )
 from reconciliation.filters import ConflictFilterSet
-
-
-class NullsLastOrdering(OrderingFilter):
-    """Ordering where empty values (no money at stake) go last, ascending or descending."""
-
-    def filter_queryset(self, request, queryset, view):
-        ordering = self.get_ordering(request, queryset, view)
-        if not ordering:
-            return queryset
-        return queryset.order_by(*[F(name[1:]).desc(nulls_last=True) if name.startswith("-")
-                                   else F(name).asc(nulls_last=True) for name in ordering])
 
 
 class CanViewConflicts(BasePermission):
@@ -50,7 +36,6 @@ class ConflictViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = selectors.conflicts_for_list()
     filterset_class = ConflictFilterSet
-    filter_backends = (DjangoFilterBackend, NullsLastOrdering)
     ordering_fields = ("created_at", "amount_at_stake", "field", "approver_role", "id")
     ordering = ("created_at", "id")
 

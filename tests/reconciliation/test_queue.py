@@ -130,4 +130,4 @@ def test_a_new_conflict_carries_its_account_owner_and_amount_at_stake(rows):
     assert conflict.account_id == rows.name.record_id and conflict.account_owner == "owner-7"
     assert conflict.entity_type == "account"  # the mapping's entity
     assert rows.price_conflict.amount_at_stake == 4000 and rows.price_conflict.stake_currency == "USD"
-    assert rows.name.amount_at_stake is None
+    assert rows.name.amount_at_stake == 0 and rows.name.stake_currency == ""
