@@ -68,7 +68,7 @@ def prepare_new_conflict(conflict) -> None:
     if conflict.status != ConflictStatus.OPEN:
         return
     previous = (Conflict.objects.filter(record_id=record.pk, field=conflict.field)
-                .exclude(status=ConflictStatus.OPEN).order_by("-decided_at", "-id").first())
+                .exclude(status=ConflictStatus.OPEN).order_by("-id").first())
     if (previous is not None and previous.status == ConflictStatus.REJECTED
             and same(previous.crm_value, conflict.crm_value) and same(previous.erp_value, conflict.erp_value)):
         conflict.status = ConflictStatus.REJECTED

@@ -160,7 +160,8 @@ def conflict_context(conflict: Conflict, user) -> dict[str, Any]:
                           if name != conflict.field],
         "links": record.links.select_related("system"),
         "account": account,
-        "account_facts": [(name, shown((account or record).values.get(name), name, account_hidden or hidden))
+        "account_facts": [(name, shown((account or record).values.get(name), name,
+                                       account_hidden if account else hidden))
                           for name in ACCOUNT_CONTEXT_FIELDS if name in (account or record).values]
         if (account or record.entity_type == "account") else [],
         "documents": account_documents(account or (record if record.entity_type == "account" else None)),

@@ -311,7 +311,8 @@ def bulk_decision_run(*, job: BulkDecision) -> BulkDecision:
     the user may decide (others are counted as refused, changed ones as stale), push per mapping."""
     user = job.created_by
     ids = list(_job_queryset(job).order_by("pk").values_list("pk", flat=True))
-    BulkDecision.objects.filter(pk=job.pk).update(status=BulkStatus.RUNNING, total=len(ids))
+    # A redelivered job starts over on the conflicts still open (its earlier counts stay).
+    BulkDecision.objects.filter(pk=job.pk).update(status=BulkStatus.RUNNING, total=len(ids), processed=0)
     job.refresh_from_db()
     notes: list[str] = []
     for start in range(0, len(ids), BULK_CHUNK):

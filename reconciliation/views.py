@@ -84,6 +84,7 @@ class ConflictDetailView(RolePermissionMixin, DetailView):
             query=query, suffix=f"?{query}" if query else "",
             previous=previous, next=following,
             over_sla=conflict.is_open and conflict.created_at < selectors.sla_cutoff(),
+            systems=(conflict.mapping.crm_system, conflict.mapping.erp_system),
         )
         return ctx
 
@@ -142,7 +143,7 @@ def _bulk_selection(request) -> tuple[list[int] | None, dict]:
     filter_params = {k: v for k, v in request.GET.items() if k not in LIST_PARAMS_DROPPED and v}
     if request.POST.get("all") == "1":
         return None, filter_params
-    raw = request.POST.getlist("select") or request.GET.getlist("ids")
+    raw = request.POST.getlist("select")
     return [int(i) for i in raw if str(i).isdigit()], filter_params
 
 
@@ -151,9 +152,7 @@ class BulkConfirmView(RolePermissionMixin, View):
 
     permission_required = "reconciliation.view_conflict"
     template_name = "reconciliation/bulk_confirm.html"
-
-    def get(self, request):
-        return self.post(request)
+    http_method_names = ["post"]
 
     def post(self, request):
         ids, filter_params = _bulk_selection(request)

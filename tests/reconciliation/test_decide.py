@@ -59,9 +59,12 @@ def test_finance_takes_the_reps_price_and_it_reaches_the_erp_that_owns_it(live, 
     assert item["basePrice"] == 11.0
 
 
-def test_shadow_mode_stores_the_decisions_write_and_sends_nothing(live, revops_user, pushed):
+def test_shadow_mode_stores_the_decisions_write_and_sends_nothing(client, live, revops_user, pushed):
     globex = live.name.record
     ConnectedSystem.objects.filter(pk=live.account.crm_system_id).update(rollout_stage="shadow")
+    client.force_login(revops_user)
+    page = client.get(f"/conflicts/{live.name.pk}/").content.decode()
+    assert 'CRM · HubSpot <span class="badge badge-grey"' in page  # the page says the CRM is in shadow
     with pushed:
         decided = services.conflict_decide(conflict=live.name, choice="erp", user=revops_user)
     change = OutboundChange.objects.get(run_id=decided.decision_run_id, record=globex)
