@@ -205,6 +205,8 @@ SPECTACULAR_SETTINGS = {
         "CreatePolicyEnum": "mapping.models.CreatePolicy",
         "EntityTypeEnum": "integration_hub.models.EntityType",
         "SystemRoleEnum": "connectors.models.SystemRole",
+        "ConflictStatusEnum": "reconciliation.models.ConflictStatus",
+        "DecisionEnum": "reconciliation.models.Choice",
     },
 }
 

@@ -52,11 +52,11 @@ class ConflictFilterSet(django_filters.FilterSet):
         fields = ["entity_type", "field", "systems", "approver_role", "age", "account_owner", "min_stake",
                   "status", "record"]
 
-    def filter_systems(self, queryset, name, value):
+    def filter_systems(self, queryset, name, value: str):
         crm, _, erp = value.partition("-")
         mappings = ObjectMapping.objects.filter(crm_system_id=crm, erp_system_id=erp).values_list("pk", flat=True)
         return queryset.filter(mapping_id__in=list(mappings))
 
-    def filter_age(self, queryset, name, value):
+    def filter_age(self, queryset, name, value: str):
         cutoff = sla_cutoff() if value == "sla" else timezone.now() - AGES[value]
         return queryset.filter(created_at__lt=cutoff)
