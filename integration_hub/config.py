@@ -52,14 +52,26 @@ def bool_from_env(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}.")
 
 
-def int_from_env(name: str, default: int) -> int:
+def int_from_env(name: str, default: int, *, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def time_from_env(name: str, default: str) -> tuple[int, int]:
+    """A time of day "HH:MM" (24-hour) as (hour, minute)."""
+    raw = (os.environ.get(name) or default).strip()
+    hour, _, minute = raw.partition(":")
+    if hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60:
+        return int(hour), int(minute)
+    raise ConfigError(f"{name} must be a time of day like 07:30, not {raw!r}.")
 
 
 def _redact(url: str) -> str:

@@ -17,8 +17,11 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    from reconciliation.selectors import badge_count
+
     return {
         "nav_items": NAV,
+        "conflict_badge": badge_count(user),  # open conflicts this user may decide
         "user_roles": sorted(roles.user_roles(user)) or (["Superuser"] if user.is_superuser else []),
         "can_admin": roles.is_revops(user),
     }

@@ -1,7 +1,8 @@
 """The three roles, as Django groups with permissions.
 
-RevOps admins configure and run the hub; Finance approvers read everything and (from the
-conflict-queue issue on) decide finance conflicts; Viewers read. Superusers can do anything.
+RevOps admins configure and run the hub and decide RevOps conflicts; Finance approvers read
+everything and decide finance conflicts; both comment on any conflict; Viewers read. Superusers
+can do anything.
 """
 from __future__ import annotations
 
@@ -15,15 +16,18 @@ ROLES = (REVOPS_ADMIN, FINANCE_APPROVER, VIEWER)
 HUB_APPS = ("hub", "connectors", "mapping", "reconciliation", "duplicates")
 # Schedules are edited in the admin by RevOps; task results are read there.
 REVOPS_EXTRA_APPS = ("django_celery_beat",)
-# Extra permissions by codename, added by later issues (e.g. "decide_finance_conflict").
-FINANCE_EXTRA_CODENAMES: tuple[str, ...] = ()
+# Extra permissions by codename on top of reading everything.
+FINANCE_EXTRA_CODENAMES: tuple[str, ...] = ("decide_finance_conflict", "comment_conflict")
+# Hub permissions RevOps does not get: a conflict on a finance rule is decided by finance only.
+REVOPS_EXCLUDED_CODENAMES: tuple[str, ...] = ("decide_finance_conflict",)
 
 
 def _role_permission_filters() -> dict[str, Q]:
     view_hub = Q(content_type__app_label__in=HUB_APPS, codename__startswith="view_")
     history_writes = Q(codename__regex=r"^(add|change|delete)_historical")
     revops = (
-        (Q(content_type__app_label__in=HUB_APPS + REVOPS_EXTRA_APPS) & ~history_writes)
+        (Q(content_type__app_label__in=HUB_APPS + REVOPS_EXTRA_APPS) & ~history_writes
+         & ~Q(codename__in=REVOPS_EXCLUDED_CODENAMES))
         | Q(content_type__app_label="django_celery_results", codename__startswith="view_")
     )
     finance = view_hub | Q(content_type__app_label__in=HUB_APPS, codename__in=FINANCE_EXTRA_CODENAMES)

@@ -9,13 +9,28 @@ DEFAULT_SCHEDULES = {
     "outbox dispatch": ("integration_hub.tasks.dispatch_outbox", 1, "Send queued writes, retry failed ones"),
 }
 
+# name -> (task, setting holding the (hour, minute) in UTC, description): once a day.
+DAILY_SCHEDULES = {
+    # Finance approvers start the day with what waits for them (and what is over the SLA).
+    "finance conflict digest": ("reconciliation.tasks.send_finance_digest", "CONFLICT_DIGEST_AT",
+                                "Mail Finance approvers the open finance conflicts"),
+}
+
 
 def ensure_default_schedules(**kwargs) -> None:
     """Create the default schedules if missing; never overwrite what an admin changed."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+    from django.conf import settings
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
     for name, (task, minutes, description) in DEFAULT_SCHEDULES.items():
         if PeriodicTask.objects.filter(name=name).exists():
             continue
         interval, _ = IntervalSchedule.objects.get_or_create(every=minutes, period=IntervalSchedule.MINUTES)
         PeriodicTask.objects.create(name=name, task=task, interval=interval, description=description)
+    for name, (task, setting, description) in DAILY_SCHEDULES.items():
+        if PeriodicTask.objects.filter(name=name).exists():
+            continue
+        hour, minute = getattr(settings, setting)
+        crontab, _ = CrontabSchedule.objects.get_or_create(
+            minute=str(minute), hour=str(hour), day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC")
+        PeriodicTask.objects.create(name=name, task=task, crontab=crontab, description=description)

@@ -93,6 +93,7 @@ def record_timeline(*, record: Record) -> list[TimelineEntry]:
                         ("base_snapshot",))
     entries += _sync_entries(record)
     entries += _merged_entries(record)
+    entries += _conflict_entries(record)
     entries.sort(key=lambda e: e.when, reverse=True)
     return entries
 
@@ -132,6 +133,13 @@ def _sync_entries(record: Record) -> list[TimelineEntry]:
             subject=f"{event.side.upper()} {event.field}".strip() or "record", actor=f"sync-run:{event.run_id}",
             reason=event.message, correlation_id="", changes=changes))
     return entries
+
+
+def _conflict_entries(record: Record) -> list[TimelineEntry]:
+    """Conflict decisions, comments and the writes that carried decisions (the conflict queue's lines)."""
+    from reconciliation.selectors import timeline_entries
+
+    return timeline_entries(record)
 
 
 MASK = "••••••"

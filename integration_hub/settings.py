@@ -18,6 +18,7 @@ from integration_hub.config import (
     generated_secret_key,
     int_from_env,
     kept_secret,
+    time_from_env,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -163,6 +164,15 @@ DUPLICATES = {
     "undo_window_hours": int_from_env("DUPLICATES_UNDO_WINDOW_HOURS", default=72),
     "profiles": {},
 }
+# --- Conflict queue -------------------------------------------------------------------------------
+# Conflicts open longer than this many hours are highlighted in the queue and named in the digest.
+CONFLICT_SLA_HOURS = int_from_env("CONFLICT_SLA_HOURS", default=48, minimum=1)
+# When the daily digest of open finance conflicts is mailed to Finance approvers (UTC, HH:MM).
+CONFLICT_DIGEST_AT = time_from_env("CONFLICT_DIGEST_AT", default="07:00")
+# The hub's own address, for links in emails.
+HUB_URL = env.str("HUB_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The sender of the hub's emails (the digest).
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="integration-hub@localhost")
 
 # --- Auth, roles ------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -207,6 +217,8 @@ SPECTACULAR_SETTINGS = {
         "DuplicateKindEnum": "reconciliation.duplicates.models.CandidateKind",
         "MergeStatusEnum": "reconciliation.duplicates.models.MergeStatus",
         "MergeEffectKindEnum": "reconciliation.duplicates.models.EffectKind",
+        "ConflictStatusEnum": "reconciliation.models.ConflictStatus",
+        "DecisionEnum": "reconciliation.models.Choice",
     },
 }
 

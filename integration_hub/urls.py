@@ -30,7 +30,7 @@ hub_patterns = [
     path("sync-runs/<int:pk>/progress/", sync_views.SyncRunProgressView.as_view(), name="sync-run-progress"),
     path("sync-runs/<int:pk>/replay/", sync_views.ReplayView.as_view(), name="sync-run-replay"),
     path("mappings/<int:pk>/sync-now/", sync_views.SyncNowView.as_view(), name="sync-now"),
-    coming("conflicts", "Conflicts", "The conflict queue with finance approval arrives with the conflict-queue work."),
+    path("conflicts/", include("reconciliation.urls")),
     path("duplicates/", duplicate_views.QueueView.as_view(), name="duplicates"),
     coming("reconciliation", "Reconciliation", "Reconciliation reports arrive with the reconciliation work."),
     path("health/", views.HealthView.as_view(), name="health"),

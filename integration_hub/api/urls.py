@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 from integration_hub.api.views import ConnectedSystemViewSet, RecordViewSet, SyncRunViewSet
 from mapping.api.views import FieldRuleViewSet, ObjectMappingViewSet
 from reconciliation.duplicates.api.views import DuplicateViewSet, MergeViewSet
+from reconciliation.api.views import ConflictViewSet
 
 router = DefaultRouter()
 router.register("systems", ConnectedSystemViewSet)
@@ -12,3 +13,4 @@ router.register("field-rules", FieldRuleViewSet, basename="fieldrule")
 router.register("sync-runs", SyncRunViewSet)
 router.register("duplicates", DuplicateViewSet, basename="duplicate")
 router.register("duplicate-merges", MergeViewSet, basename="duplicate-merge")
+router.register("conflicts", ConflictViewSet)
