@@ -2,8 +2,8 @@ from rest_framework.routers import DefaultRouter
 
 from integration_hub.api.views import ConnectedSystemViewSet, RecordViewSet, SyncRunViewSet
 from mapping.api.views import FieldRuleViewSet, ObjectMappingViewSet
-from reconciliation.duplicates.api.views import DuplicateViewSet, MergeViewSet
 from reconciliation.api.views import ConflictViewSet
+from reconciliation.duplicates.api.views import DuplicateViewSet, MergeViewSet
 
 router = DefaultRouter()
 router.register("systems", ConnectedSystemViewSet)

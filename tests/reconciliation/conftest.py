@@ -69,6 +69,9 @@ def live(published, emulators, eager, django_capture_on_commit_callbacks) -> Liv
     hubspot, netsuite = emulators
     account, price = published["account"], published["price"]
     ConnectedSystem.objects.update(rollout_stage="two_way")
+    # The demo CRM calls Umbrella "Umbrella Corp", the ERP "Umbrella Corporation": a first-sync name conflict
+    # that is not part of these scenarios, so the CRM is given the ERP's name first.
+    edit(account.crm_system, "companies", "1006", {"name": "Umbrella Corporation"})
     sync(account)
     sync(price)
     globex = Record.objects.get(entity_type="account", values__name="Globex Corporation")
