@@ -48,7 +48,7 @@ from integration_hub.models import (
     SyncStatus,
     SyncTrigger,
 )
-from integration_hub.sync.merge import MergeResult, SideState, merge_record
+from integration_hub.sync.merge import MergeResult, SideState, merge_record, same
 from integration_hub.sync.rules import SIDES, CompiledMapping, NothingPublished, compile_mapping
 from mapping.models import CreatePolicy, ObjectMapping
 from mapping.paths import unshare_selected_lines
@@ -413,16 +413,26 @@ def _merge_pending(run: SyncRun, compiled: CompiledMapping, progress: Progress |
 
 def _merge_chunk(run: SyncRun, compiled: CompiledMapping, record_ids: list[int]) -> None:
     """Merge a chunk of records field by field and, in one transaction, apply the golden changes, move the
-    bases, open conflicts, log blocked edits, queue the writes and clear the flags."""
-    system_ids = {side: compiled.system(side).pk for side in SIDES}
-    records = list(Record.objects.filter(pk__in=record_ids).order_by("pk").prefetch_related(
-        Prefetch("links", queryset=RecordLink.objects.filter(system_id__in=system_ids.values(),
-                                                             status=LinkStatus.ACTIVE))))
-    open_fields: dict[int, set[str]] = {}
-    for record_id, field in Conflict.objects.filter(record_id__in=record_ids, status=ConflictStatus.OPEN) \
-            .values_list("record_id", "field"):
-        open_fields.setdefault(record_id, set()).add(field)
+    bases, open conflicts, log blocked edits, queue the writes and clear the flags. The chunk's records are
+    locked while it merges, so a person's decision committed meanwhile is never overwritten with a stale read."""
+    with transaction.atomic():
+        records = list(Record.objects.select_for_update().filter(pk__in=record_ids).order_by("pk").prefetch_related(
+            Prefetch("links", queryset=RecordLink.objects.filter(system_id__in=_system_ids(compiled).values(),
+                                                                 status=LinkStatus.ACTIVE))))
+        effects = _merge_records(run, compiled, records)
+        _apply(run, compiled, effects)
+        RecordLink.objects.filter(record_id__in=record_ids, system_id__in=_system_ids(compiled).values(),
+                                  needs_merge=True).update(needs_merge=False)
+        _flush_events(run)
 
+
+def _system_ids(compiled: CompiledMapping) -> dict[str, int]:
+    return {side: compiled.system(side).pk for side in SIDES}
+
+
+def _merge_records(run: SyncRun, compiled: CompiledMapping, records: list[Record]) -> _Effects:
+    system_ids = _system_ids(compiled)
+    record_ids = [record.pk for record in records]
     # Each side's current canonical values, references translated to golden ids in one query per field.
     links_of: dict[int, dict[str, RecordLink | None]] = {}
     current: dict[tuple[int, str], dict] = {}
@@ -435,27 +445,47 @@ def _merge_chunk(run: SyncRun, compiled: CompiledMapping, record_ids: list[int])
                 current[record.pk, side] = compiled.readable(side, values)
     translate = {side: _golden_references(compiled, side, [v for (_, s), v in current.items() if s == side])
                  for side in SIDES}
+    states = {record.pk: {side: SideState(current=translate[side](current[record.pk, side]),
+                                          base=link.base_snapshot or {}, updated_at=link.remote_updated_at)
+                          for side, link in links_of[record.pk].items() if link is not None}
+              for record in records}
+    held = _held_fields(record_ids, states)
 
     already_creating = set(OutboundChange.objects.filter(record_id__in=record_ids, link__isnull=True)
                            .values_list("record_id", "side"))
     effects = _Effects()
     for record in records:
-        links = links_of[record.pk]
-        sides = {side: SideState(current=translate[side](current[record.pk, side]), base=link.base_snapshot or {},
-                                 updated_at=link.remote_updated_at)
-                 for side, link in links.items() if link is not None}
+        links, sides = links_of[record.pk], states[record.pk]
         result = merge_record(compiled.policies, record.values, sides,
-                              open_conflicts=frozenset(open_fields.get(record.pk, ())))
+                              open_conflicts=frozenset(held.get(record.pk, ())))
         creates = [side for side in _creates_for(compiled, record, links) if (record.pk, side) not in already_creating]
         if result.unchanged and not creates:
             _count(run, "unchanged")
             continue
         effects.add(compiled, record, links, sides, result, creates)
-    with transaction.atomic():
-        _apply(run, compiled, effects)
-        RecordLink.objects.filter(record_id__in=record_ids, system_id__in=system_ids.values(),
-                                  needs_merge=True).update(needs_merge=False)
-        _flush_events(run)
+    return effects
+
+
+def _held_fields(record_ids: list[int], states: dict[int, dict[str, SideState]]) -> dict[int, set[str]]:
+    """Fields no merge may decide: an open conflict waits for a person; a rejected one keeps the pair diverged
+    for as long as both systems still hold the values the person rejected (a new edit is a new question)."""
+    held: dict[int, set[str]] = {}
+    latest_closed: dict[tuple[int, str], tuple] = {}
+    rows = Conflict.objects.filter(record_id__in=record_ids).order_by("record_id", "field", "-id") \
+        .values_list("record_id", "field", "status", "crm_value", "erp_value")
+    for record_id, field, status, crm_value, erp_value in rows:
+        if status == ConflictStatus.OPEN:
+            held.setdefault(record_id, set()).add(field)
+        elif (record_id, field) not in latest_closed:
+            latest_closed[record_id, field] = (status, {"crm": crm_value, "erp": erp_value})
+    for (record_id, field), (status, values) in latest_closed.items():
+        if status != ConflictStatus.REJECTED:
+            continue
+        sides = states.get(record_id, {})
+        if sides and all(field in state.current and same(state.current[field], values[side])
+                         for side, state in sides.items()):
+            held.setdefault(record_id, set()).add(field)
+    return held
 
 
 class _Effects:

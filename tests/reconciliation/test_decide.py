@@ -121,6 +121,8 @@ def test_rejecting_keeps_both_sides_and_the_pair_stays_diverged(live, revops_use
     edit(live.account.crm_system, "companies", external_id(globex, live.account.crm_system), {"city": "Dallas"})
     sync(live.account)  # the record is read again: the name pair is still the rejected one
     assert not Conflict.objects.filter(record=globex, field="name", status="open").exists()
+    # the engine holds the diverged field itself: no new conflict row is even opened for it
+    assert list(Conflict.objects.filter(record=globex, field="name")) == [live.name]
     assert live.company(globex)["name"] == "Globex (Sales East)"
     assert live.customer(globex)["companyName"] == "Globex Corp."
     globex.refresh_from_db()
