@@ -109,6 +109,16 @@ def erp_system(db):
 
 
 @pytest.fixture
+def celery_workers(transactional_db):
+    """Start real `celery worker` processes (tests/workers.py) on a private queue; all stopped afterwards."""
+    from tests.workers import Workers
+
+    workers = Workers()
+    yield workers
+    workers.stop_all()
+
+
+@pytest.fixture
 def emulators():
     """Both sandbox emulators on free localhost ports, seeded with the demo data."""
     from connectors.sandbox import start_emulator
