@@ -20,6 +20,8 @@ payment_terms (ERP-owned, queued for Finance).
 from __future__ import annotations
 
 import itertools
+import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,7 +194,7 @@ class Pair:
         assert result.ok, result.error
         return str(result.external_id or fields.get("id"))
 
-    def edit(self, side: str, name: str, which: int) -> None:
+    def edit(self, side: str, name: str, which: int) -> str:
         """A person changes one field in one system, through its API, to the `which`-th value that is not the one
         the systems agreed on at the last sync."""
         spec = FIELDS[name]
@@ -203,6 +205,7 @@ class Pair:
         else:
             self._write(self.mapping.erp_system, "customer", {"id": self.erp_id, spec.erp: spec.to_erp(value)})
         self.model.edit(side, name, value)
+        return value
 
     def held_in_system(self, side: str) -> dict[str, Any]:
         """Each field's canonical value as the system holds it now (read from the emulator's store)."""
@@ -301,3 +304,85 @@ def test_after_syncs_settle_every_field_is_the_owners_latest_value_or_an_open_co
 
 
 TAGS = itertools.count(1)
+
+
+# --- the same invariants, on the cases the random edits meet only by chance ------------------------------------
+
+
+def test_a_last_write_wins_decision_keeps_the_overwritten_edit_on_record(published, emulators):
+    """Both sides changed the shared phone: the later edit wins, and the earlier one is not lost without a trace."""
+    mapping = published["account"]
+    ConnectedSystem.objects.update(rollout_stage="two_way")
+    pair = Pair(mapping, emulators, "LWW")
+    sync_until_settled(mapping)
+    earlier = pair.edit("erp", "phone", 0)
+    time.sleep(1.1)  # NetSuite's modification times are whole seconds
+    later = pair.edit("crm", "phone", 1)
+    [run, *_] = sync_until_settled(mapping)
+
+    record = pair.record
+    assert record.values["phone"] == later == pair.held_in_system("erp")["phone"]  # the later edit won
+    on_record = [e for e in SyncEvent.objects.filter(run=run, record=record, field="phone")
+                 if earlier in e.message or earlier in json.dumps(e.data)]
+    assert on_record, (f"the ERP's edit of phone to {earlier} was overwritten by the CRM's later edit and no event "
+                       f"of {run} says so: {list(SyncEvent.objects.filter(run=run).values_list('kind', 'message'))}")
+
+
+def test_last_write_wins_between_two_edits_in_the_same_second_never_lets_the_earlier_one_win(published, emulators):
+    """The CRM stamps edits to the millisecond, NetSuite to the second: an ERP edit made 0.4 s after a CRM edit
+    in the same second must not lose to it (take it, or hold the field for a person when the order is unknown)."""
+    mapping = published["account"]
+    ConnectedSystem.objects.update(rollout_stage="two_way")
+    pair = Pair(mapping, emulators, "SAMESEC")
+    sync_until_settled(mapping)
+    time.sleep(1.05 - time.time() % 1)  # just after a second starts
+    second = int(time.time())
+    pair.edit("crm", "phone", 0)
+    time.sleep(0.4)
+    later = pair.edit("erp", "phone", 1)
+    assert int(time.time()) == second, "the two edits must fall in one second for this test"
+    sync_until_settled(mapping)
+
+    record = pair.record
+    held = Conflict.objects.filter(record=record, field="phone", status=ConflictStatus.OPEN).exists()
+    crm, erp = pair.held_in_system("crm"), pair.held_in_system("erp")
+    assert held or (record.values["phone"], crm["phone"], erp["phone"]) == (later, later, later), (
+        f"the ERP's later edit {later} was overwritten by the CRM's earlier {crm['phone']}, and no conflict is open")
+
+
+def test_a_crm_edit_of_the_shipping_street_never_rewrites_the_erp_owned_billing_street(published, emulators):
+    """One NetSuite address line can be both the default shipping and the default billing address. The shipping
+    street is shared, the billing street is the ERP's: a CRM edit of the shipping street must not change the
+    ERP's billing street (in the ERP, the hub or the CRM)."""
+    hubspot, netsuite = emulators
+    mapping = published["account"]
+    ConnectedSystem.objects.update(rollout_stage="two_way")
+    address = {"addr1": "1 Harbour Road", "city": "Portsmouth", "zip": "03801", "country": "US"}
+    with connector_session(mapping.erp_system) as connector:
+        [erp] = connector.upsert_many("customer", [{
+            "externalId": "ALIAS-1", "entityId": "ALIAS-1", "companyName": "Alias Shipping Co", "currency": "USD",
+            "entityStatus": "CUSTOMER-Closed Won",
+            "addressBook": [{"label": "Main", "defaultShipping": True, "defaultBilling": True,
+                             "addressBookAddress": address}]}], None)
+    with connector_session(mapping.crm_system) as connector:
+        [crm] = connector.upsert_many("companies", [{
+            "name": "Alias Shipping Co", "erp_customer_number": "ALIAS-1", "address": "1 Harbour Road",
+            "city": "Portsmouth", "zip": "03801", "country": "United States"}], None)
+    assert erp.ok and crm.ok, (erp.error, crm.error)
+    sync_until_settled(mapping)
+    record = RecordLink.objects.get(system=mapping.crm_system, external_id=crm.external_id).record
+    assert record.values["billing_street"] == record.values["shipping_street"] == "1 Harbour Road"
+
+    with connector_session(mapping.crm_system) as connector:  # sales moves the company's goods-in door
+        [edit] = connector.upsert_many("companies", [{"id": crm.external_id, "address": "2 Dock Lane"}], None)
+    assert edit.ok
+    sync_until_settled(mapping, rounds=4)
+
+    record.refresh_from_db()
+    with netsuite.store.lock:
+        lines = netsuite.store.table("customer")[erp.external_id]["addressBook"]
+        billing = next(line["addressBookAddress"]["addr1"] for line in lines if line.get("defaultBilling"))
+    with hubspot.store.lock:
+        crm_billing = hubspot.store.table("companies")[crm.external_id]["properties"].get("erp_billing_street")
+    assert (billing, record.values["billing_street"], crm_billing) == ("1 Harbour Road",) * 3, (
+        "a CRM edit of the shared shipping street rewrote the ERP-owned billing street")
