@@ -114,7 +114,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+    # A task a dead worker took (acks late) is handed out again once this many seconds passed since it was.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": int_from_env("CELERY_VISIBILITY_TIMEOUT",
+                                                                                default=3600)}
 else:
     # A file cache is shared by the web, worker and beat processes on one machine.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -145,6 +147,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # with acks_late, do not hoard tasks a de
 CELERY_TASK_SOFT_TIME_LIMIT = int_from_env("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_TASK_TIME_LIMIT = int_from_env("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_ALWAYS_EAGER = bool_from_env("CELERY_TASK_ALWAYS_EAGER", default=False)
+# The queue tasks go to unless routed elsewhere (the reliability tests give each worker its own).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"  # schedules edited in the admin
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -108,6 +108,38 @@ def erp_system(db):
     )
 
 
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-quic"]
+
+
+@pytest.fixture
+def page(live_server):
+    """A page in headless Chromium (Debian's binary, never a downloaded one) on the live server."""
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
+    # itself are still synchronous, so Django's async guard is relaxed for browser tests only.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(base_url=live_server.url)
+        finally:
+            browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def celery_workers(transactional_db):
+    """Start real `celery worker` processes (tests/workers.py) on a private queue; all stopped afterwards."""
+    from tests.workers import Workers
+
+    workers = Workers()
+    yield workers
+    workers.stop_all()
+
+
 @pytest.fixture
 def emulators():
     """Both sandbox emulators on free localhost ports, seeded with the demo data."""

@@ -1,34 +1,11 @@
 """In real headless Chromium: sign in, open the record page, read the timeline's diff."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from integration_hub import audit, services
-from tests.conftest import CHROMIUM
 
 pytestmark = [pytest.mark.chromium]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-quic"]
-
-
-@pytest.fixture
-def page(live_server):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
-    # itself are still synchronous, so Django's async guard is relaxed for browser tests only.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page(base_url=live_server.url)
-        finally:
-            browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """A sync through flaky vendors (5xx, 429 with Retry-After, timeouts) ends exactly where a clean one does."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -53,11 +54,19 @@ def test_a_2000_record_sync_through_faults_ends_like_a_clean_one(published, emul
     seed_erp_items(item.erp_system)
 
     for emulator in (hubspot, netsuite):
-        emulator.set_faults(error_rate=0.1, timeout_rate=0.02, hang_seconds=1.5,
-                            rate_limit={"requests": 40, "per_seconds": 1})
+        # 10 % 5xx; a rate limit the sync's bursts exceed (429 with Retry-After); occasional timeouts, and two for
+        # certain at the start (the client gives up on a request after 1 s, the emulator hangs 1.5 s).
+        emulator.set_faults(error_rate=0.1, timeout_rate=0.02, hang_seconds=1.5, timeout_next=2,
+                            rate_limit={"requests": 2, "per_seconds": 1})
     sync_until_settled(item)
     for emulator in (hubspot, netsuite):
         emulator.set_faults(error_rate=0, timeout_rate=0, rate_limit=None)
+
+    # Every kind of fault really happened (else this test proves nothing about them).
+    statuses = {e.emulator.vendor: Counter(status for _, _, status in e.emulator.request_log) for e in emulators}
+    assert all(s[500] + s[503] > 0 for s in statuses.values()), statuses
+    assert sum(s[429] for s in statuses.values()) > 0, statuses
+    assert all(e.emulator.knobs["timeout_next"] == 0 for e in emulators)  # both hung requests were made
 
     products = crm_products(hubspot)
     assert Record.objects.filter(entity_type="item").count() == ITEMS + 5
