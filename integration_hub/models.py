@@ -128,6 +128,8 @@ class SyncRun(models.Model):
     counts = JSONField(default=empty_counts)
     processed = models.PositiveIntegerField(default=0)
     requested_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The Celery task that runs it: a task redelivered after its worker died finds its own run again.
+    task_id = models.CharField(max_length=64, blank=True, db_index=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -168,6 +168,10 @@ DUPLICATES = {
     "undo_window_hours": int_from_env("DUPLICATES_UNDO_WINDOW_HOURS", default=72),
     "profiles": {},
 }
+# --- Outbox ---------------------------------------------------------------------------------------
+# Writes a dead dispatcher had taken ("sending") are sent again after this many seconds.
+OUTBOX_STALE_SENDING_SECONDS = int_from_env("OUTBOX_STALE_SENDING_SECONDS", default=15 * 60, minimum=1)
+
 # --- Conflict queue -------------------------------------------------------------------------------
 # Conflicts open longer than this many hours are highlighted in the queue and named in the digest.
 CONFLICT_SLA_HOURS = int_from_env("CONFLICT_SLA_HOURS", default=48, minimum=1)

@@ -19,21 +19,29 @@ def record_apply_values(record_id: int, changes: dict, actor: str, reason: str =
         )
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def sync_mapping(mapping_id: int, trigger: str = "schedule", mode: str = "live", full: bool = False,
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def sync_mapping(self, mapping_id: int, trigger: str = "schedule", mode: str = "live", full: bool = False,
                  run_id: int | None = None) -> int:
-    """Run one sync of a mapping (a beat schedule, a webhook, "Sync now"), then send its outbox."""
+    """Run one sync of a mapping (a beat schedule, a webhook, "Sync now"), then send its outbox.
+
+    A task redelivered after its worker died resumes the same run (found by the task's id), which takes its
+    own lock back: a new run would only find the dead run's lock and coalesce into nothing."""
     from django.db import transaction
 
     from integration_hub.models import SyncRun
     from integration_hub.sync import engine
     from mapping.models import ObjectMapping
 
+    task_id = self.request.id or ""
     if run_id is not None:
         run = SyncRun.objects.get(pk=run_id)
+    elif task_id and (earlier := SyncRun.objects.filter(task_id=task_id).first()) is not None:
+        run = earlier
     else:
         run = engine.sync_run_create(mapping=ObjectMapping.objects.get(pk=mapping_id), trigger=trigger, mode=mode,
                                      full=full)
+        if task_id:
+            SyncRun.objects.filter(pk=run.pk).update(task_id=task_id)
     engine.sync_run_execute(run=run)
     transaction.on_commit(dispatch_outbox.delay)
     return run.pk

@@ -113,6 +113,10 @@ def _run(run: SyncRun, work: Callable[[CompiledMapping], None]) -> SyncRun:
         except ConnectorError as exc:
             _finish(run, SyncStatus.FAILED, exc.message)
             return run
+        except Exception as exc:  # a bug or a database error: the run says so instead of "running" for ever
+            logger.exception("sync run %s failed", run.pk)
+            _finish(run, SyncStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}")
+            raise
         _finish(run, SyncStatus.COMPLETED_WITH_ERRORS if run.counts["failed"] else SyncStatus.SUCCEEDED)
     finally:
         cache.delete(key)
@@ -238,8 +242,9 @@ def _stage_page(run: SyncRun, compiled: CompiledMapping, side: str, remotes) -> 
     for remote in remotes:
         run.processed += 1
         _count(run, "read")
-        fields = vendor_fields(remote)
-        mapped = mapper.to_canonical(fields)
+        raw = vendor_fields(remote)
+        mapped = mapper.to_canonical(raw)  # the rules see exactly what the vendor sent
+        fields = _storable(raw)
         if mapped.errors:
             _count(run, "failed")
             reasons = "; ".join(f"{field}: {reason}" for field, reason in mapped.errors.items())
@@ -269,6 +274,18 @@ def _stage_page(run: SyncRun, compiled: CompiledMapping, side: str, remotes) -> 
     if valid:
         _link_new(run, compiled, side, valid)
     _flush_events(run)
+
+
+def _storable(value: Any) -> Any:
+    """Vendor data as PostgreSQL's JSON can hold it: a NUL character (which no rule read, or the record would
+    be held) becomes U+FFFD instead of failing the whole page."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
 
 
 def _link_new(run: SyncRun, compiled: CompiledMapping, side: str, new: dict[str, tuple[Any, dict, dict]]) -> None:
@@ -406,7 +423,6 @@ def _merge_pending(run: SyncRun, compiled: CompiledMapping, progress: Progress |
             return
         last = chunk[-1]
         _merge_chunk(run, compiled, chunk)
-        run.save(update_fields=["counts"])
         if progress:
             progress(run)
 
@@ -424,6 +440,7 @@ def _merge_chunk(run: SyncRun, compiled: CompiledMapping, record_ids: list[int])
         RecordLink.objects.filter(record_id__in=record_ids, system_id__in=_system_ids(compiled).values(),
                                   needs_merge=True).update(needs_merge=False)
         _flush_events(run)
+        run.save(update_fields=["counts"])  # with the chunk: a run killed after it counts it once, on resume too
 
 
 def _system_ids(compiled: CompiledMapping) -> dict[str, int]:

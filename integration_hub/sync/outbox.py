@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 BATCH = 100
 MAX_ATTEMPTS = 8
-STALE_SENDING = timedelta(minutes=15)
+# Rows a dead dispatcher had taken are sent again after this long (a live one finishes a batch well within it).
+STALE_SENDING = timedelta(seconds=settings.OUTBOX_STALE_SENDING_SECONDS)
 
 
 @dataclass

@@ -211,12 +211,15 @@ def test_kill_9_during_pull_merge_and_dispatch_every_record_arrives_exactly_once
     assert run.counts["written"] == queued.count(), "writes queued by the run but missing from its counts"
 
 
+SCHEDULED = 3000  # pages of 1,000: the kill lands after the first page is stored, before the last
+
+
 @pytest.mark.timeout(600)
 def test_a_scheduled_sync_killed_mid_pull_is_finished_by_the_redelivered_task(accounts, emulators, celery_workers):
     """What beat sends is the mapping's id only (no run yet): the task redelivered after a kill must still
     finish the sync, not leave the killed run "running" and its records unsynced until the lock expires."""
     hubspot, netsuite = emulators
-    seed_customers(netsuite, 1000, prefix="S-")
+    seed_customers(netsuite, SCHEDULED, prefix="S-")
     celery_workers.env["CELERY_VISIBILITY_TIMEOUT"] = str(VISIBILITY_TIMEOUT)
     worker = celery_workers.start()
     task = tasks.sync_mapping.apply_async(kwargs={"mapping_id": accounts.pk}, queue=celery_workers.queue)
@@ -228,7 +231,7 @@ def test_a_scheduled_sync_killed_mid_pull_is_finished_by_the_redelivered_task(ac
     taken = time.monotonic()
     worker.kill()
     [killed] = SyncRun.objects.filter(mapping=accounts)
-    assert killed.status == SyncStatus.RUNNING and killed.processed < 1000
+    assert killed.status == SyncStatus.RUNNING and killed.processed < SCHEDULED
 
     restart_after_redelivery(celery_workers, taken)
     task.get(timeout=300)  # the redelivered task ran to its end
@@ -240,6 +243,6 @@ def test_a_scheduled_sync_killed_mid_pull_is_finished_by_the_redelivered_task(ac
     numbers = Counter(c.get("erp_customer_number") for c in crm_companies(hubspot))
     arrived = {n: k for n, k in numbers.items() if n and n.startswith("S-")}
     runs = list(SyncRun.objects.filter(mapping=accounts).order_by("pk").values_list("pk", "status", "processed"))
-    assert len(arrived) == 1000, f"{1000 - len(arrived)} of 1,000 customers never reached the CRM; runs {runs}"
+    assert len(arrived) == SCHEDULED, f"{SCHEDULED - len(arrived)} of {SCHEDULED} customers never reached the CRM; runs {runs}"
     assert max(arrived.values()) == 1
     assert not SyncRun.objects.filter(mapping=accounts, status=SyncStatus.RUNNING).exists(), runs
