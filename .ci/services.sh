@@ -18,8 +18,26 @@ ci_install_packages() {
   fi
 }
 
+# The port asked for when it is free, else one the system hands out (another PostgreSQL or Redis on this
+# machine, e.g. a developer's, must not stop the suite).
+ci_free_port() {
+  python3 - "$1" <<'PY'
+import socket, sys
+for port in (int(sys.argv[1]), 0):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        print(s.getsockname()[1])
+        break
+PY
+}
+
 ci_services_start() {
-  local pg_bin pg_port=55432 redis_port=56379
+  local pg_bin pg_port redis_port
+  pg_port=$(ci_free_port "${CI_PG_PORT:-55432}")
+  redis_port=$(ci_free_port "${CI_REDIS_PORT:-56379}")
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
   CI_PGDATA=$(mktemp -d /tmp/ci-pgdata-XXXX)
   CI_REDIS_DIR=$(mktemp -d /tmp/ci-redis-XXXX)
