@@ -107,6 +107,8 @@ class LineItems(Transform):
         "quantity": "path in a line of the quantity",
         "unit_price": "path in a line of the unit price",
         "discount": "path in a line of the discount per unit (optional: without it lines carry no discount)",
+        "discount_percent": "path in a line of a discount in per cent of the unit price, read when the discount "
+                            "per unit is empty (written as a discount per unit)",
         "price_is_net": "true when the vendor's unit price has the discount taken off already (NetSuite rate)",
         "currency": "ISO code every line is priced in",
         "currency_field": "path in the document of the currency its lines are priced in",
@@ -118,7 +120,7 @@ class LineItems(Transform):
         for key in ("item", "quantity", "unit_price"):
             if not params.get(key):
                 reasons.append(f"line_items needs the {key} path of a line")
-        for key in ("item", "quantity", "unit_price", "discount", "currency_field"):
+        for key in ("item", "quantity", "unit_price", "discount", "discount_percent", "currency_field"):
             if params.get(key):
                 reasons += [f"line_items {key}: {problem}" for problem in path_problems(params[key])]
         fixed, field = params.get("currency"), params.get("currency_field")
@@ -138,6 +140,7 @@ class LineItems(Transform):
         get_quantity, set_quantity = compile_path(params["quantity"])
         get_price, set_price = compile_path(params["unit_price"])
         get_discount, set_discount = compile_path(params["discount"]) if params.get("discount") else (None, None)
+        get_percent = compile_path(params["discount_percent"])[0] if params.get("discount_percent") else None
         net = bool(params.get("price_is_net"))
         as_text = params.get("vendor_type", "string") == "string"
         fixed = canonical_currency(params["currency"]) if params.get("currency") else None
@@ -174,6 +177,9 @@ class LineItems(Transform):
                 discount = get_discount(vendor_line) if get_discount else None
                 off = parse_decimal(discount, "a discount") if discount not in (None, "") else Decimal(0)
                 unit = parse_decimal(price, "a unit price")
+                percent = get_percent(vendor_line) if get_percent and not off else None
+                if percent not in (None, ""):
+                    off = DECIMAL_CONTEXT.multiply(unit, parse_decimal(percent, "a discount in per cent")) / 100
                 lines.append({
                     "item": canonical_reference(item), "quantity": canonical_number(quantity),
                     "unit_price": {"amount": format_amount(unit + off) if net else canonical_amount(price),

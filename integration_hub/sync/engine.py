@@ -414,6 +414,8 @@ def _merge_chunk(run: SyncRun, compiled: CompiledMapping, record_ids: list[int])
     for record, links, sides, result, after, creates in merged:
         creates = [side for side in creates if not _create_held(run, compiled, record, links, side, after,
                                                                  current, translate, customers)]
+        if compiled.line_fields and len(sides) == 2:
+            _lines_held(run, compiled, record, links, current, translate)
         if result.unchanged and not creates:
             _count(run, "unchanged")
             continue
@@ -436,12 +438,23 @@ def _create_held(run: SyncRun, compiled: CompiledMapping, record: Record, links:
     item), or a document without lines or in the wrong currency. Nothing is queued; the event is replayable."""
     source = "erp" if target == "crm" else "crm"
     writable = _writable(compiled, target)
-    reasons = translate[source].unplaced(current.get((record.pk, source), {}), writable)
+    reasons = translate[source].unplaced(current.get((record.pk, source), {}), writable & compiled.create_requires)
     reasons += documents.create_problems(compiled, values, record.get_entity_type_display().lower(), writable,
                                          customers)
     if reasons:
         _hold_create(run, compiled, record, links.get(source), target, reasons)
     return bool(reasons)
+
+
+def _lines_held(run: SyncRun, compiled: CompiledMapping, record: Record, links: dict, current: dict,
+                translate: dict[str, ToGolden]) -> None:
+    """A linked document whose lines one side changed to an item the hub cannot place: its lines wait (the rest
+    of the document still flows), with the reason on the run and the record page; replayable."""
+    for side, link in links.items():
+        for reason in translate[side].unplaced(current.get((record.pk, side), {}), set(compiled.line_fields)):
+            _count(run, "failed")
+            _event(run, SyncEventKind.FAILED, record=record, side=side, external_id=link.external_id,
+                   field=reason.split(":", 1)[0], message=f"held: {reason}")
 
 
 def _hold_create(run: SyncRun, compiled: CompiledMapping, record: Record, source_link: RecordLink | None,
@@ -584,9 +597,9 @@ def _prepare(run: SyncRun, compiled: CompiledMapping, side: str, items: list[tup
              ) -> list[tuple[Record, RecordLink | None, dict, dict]]:
     """(record, link, values to write, vendor payload) for each write that can go out to this side.
 
-    References become the side's own ids. One that is not linked there yet is left out of an update (and said
-    so); a create missing one is held whole, as is a document create with a field the side cannot take: a
-    create is never made partial."""
+    References become the side's own ids. One that is not linked there yet is left out (and said so); a create
+    missing one it requires (`required_for_create`, a document's lines) is held whole, as is a document create
+    with a field the side cannot take: such a create is never made partial."""
     system = compiled.system(side)
     writable = _writable(compiled, side)
     wanted = [(record, link, {f: v for f, v in values.items() if f in writable}) for record, link, values in items]
@@ -594,7 +607,7 @@ def _prepare(run: SyncRun, compiled: CompiledMapping, side: str, items: list[tup
     prepared = []
     for record, link, values in wanted:
         values, missing = to_side(values)
-        if link is None and missing:
+        if link is None and missing.keys() & compiled.create_requires:
             _hold_create(run, compiled, record, _link_on(compiled, record, "erp" if side == "crm" else "crm"), side,
                          [f"{field}: {why}" for field, why in missing.items()])
             continue

@@ -31,6 +31,8 @@ class CompiledMapping:
     stopped: dict[str, set[str]] = field(default_factory=dict)
     references: dict[str, str] = field(default_factory=dict)  # canonical field -> entity it points at
     line_fields: dict[str, str] = field(default_factory=dict)  # line-items field -> entity its lines point at
+    # Fields a create in the other system cannot go without (rule validation `required_for_create`), and lines.
+    create_requires: frozenset[str] = frozenset()
 
     def system(self, side: str):
         return self.mapping.crm_system if side == "crm" else self.mapping.erp_system
@@ -72,4 +74,6 @@ def compile_mapping(mapping: ObjectMapping) -> CompiledMapping:
         references={rule.field: REFERENCE_TARGETS.get(rule.field, "") for rule in rules
                     if rule.field_type == "reference"},
         line_fields={rule.field: LINE_ITEM_TARGET for rule in rules if rule.field_type == "line_items"},
+        create_requires=frozenset(rule.field for rule in rules if (rule.validation or {}).get("required_for_create")
+                                  or rule.field_type == "line_items"),
     )
