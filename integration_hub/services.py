@@ -12,7 +12,7 @@ from integration_hub.bulk import insert_many, update_many
 from integration_hub.models import Record, RecordLink
 
 # Fields whose value names the record in lists, in order of preference per entity.
-DISPLAY_FIELDS = ("name", "full_name", "title", "number", "sku", "email")
+DISPLAY_FIELDS = ("name", "full_name", "title", "number", "invoice_number", "sku", "email")
 
 
 @dataclass(frozen=True)

@@ -229,3 +229,42 @@ def test_an_erp_rejection_of_one_line_creates_nothing_and_a_replay_after_the_fix
     outbox.dispatch_all_until_empty()
     [order] = orders_of(netsuite, initech)
     assert [line["quantity"] for line in order["item"]] == [5, 100] and order["total"] == 9020.0
+
+
+def bill_and_pay(erp, netsuite, deal_record: Record, paid: float, due_on: str = "2031-01-31") -> str:
+    """Finance bills the deal's order in NetSuite and records a payment; the invoice's id."""
+    [order] = orders_of(netsuite, deal_record)
+    order_id = next(k for k, v in netsuite.store.table("salesOrder").items() if v is order)
+    invoice_id = write(erp, "invoice", {
+        "entity": {"id": order["entity"]}, "createdFrom": {"id": order_id}, "currency": order["currency"],
+        "dueDate": due_on, "item": [{"item": {"id": line["item"]}, "quantity": line["quantity"], "rate": line["rate"]}
+                                    for line in order["item"]]})
+    if paid:
+        write(erp, "customerPayment", {"customer": {"id": order["entity"]}, "payment": paid,
+                                       "apply": [{"doc": {"id": invoice_id}, "amount": paid}]})
+    return invoice_id
+
+
+def test_the_deal_page_shows_its_order_lines_invoices_and_what_is_due(q2c, emulators, client, viewer_user):
+    _, netsuite = emulators
+    deal = q2c["deal"]
+    sync(deal)
+    acme = Record.objects.get(entity_type="deal", values__name="Acme - 500 widgets")
+    bill_and_pay(deal.erp_system, netsuite, acme, 1285.0, due_on="2020-01-31")
+    sync(deal)
+    sync(q2c["invoice"])
+    client.force_login(viewer_user)
+    html = client.get(f"/records/{acme.pk}/").content.decode()
+    order = html[html.index('id="order"'):]
+    assert "Billed" in order[:order.index("</table>")]
+    lines = html[html.index('id="lines"'):]
+    assert "Widget Standard" in lines and "0.51 USD" in lines and "5995.00 USD" in lines
+    assert '<th class="amount" id="lines-total">6285.00 USD</th>' in lines
+    invoices = html[html.index('id="invoices"'):]
+    assert "1285.00 USD" in invoices and "overdue" in invoices
+    assert '<th class="amount" id="amount-due">5000.00 USD</th>' in invoices
+
+    umbrella = Record.objects.get(entity_type="deal", values__name="Umbrella spare parts")
+    held = client.get(f"/records/{umbrella.pk}/").content.decode()
+    holds = held[held.index('id="holds"'):]
+    assert "not created in NetSuite until fixed: customer" in holds and "replay it there" in holds
