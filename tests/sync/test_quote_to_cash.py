@@ -268,3 +268,43 @@ def test_the_deal_page_shows_its_order_lines_invoices_and_what_is_due(q2c, emula
     held = client.get(f"/records/{umbrella.pk}/").content.decode()
     holds = held[held.index('id="holds"'):]
     assert "not created in NetSuite until fixed: customer" in holds and "replay it there" in holds
+
+
+def test_a_crm_quote_becomes_an_erp_estimate_and_its_number_and_status_come_back(q2c, emulators):
+    hubspot, netsuite = emulators
+    quote = q2c["quote"]
+    sync(quote)
+    golden = Record.objects.get(entity_type="quote", values__title="Acme - 500 Widget Pro")
+    [estimate] = [e for e in netsuite.store.table("estimate").values() if e.get("externalId") == f"hub-{golden.pk}"]
+    assert [(line["quantity"], line["rate"], line["custcol_hub_discount"]) for line in estimate["item"]] == [
+        (500, 22.8, 1.2)]
+    assert (estimate["total"], estimate["expirationDate"], estimate["memo"]) == (11400.0, "2031-12-31",
+                                                                             "Acme - 500 Widget Pro")
+    sync(quote)
+    crm_quote = hubspot.store.table("quotes")[golden.links.get(system=quote.crm_system).external_id]["properties"]
+    assert (crm_quote["erp_quote_number"], crm_quote["erp_quote_status"]) == (estimate["tranId"], "Open")
+
+
+def test_the_rep_sees_stock_prices_and_the_customers_overdue_balance_before_quoting(q2c, emulators):
+    """Scenario 2: 500 Widget Pro quoted; the ERP has 200, prices by level, and Acme is 90 days overdue."""
+    hubspot, _ = emulators
+    crm = q2c["item"].crm_system
+    widget_pro = hubspot.store.table("products")[product(crm, "WID-200")]["properties"]
+    assert (widget_pro["erp_quantity_on_hand"], widget_pro["price"]) == ("200", "24")
+    assert (widget_pro["erp_price_wholesale"], widget_pro["erp_price_partner"]) == ("21.6", "20.4")
+    acme = hubspot.store.table("companies")[linked(crm, "account", name="Acme Incorporated")]["properties"]
+    assert (acme["erp_overdue_balance"], acme["erp_days_overdue"], acme["erp_credit_hold"]) == ("6200.00", "90",
+                                                                                                "auto")
+    assert (acme["erp_credit_limit"], acme["erp_outstanding_balance"], acme["erp_currency"]) == (
+        "50000.00", "18450.00", "USD")
+
+
+def test_an_item_made_inactive_in_the_erp_becomes_unavailable_in_the_crm_and_is_never_deleted(q2c, emulators):
+    hubspot, _ = emulators
+    item = q2c["item"]
+    write(item.erp_system, "inventoryItem", {"id": linked(item.erp_system, "item", sku="SRV-KIT"), "isInactive": True})
+    sync(item)
+    kit_id = product(item.crm_system, "SRV-KIT")
+    kit = hubspot.store.table("products")[kit_id]
+    assert kit["properties"]["erp_inactive"] == "true" and not kit["archived"]
+    assert Record.objects.get(entity_type="item", values__sku="SRV-KIT").values["inactive"] is True
