@@ -26,9 +26,14 @@ Errors are RFC 9457 documents with `o:errorDetails`. Extra knobs: `concurrency_l
 Batch writes (POST/PATCH/PUT of `{"items": [...]}` with `Prefer: respond-async`) and the async job endpoints
 (`/services/rest/async/v1/job/...`) are served by `netsuite_async` (see its docstring for the shapes, which parts
 follow Oracle's help and which are our reading, and the `async_delay_ms` / `async_stall` knobs).
+Transactions (estimate, salesOrder, invoice): line amounts are quantity x rate in decimals, rounded half-up to the
+cent, and the total their sum; an inactive item is refused on a line (the whole record is refused, as NetSuite
+does); the account has the custom line column `custcol_hub_discount` (number). A `customerPayment` applied to
+invoices pays them (amount paid, amount due, "Paid In Full") and lowers the customer's balance; an invoice created
+from a sales order marks the order "Billed".
 Simplifications: currency, terms, category, entityStatus and an address's country are plain strings (not
-references); no `q=` filter on record lists, no `!transform`; of single-record async requests only a create
-(POST with `Prefer: respond-async`) becomes a job.
+references); no `q=` filter on record lists, no `!transform` (an invoice names its order in `createdFrom`); of
+single-record async requests only a create (POST with `Prefer: respond-async`) becomes a job.
 """
 from __future__ import annotations
 

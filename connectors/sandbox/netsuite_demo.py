@@ -105,7 +105,7 @@ def load_demo(emulator: NetSuiteEmulator) -> None:
                    {"item": items["CBL-010"], "quantity": 40, "rate": 6.53, "description": "Cable 10m"}]
     order = put("salesOrder", {"entity": acme, "tranDate": (date.today() - timedelta(days=120)).isoformat(),
                                "currency": "USD", "terms": "Net 30", "memo": "Q3 restock", "otherRefNum": "PO-7781",
-                               "externalId": "SO-DEMO-1", "item": order_lines})
+                               "externalId": "SO-DEMO-1", "status": "Billed", "item": order_lines})
     put("invoice", {"entity": acme, "createdFrom": order, "currency": "USD", "terms": "Net 30",
                     "tranDate": (overdue_since - timedelta(days=30)).isoformat(), "dueDate": overdue_since.isoformat(),
                     "memo": "Q3 restock", "externalId": "INV-DEMO-1", "amountPaid": 0.0,
@@ -117,7 +117,7 @@ def load_demo(emulator: NetSuiteEmulator) -> None:
     globex_order = put("salesOrder", {
         "entity": customers["globex"], "tranDate": (date.today() - timedelta(days=75)).isoformat(), "currency": "USD",
         "terms": "Net 30", "memo": "Support kits", "externalId": "SO-DEMO-2", "salesRep": reps["tom"],
-        "item": support})
+        "status": "Billed", "item": support})
     put("invoice", {"entity": customers["globex"], "createdFrom": globex_order, "currency": "USD", "terms": "Net 30",
                     "tranDate": (date.today() - timedelta(days=70)).isoformat(),
                     "dueDate": (date.today() - timedelta(days=40)).isoformat(), "memo": "Support kits",
