@@ -308,3 +308,37 @@ def test_an_item_made_inactive_in_the_erp_becomes_unavailable_in_the_crm_and_is_
     kit = hubspot.store.table("products")[kit_id]
     assert kit["properties"]["erp_inactive"] == "true" and not kit["archived"]
     assert Record.objects.get(entity_type="item", values__sku="SRV-KIT").values["inactive"] is True
+
+
+def test_a_line_edited_on_the_deal_reaches_the_order_whole_and_an_erp_edit_of_the_lines_waits_for_finance(
+        q2c, emulators):
+    from reconciliation.models import Conflict
+
+    hubspot, netsuite = emulators
+    deal = q2c["deal"]
+    sync(deal)
+    sync(deal)
+    acme = Record.objects.get(entity_type="deal", values__name="Acme - 500 widgets")
+    crm_id = acme.links.get(system=deal.crm_system).external_id
+    widget_line = next(i for i in hubspot.store.table("associations")[f"deals:{crm_id}"]["line_items"]
+                       if hubspot.store.table("line_items")[i]["properties"]["hs_sku"] == "WID-100")
+    initech = next(k for k, d in hubspot.store.table("deals").items()
+                   if d["properties"]["dealname"] == "Initech gizmo rollout")
+    write(deal.crm_system, "deals", {"id": initech, "amount": "9000"})
+    sync(deal)  # the deals' cursor is past Acme's deal now
+    write(deal.crm_system, "line_items", {"id": widget_line, "quantity": "450"})  # the deal itself is untouched
+    sync(deal)
+    [order] = orders_of(netsuite, acme)
+    assert [line["quantity"] for line in order["item"]] == [450, 40] and order["total"] == 5685.5
+    assert len(order["item"]) == 2  # replaced whole, not a third line added
+
+    order_id = acme.links.get(system=deal.erp_system).external_id
+    write(deal.erp_system, "salesOrder", {"id": order_id, "item": [
+        {"item": {"id": line["item"]}, "quantity": line["quantity"], "rate": 9.99 if n == 0 else line["rate"]}
+        for n, line in enumerate(order["item"])]})
+    run = sync(deal)
+    conflict = Conflict.objects.get(record=acme, field="lines")
+    assert conflict.approver_role == "finance" and run.counts["conflicts"] == 1
+    assert conflict.erp_value[0]["unit_price"]["amount"] == "9.99"
+    acme.refresh_from_db()
+    assert acme.values["lines"][0]["unit_price"]["amount"] == "12.50"  # held for finance, not taken
