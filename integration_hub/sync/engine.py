@@ -9,6 +9,10 @@
 2. Merge every record a pull flagged (`needs_merge`) field by field against each side's base (three-way, see merge.py)
    and, in one transaction per record, apply the golden changes, move the bases, open conflicts,
    log blocked edits and put the writes in the outbox. The outbox is sent by outbox.py.
+
+References (and the items of a document's lines) travel as golden ids, translated through links
+(references.py). A record is created in the other system only whole: one that would lack a reference it needs,
+its lines, or the right currency (documents.py) is held with the reason, and a replay retries it.
 """
 from __future__ import annotations
 

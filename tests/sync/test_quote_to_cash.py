@@ -3,13 +3,24 @@ order at its negotiated prices, quotes become estimates, orders and invoices (wi
 and a document that could only be made partial is held with its reason, then replayed."""
 from __future__ import annotations
 
+import json
+import time
 from decimal import Decimal
 
 import pytest
 
+from connectors.hubspot import webhook_signature
 from connectors.models import ConnectedSystem
 from connectors.services import connector_session
-from integration_hub.models import OutboundChange, OutboundStatus, Record, RecordLink, SyncEvent, SyncStatus
+from integration_hub.models import (
+    OutboundChange,
+    OutboundStatus,
+    Record,
+    RecordLink,
+    SyncEvent,
+    SyncRun,
+    SyncStatus,
+)
 from integration_hub.sync import engine, outbox
 from mapping.line_items import lines_total
 
@@ -85,15 +96,38 @@ def test_a_closed_won_deal_becomes_one_erp_order_at_its_negotiated_prices_and_th
     assert again.counts["written"] == 0 and len(orders_of(netsuite, acme)) == 1
 
 
-def test_stage_flip_flops_and_duplicate_webhooks_create_no_second_order(q2c, emulators):
+def deliver_webhook(client, crm, deal_id: str, stage: str) -> None:
+    """HubSpot's signed deal.propertyChange webhook, received by the hub's endpoint."""
+    body = json.dumps([{"subscriptionType": "deal.propertyChange", "objectId": int(deal_id),
+                        "propertyName": "dealstage", "propertyValue": stage}]).encode()
+    stamp = str(int(time.time() * 1000))
+    signature = webhook_signature("app-secret", "POST", f"http://testserver/webhooks/{crm.slug}/", body, stamp)
+    response = client.generic("POST", f"/webhooks/{crm.slug}/", body, content_type="application/json",
+                              HTTP_X_HUBSPOT_SIGNATURE_V3=signature, HTTP_X_HUBSPOT_REQUEST_TIMESTAMP=stamp)
+    assert response.status_code == 202
+
+
+def test_stage_flip_flops_and_duplicate_webhooks_create_no_second_order(q2c, emulators, client, monkeypatch,
+                                                                        django_capture_on_commit_callbacks):
+    from integration_hub import tasks
+
     hubspot, netsuite = emulators
     deal = q2c["deal"]
     sync(deal)
+    crm = deal.crm_system
+    crm.credentials = {**crm.credentials, "client_secret": "app-secret"}
+    crm.save()
+    type(deal).objects.filter(pk=deal.pk).update(is_enabled=True)  # webhooks reach enabled mappings only
+    monkeypatch.setattr(tasks.process_webhooks, "apply_async",
+                        lambda args, countdown=0: tasks.process_webhooks.apply(args, throw=True))
+    monkeypatch.setattr(tasks.dispatch_outbox, "delay", lambda: None)  # the dispatcher is busy elsewhere
     globex_id = next(k for k, d in hubspot.store.table("deals").items()
                      if d["properties"]["dealname"] == "Globex annual supply")
-    write(deal.crm_system, "deals", {"id": globex_id, "dealstage": "closedwon"})
-    for _ in range(2):  # the same webhook delivered twice, before the first create is even sent
-        engine.sync_run_for_ids(mapping=deal, ids={"crm": [globex_id]})
+    write(crm, "deals", {"id": globex_id, "dealstage": "closedwon"})
+    for _ in range(2):  # HubSpot delivers the same webhook twice, before the first create is even sent
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver_webhook(client, crm, globex_id, "closedwon")
+    assert SyncRun.objects.filter(trigger="webhook", mapping=deal).count() == 2  # each a targeted sync
     assert OutboundChange.objects.filter(side="erp", link__isnull=True, record__values__name="Globex annual supply",
                                          status=OutboundStatus.PENDING).count() == 1
     outbox.dispatch_all_until_empty()
