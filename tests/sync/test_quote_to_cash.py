@@ -298,6 +298,14 @@ def test_the_deal_page_shows_its_order_lines_invoices_and_what_is_due(q2c, emula
     assert "1285.00 USD" in invoices and "overdue" in invoices
     assert '<th class="amount" id="amount-due">5000.00 USD</th>' in invoices
 
+    # The company's page: its deals and orders, and every invoice (the ERP's older ones too) with what is due.
+    company = Record.objects.get(entity_type="account", values__name="Acme Incorporated")
+    page = client.get(f"/records/{company.pk}/").content.decode()
+    assert "Acme - 500 widgets" in page[page.index('id="orders"'):]
+    invoices = page[page.index('id="invoices"'):]
+    assert invoices.count("overdue</span>") == 2  # 90 days late, and the one just billed with a past due date
+    assert '<th class="amount" id="amount-due">13701.20 USD</th>' in invoices  # 6200.00 + 2501.20 + 5000.00
+
     umbrella = Record.objects.get(entity_type="deal", values__name="Umbrella spare parts")
     held = client.get(f"/records/{umbrella.pk}/").content.decode()
     holds = held[held.index('id="holds"'):]
