@@ -437,6 +437,9 @@ class HubSpotConnector(Connector):
             for item in written:
                 results[item.index] = item.failed(self.config_error(f"{name} have no line items"))
             return
+        self._replace_lines_of(name, written, results)
+
+    def _replace_lines_of(self, name: str, written: list[_Input], results: dict[int, WriteResult]) -> None:
         type_id = ASSOCIATION_TYPE_IDS[(LINE_ITEMS, name)]
         try:
             ids = {item.index: str(results[item.index].external_id) for item in written}
@@ -449,13 +452,17 @@ class HubSpotConnector(Connector):
                                       "hs_position_on_quote": str(position)},
                        "associations": [{"to": {"id": ids[item.index]}, "types": [
                            {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}]}
-                      for item in written for position, line in enumerate(item.lines)]
+                      for item in written for position, line in enumerate(item.lines or [])]
             for chunk in _chunks(inputs, BATCH_SIZE):
                 self.http.request_json("POST", f"/crm/v3/objects/{LINE_ITEMS}/batch/create", json={"inputs": chunk},
                                        idempotent=False)
         except ConnectorError as exc:
             if exc.kind == "auth":
                 raise
+            if exc.kind == "validation" and len(written) > 1:  # HubSpot refuses a whole batch: find the bad one
+                for item in written:
+                    self._replace_lines_of(name, [item], results)
+                return
             error = ConnectorError(f"hubspot could not write the line items: {exc.message}", kind=exc.kind,
                                    permanent=exc.permanent, status=exc.status, details=exc.details)
             for item in written:

@@ -138,3 +138,19 @@ def test_a_customer_payment_pays_invoices_and_billing_an_order_moves_its_status(
         "item": {"items": [{"item": {"externalId": "ITEM-SRV-KIT"}, "quantity": 1, "rate": 150}]}})
     assert billed.status_code == 204
     assert signed("GET", created.headers["Location"]).json()["status"] == "Billed"
+
+
+def test_one_document_with_a_bad_line_fails_alone_and_the_rest_of_the_batch_gets_its_lines(hubspot_demo):
+    connector = HubSpotConnector(hubspot_demo.url, {"access_token": "sandbox-token"}, **FAST)
+    try:
+        results = connector.upsert_many("invoices", [
+            {"hs_number": "INV-A", "line_items": [{"hs_product_id": "1017", "quantity": "2", "price": "12.50"}]},
+            {"hs_number": "INV-B", "line_items": [{"hs_product_id": "1017", "quantity": "two", "price": "1"}]},
+            {"hs_number": "INV-C", "line_items": [{"hs_product_id": "1020", "quantity": "1", "price": "7.25"}]},
+        ], None)
+        good = connector.get_many("invoices", [results[0].external_id, results[2].external_id], line_items=True)
+    finally:
+        connector.close()
+    assert [r.ok for r in results] == [True, False, True]
+    assert "could not write the line items" in results[1].error.message and results[1].error.permanent
+    assert [[line["amount"] for line in r.fields["line_items"]] for r in good] == [["25.00"], ["7.25"]]
