@@ -7,8 +7,13 @@
 2. Incremental sync: `--linked` accounts linked in both systems (the initial sync's, plus filler accounts put
    straight into the emulators and the hub), then `--changed` of them edited in the ERP: seconds for the
    sync that pulls, merges, queues and sends those changes.
+3. Quote to cash: `--deals` HubSpot deals with `--deal-lines` line items each (20 ERP items, linked by an item
+   sync first), closed won at once for the synced companies: orders created per second (the deal sync that
+   reads them and queues the orders, and the dispatch that creates them in NetSuite in batch jobs), and the
+   minutes end to end until every order's number is back on its deal in HubSpot.
 
 Run: .venv/bin/python bench/sync.py [--accounts 100000] [--contacts 200000] [--linked 1000000] [--changed 1000]
+     [--deals 10000] [--deal-lines 5]
 
 Uses its own database: BENCH_DATABASE_URL (a scratch PostgreSQL database, never a real one: its tables are
 migrated and filled), else SQLite in a temporary folder. DATABASE_URL is ignored on purpose. Each emulator
@@ -57,6 +62,8 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=200_000)
     parser.add_argument("--linked", type=int, default=1_000_000)
     parser.add_argument("--changed", type=int, default=1000)
+    parser.add_argument("--deals", type=int, default=10_000)
+    parser.add_argument("--deal-lines", type=int, default=5)
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="bench-sync-")
     os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{scratch}/bench.sqlite3"
@@ -148,6 +155,62 @@ def run_bench(args, crm_url: str, erp_url: str) -> None:
     print(f"  incremental: {run.counts}, sent {sent.sent}")
     print(f"figure: sync_incremental_{len(changed)}_of_{args.linked} = {wall:.2f} s")
     print(f"figure: sync_peak_memory_all = {peak_mb():.0f} MB")
+    if args.deals:
+        bench_quote_to_cash(args, crm, erp, mappings, revops, finance)
+
+
+def bench_quote_to_cash(args, crm, erp, mappings, revops, finance) -> None:
+    """Part 3: deals closed at once become ERP orders; their numbers come back to the deals."""
+    from connectors.services import connector_session
+    from integration_hub.models import Record, RecordLink
+    from integration_hub.sync import engine, outbox
+    from mapping import services
+    from mapping.models import VersionStatus
+
+    for entity in ("item", "deal"):
+        mapping = mappings[entity]
+        draft = mapping.versions.get(status=VersionStatus.DRAFT)
+        services.version_sign_off(version=draft, user=finance)
+        services.version_publish(version=draft, user=revops)
+        mapping.refresh_from_db()
+        mapping.is_enabled = True
+        mapping.save()
+    started = time.perf_counter()
+    with connector_session(erp) as connector:
+        connector.upsert_many("inventoryItem", [
+            {"externalId": f"ITEM-{n:02d}", "itemId": f"SKU-{n:02d}", "displayName": f"Item {n}",
+             "basePrice": 10 + n} for n in range(20)], "externalId")
+    engine.sync_run_execute(run=engine.sync_run_create(mapping=mappings["item"]))
+    outbox.dispatch_all_until_empty()
+    products = list(RecordLink.objects.filter(system=crm, entity_type="item").values_list("external_id", flat=True))
+    companies = list(RecordLink.objects.filter(system=crm, entity_type="account").order_by("id")
+                     .values_list("external_id", flat=True)[:1000])
+    with connector_session(crm) as connector:
+        for start in range(0, args.deals, 100):
+            connector.upsert_many("deals", [{
+                "dealname": f"Bench deal {i}", "dealstage": "closedwon", "deal_currency_code": "USD",
+                "payment_terms": "Net 30", "associations": {"companies": [companies[i % len(companies)]]},
+                "line_items": [{"hs_product_id": products[(i + n) % len(products)], "quantity": str(1 + (i + n) % 40),
+                                "price": f"{10 + n}.{i % 100:02d}", "discount": "0.25" if n % 2 else "0"}
+                               for n in range(args.deal_lines)]}
+                for i in range(start, min(args.deals, start + 100))], None)
+    print(f"seeded {len(products)} items and {args.deals} closed deals with {args.deal_lines} lines each "
+          f"in {time.perf_counter() - started:.0f} s")
+
+    deal = mappings["deal"]
+    wall = time.perf_counter()
+    run = engine.sync_run_execute(run=engine.sync_run_create(mapping=deal))
+    sent = outbox.dispatch_all_until_empty()
+    created = time.perf_counter() - wall
+    orders = RecordLink.objects.filter(system=erp, entity_type="deal").count()
+    print(f"  deals: {run.counts}, sent {sent.sent}, dead {sent.dead}")
+    print(f"figure: q2c_orders_created = {orders / created:.0f} orders/s ({orders} orders in {created:.1f} s)")
+    back = engine.sync_run_execute(run=engine.sync_run_create(mapping=deal))  # the orders' numbers come back
+    sent = outbox.dispatch_all_until_empty()
+    wall = time.perf_counter() - wall
+    numbered = Record.objects.filter(entity_type="deal", values__has_key="order_number").count()
+    print(f"  order numbers back: {back.counts}, sent {sent.sent}; {numbered} deals have their order number")
+    print(f"figure: q2c_end_to_end_{args.deals}_deals = {wall / 60:.1f} min")
 
 
 def customer(i: int) -> dict:

@@ -267,6 +267,11 @@ class Connector(ABC):
         """Extra `changes()`/`get_many()` arguments needed to read these field paths (vendors override)."""
         return {}
 
+    def pseudo_fields(self, object: str) -> list[FieldInfo]:
+        """Fields rules may use that `describe` does not list: every record's `associations` (its references
+        by object), and what a vendor adds (a document's lines)."""
+        return [FieldInfo("associations", "Associations", "object")]
+
     @abstractmethod
     def check_auth(self) -> AuthCheck:
         """Whether the credentials are accepted right now."""

@@ -47,8 +47,16 @@ WEBHOOK_MAX_AGE_MS = 5 * 60 * 1000
 # The hub's own id on every record it creates: a unique custom property (created at set-up).
 HUB_ID_PROPERTY = "hub_record_id"
 
-# Reserved keys a caller may put in an upsert_many record; they are not HubSpot properties.
+# Reserved keys a caller may put in an upsert_many record; they are not HubSpot properties. `associations`
+# (what a rule path like `associations.companies.0` writes) is read as `_associations`.
 KEY, ASSOCIATIONS, ID = "_key", "_associations", "id"
+READ_ASSOCIATIONS = "associations"
+# A document's lines (deals, quotes, invoices): HubSpot keeps them as line_items records associated with the
+# document; the connector reads and writes them as the document's pseudo-field `line_items`, a list of lines.
+LINE_ITEMS = "line_items"
+DOCUMENTS = frozenset({"deals", "quotes", "invoices"})
+LINE_ITEM_PROPERTIES = ("name", "hs_product_id", "hs_sku", "quantity", "price", "discount", "hs_discount_percentage",
+                        "amount", "hs_line_item_currency_code", "hs_position_on_quote")
 
 
 SINGULAR_NAMES = {"companies": "company", "contacts": "contact", "deals": "deal", "products": "product",
@@ -175,27 +183,71 @@ class HubSpotConnector(Connector):
             self.describe(name)
         return self._property_cache[name]
 
+    def pseudo_fields(self, object: str) -> list[FieldInfo]:
+        """Associations, and a document's lines (`line_items`), read and written as fields of the record."""
+        fields = super().pseudo_fields(object)
+        if object_type(object) in DOCUMENTS:
+            fields.append(FieldInfo(LINE_ITEMS, "Line items", "sublist"))
+        return fields
+
     def read_options(self, object: str, paths: Iterable[str]) -> dict[str, Any]:
-        """Associations are read only when a path asks for them (`associations.companies.0`)."""
+        """Associations (`associations.companies.0`) and a document's lines (`line_items`) are read only when a
+        path asks for them."""
         wanted = sorted({path.split(".")[1] for path in paths if path.startswith("associations.")})
-        return {"associations": wanted} if wanted else {}
+        options: dict[str, Any] = {"associations": wanted} if wanted else {}
+        if object_type(object) in DOCUMENTS and any(path.split(".", 1)[0] == LINE_ITEMS for path in paths):
+            options[LINE_ITEMS] = True
+        return options
 
     def changes(self, object: str, since: datetime | None, page_size: int = 100,
-                properties: list[str] | None = None, associations: list[str] | None = None) -> Iterator[Page]:
+                properties: list[str] | None = None, associations: list[str] | None = None,
+                line_items: bool = False) -> Iterator[Page]:
         """Pages of changed records, oldest first; the full pull (since=None) uses the list endpoint.
 
         `associations` (e.g. ["companies"]) fills RemoteRecord.associations: through `associations=` on the
         list endpoint, and by a v4 batch read per page for search results (search cannot return them).
+        `line_items` adds each document's lines as the field `line_items` (see `with_line_items`).
         """
         name = object_type(object)
         names = properties or self.property_names(name)
         if since is None:
-            return self._full_pull(name, names, page_size, associations or [])
-        pages = self._incremental_pull(name, since, names, page_size)
-        if not associations:
-            return pages
-        return (Page(self._with_associations(name, page.records, associations), page.errors, page.cursor)
-                for page in pages)
+            pages = self._full_pull(name, names, page_size, associations or [])
+        else:
+            pages = self._incremental_pull(name, since, names, page_size)
+            if associations:
+                pages = (Page(self._with_associations(name, page.records, associations), page.errors, page.cursor)
+                         for page in pages)
+        if line_items:
+            pages = (Page(self.with_line_items(name, page.records), page.errors, page.cursor) for page in pages)
+            if since is not None:
+                pages = self._with_changed_lines(name, since, pages, associations or [])
+        return pages
+
+    def _with_changed_lines(self, name: str, since: datetime, pages: Iterator[Page],
+                            associations: list[str]) -> Iterator[Page]:
+        """The pages, then the documents whose line items changed since `since` while the document itself did not
+        (editing a line item leaves its deal's modification time alone); at most the search ceiling of changed
+        line items per pull. Those pages move no cursor."""
+        seen: set[str] = set()
+        for page in pages:
+            seen.update(record.external_id for record in page.records)
+            yield page
+        prop = modified_property(LINE_ITEMS)
+        body: dict[str, Any] = {"filterGroups": [{"filters": [{"propertyName": prop, "operator": "GTE",
+                                                               "value": _epoch_ms(since)}]}],
+                                "properties": ["hs_object_id"], "limit": SEARCH_PAGE_MAX,
+                                "sorts": [{"propertyName": prop, "direction": "ASCENDING"}]}
+        line_ids: list[str] = []
+        while True:
+            data = self._search(LINE_ITEMS, body)
+            line_ids += [str(raw["id"]) for raw in self._results(data, LINE_ITEMS) if isinstance(raw, dict)]
+            after = self._next_after(data)
+            if after is None or len(line_ids) + SEARCH_PAGE_MAX > self.search_ceiling:
+                break
+            body = {**body, "after": after}
+        parents = self.associations_of(LINE_ITEMS, line_ids, name)
+        for chunk in _chunks(sorted({i for ids in parents.values() for i in ids} - seen), BATCH_SIZE):
+            yield Page(self.get_many(name, chunk, associations=associations, line_items=True), [], None)
 
     def _full_pull(self, name: str, names: list[str], page_size: int, associations: list[str]) -> Iterator[Page]:
         # The list endpoint is unordered, so the cursor is the vendor's newest modification time read
@@ -277,7 +329,8 @@ class HubSpotConnector(Connector):
     def _search(self, name: str, body: dict[str, Any]) -> Any:
         return self.http.request_json("POST", f"/crm/v3/objects/{name}/search", json=body, idempotent=True)
 
-    def get_many(self, object: str, ids: list[str], associations: list[str] | None = None) -> list[RemoteRecord]:
+    def get_many(self, object: str, ids: list[str], associations: list[str] | None = None,
+                 line_items: bool = False) -> list[RemoteRecord]:
         name = object_type(object)
         names = self.property_names(name)
         records: list[RemoteRecord] = []
@@ -288,7 +341,41 @@ class HubSpotConnector(Connector):
             for error in errors:
                 logger.warning("hubspot: unreadable %s record in batch read: %s", name, error.message)
             records.extend(found)
-        return self._with_associations(name, records, associations or [])
+        records = self._with_associations(name, records, associations or [])
+        return self.with_line_items(name, records) if line_items else records
+
+    def with_line_items(self, object: str, records: list[RemoteRecord]) -> list[RemoteRecord]:
+        """The documents with their lines as the field `line_items`: the associated line_items records' properties
+        (and `id`), in the document's order (`hs_position_on_quote`, then id). One association read and one
+        batch read per 100 records."""
+        name = object_type(object)
+        if not records:
+            return records
+        line_ids = self.associations_of(name, [r.external_id for r in records], LINE_ITEMS)
+        lines = self._read_objects(LINE_ITEMS, sorted({i for ids in line_ids.values() for i in ids}),
+                                   list(LINE_ITEM_PROPERTIES))
+
+        def order(line: dict[str, Any]) -> tuple[int, int]:
+            position = str(line.get("hs_position_on_quote") or "")
+            return (int(position) if position.lstrip("-").isdigit() else 1 << 30,
+                    int(line["id"]) if str(line["id"]).isdigit() else 0)
+
+        return [RemoteRecord(r.external_id, r.updated_at,
+                             {**r.fields, LINE_ITEMS: sorted((lines[i] for i in line_ids.get(r.external_id, [])
+                                                              if i in lines), key=order)},
+                             r.archived, r.associations) for r in records]
+
+    def _read_objects(self, name: str, ids: list[str], properties: list[str]) -> dict[str, dict[str, Any]]:
+        """id -> {"id", **properties} of existing records (missing ones are left out)."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(ids, BATCH_SIZE):
+            data = self.http.request_json("POST", f"/crm/v3/objects/{name}/batch/read", idempotent=True,
+                                          json={"inputs": [{"id": i} for i in chunk], "properties": properties})
+            for raw in self._results(data, name):
+                if isinstance(raw, dict) and raw.get("id") and isinstance(raw.get("properties"), dict):
+                    found[str(raw["id"])] = {"id": str(raw["id"]),
+                                             **{p: raw["properties"].get(p) for p in properties}}
+        return found
 
     def _with_associations(self, name: str, records: list[RemoteRecord], associations: list[str]) -> list[RemoteRecord]:
         """The records with `associations` filled from a v4 batch read per associated object."""
@@ -296,8 +383,10 @@ class HubSpotConnector(Connector):
             return records
         targets = [object_type(a) for a in associations]
         links = {to: self.associations_of(name, [r.external_id for r in records], to) for to in targets}
+        # As the list endpoint answers: an object with no associated records is left out.
         return [RemoteRecord(r.external_id, r.updated_at, r.fields, r.archived,
-                             {to: links[to].get(r.external_id, []) for to in targets}) for r in records]
+                             {to: links[to][r.external_id] for to in targets if links[to].get(r.external_id)})
+                for r in records]
 
     def associations_of(self, object: str, ids: list[str], to_object: str) -> dict[str, list[str]]:
         """Ids of `to_object` records associated with each id (v4 batch read)."""
@@ -334,7 +423,51 @@ class HubSpotConnector(Connector):
                 for item, result in self._write_chunk(name, operation, chunk):
                     results[item.index] = result
         self._associate_written(name, items, results)
+        self._replace_line_items(name, items, results)
         return [results[item.index] for item in items]
+
+    def _replace_line_items(self, name: str, items: list[_Input], results: dict[int, WriteResult]) -> None:
+        """Make each written document's lines exactly the ones given: its old line_items are archived and the
+        new ones created associated with it, in order. A document is one whole: when this fails, its result
+        fails, and the retry replaces the lines again (the end state is the same)."""
+        written = [item for item in items if item.lines is not None and results[item.index].ok]
+        if not written:
+            return
+        if name not in DOCUMENTS:
+            for item in written:
+                results[item.index] = item.failed(self.config_error(f"{name} have no line items"))
+            return
+        self._replace_lines_of(name, written, results)
+
+    def _replace_lines_of(self, name: str, written: list[_Input], results: dict[int, WriteResult]) -> None:
+        type_id = ASSOCIATION_TYPE_IDS[(LINE_ITEMS, name)]
+        try:
+            ids = {item.index: str(results[item.index].external_id) for item in written}
+            old = self.associations_of(name, list(ids.values()), LINE_ITEMS)
+            stale = [line_id for parent in ids.values() for line_id in old.get(parent, [])]
+            for chunk in _chunks(stale, BATCH_SIZE):
+                self.http.request("POST", f"/crm/v3/objects/{LINE_ITEMS}/batch/archive", idempotent=True,
+                                  json={"inputs": [{"id": i} for i in chunk]})
+            inputs = [{"properties": {**{k: _property_value(v) for k, v in line.items() if k != ID},
+                                      "hs_position_on_quote": str(position)},
+                       "associations": [{"to": {"id": ids[item.index]}, "types": [
+                           {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}]}
+                      for item in written for position, line in enumerate(item.lines or [])]
+            for chunk in _chunks(inputs, BATCH_SIZE):
+                self.http.request_json("POST", f"/crm/v3/objects/{LINE_ITEMS}/batch/create", json={"inputs": chunk},
+                                       idempotent=False)
+        except ConnectorError as exc:
+            if exc.kind == "auth":
+                raise
+            if exc.kind == "validation" and len(written) > 1:  # HubSpot refuses a whole batch: find the bad one
+                for item in written:
+                    self._replace_lines_of(name, [item], results)
+                return
+            error = ConnectorError(f"hubspot could not write the line items: {exc.message}", kind=exc.kind,
+                                   permanent=exc.permanent, status=exc.status, details=exc.details)
+            for item in written:
+                result = results[item.index]
+                results[item.index] = WriteResult(False, result.external_id, result.key, result.created, error)
 
     def _write_chunk(self, name: str, operation: str, items: list[_Input]) -> list[tuple[_Input, WriteResult]]:
         """One batch call; a whole-batch 400 is narrowed down so only the bad inputs fail."""
@@ -547,18 +680,31 @@ class _Boundary:
 class _Input:
     """One upsert_many input: its batch operation, the caller's key and the HubSpot payload."""
 
-    __slots__ = ("index", "operation", "key", "external_id", "id_field", "properties", "links", "error")
+    __slots__ = ("index", "operation", "key", "external_id", "id_field", "properties", "links", "lines", "error")
 
     def __init__(self, index: int, operation: str, key: str, *, external_id: str | None = None,
                  id_field: str | None = None, properties: dict[str, Any], links: dict[str, list[str]],
-                 error: ConnectorError | None = None) -> None:
+                 error: ConnectorError | None = None, lines: list[dict] | None = None) -> None:
         self.index, self.operation, self.key, self.external_id = index, operation, key, external_id
         self.id_field, self.properties, self.links, self.error = id_field, properties, links, error
+        self.lines = lines
 
     @classmethod
     def build(cls, index: int, record: dict, id_field: str | None) -> _Input:
-        properties = {k: _property_value(v) for k, v in record.items() if k not in (KEY, ASSOCIATIONS, ID)}
-        links = {object_type(to): [str(i) for i in ids] for to, ids in (record.get(ASSOCIATIONS) or {}).items()}
+        properties = {k: _property_value(v) for k, v in record.items()
+                      if k not in (KEY, ASSOCIATIONS, ID, READ_ASSOCIATIONS, LINE_ITEMS)}
+        links = {object_type(to): [str(i) for i in (ids if isinstance(ids, list) else [ids]) if i not in (None, "")]
+                 for source in (record.get(READ_ASSOCIATIONS), record.get(ASSOCIATIONS))
+                 for to, ids in (source or {}).items()}
+        links = {to: ids for to, ids in links.items() if ids}
+        item = cls._build(index, record, id_field, properties, links)
+        if isinstance(record.get(LINE_ITEMS), list):
+            item.lines = [line for line in record[LINE_ITEMS] if isinstance(line, dict)]
+        return item
+
+    @classmethod
+    def _build(cls, index: int, record: dict, id_field: str | None, properties: dict[str, Any],
+               links: dict[str, list[str]]) -> _Input:
         if id_field and id_field not in (ID, "hs_object_id"):
             value = record.get(id_field)
             key = str(record.get(KEY) or value or index)
@@ -610,7 +756,8 @@ class _Input:
 ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
     ("contacts", "companies"): 279, ("deals", "companies"): 341, ("deals", "contacts"): 3,
     ("line_items", "deals"): 20, ("line_items", "quotes"): 68, ("quotes", "deals"): 64,
-    ("invoices", "line_items"): 409, ("line_items", "invoices"): 410,
+    ("quotes", "companies"): 71, ("invoices", "line_items"): 409, ("line_items", "invoices"): 410,
+    ("invoices", "deals"): 175, ("invoices", "contacts"): 177, ("invoices", "companies"): 179,
 }
 
 

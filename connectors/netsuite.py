@@ -76,6 +76,7 @@ SUITEQL_TABLES: dict[str, tuple[str, str | None]] = {
     "estimate": ("transaction", "type = 'Estimate'"),
     "salesOrder": ("transaction", "type = 'SalesOrd'"),
     "invoice": ("transaction", "type = 'CustInvc'"),
+    "customerPayment": ("transaction", "type = 'CustPymt'"),
 }
 _JSON_SCHEMA_TYPES = {"string": "string", "number": "number", "integer": "integer", "boolean": "boolean"}
 # Record types whose changes() reads full records (sublists expanded) unless told otherwise: their lines matter.

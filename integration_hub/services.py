@@ -16,7 +16,7 @@ from integration_hub.models import Record, RecordLink
 records_written = Signal()
 
 # Fields whose value names the record in lists, in order of preference per entity.
-DISPLAY_FIELDS = ("name", "full_name", "title", "number", "sku", "email")
+DISPLAY_FIELDS = ("name", "full_name", "title", "number", "invoice_number", "sku", "email")
 
 
 @dataclass(frozen=True)

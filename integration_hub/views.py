@@ -52,14 +52,22 @@ class RecordDetailView(RolePermissionMixin, DetailView):
         record = self.object
         hidden = selectors.hidden_fields_for(self.request.user, record.entity_type)
         ctx["fields"] = [
-            {"name": name, "value": value, "provenance": record.provenance.get(name, {})}
+            {"name": name, "value": _shown(value), "provenance": record.provenance.get(name, {})}
             for name, value in sorted(selectors.masked_values(record.values, hidden).items())
         ]
         ctx["links"] = record.links.select_related("system")
+        ctx["documents"] = selectors.record_documents(record=record)
         entries = selectors.mask_timeline(selectors.record_timeline(record=record), hidden)
         timeline = Paginator(entries, self.TIMELINE_PAGE)
         ctx["timeline"] = timeline.get_page(self.request.GET.get("page"))
         return ctx
+
+
+def _shown(value):
+    """A document's lines are a table of their own on the page; the values table says where."""
+    if isinstance(value, list) and value and all(isinstance(line, dict) and "unit_price" in line for line in value):
+        return f"{len(value)} line{'s' if len(value) != 1 else ''} (see Line items)"
+    return value
 
 
 class SystemListView(RolePermissionMixin, SingleTableMixin, FilterView):

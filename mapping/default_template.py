@@ -6,12 +6,33 @@ few fields both teams edit are shared. ERP-owned money uses the `queue` policy w
 approver, so a CRM-side edit waits for finance instead of being silently reverted.
 
 References: a HubSpot record's associations are read as the pseudo-field `associations`
-(`associations.companies.0` is the first associated company). Line items are mapped as whole
-documents with their own line rules by the quote-to-cash work, so they are not in this template.
+(`associations.companies.0` is the first associated company) and written as associations.
 
 NetSuite addresses: the template reads the address-book line flagged default shipping as the
 shipping address and the one flagged default billing as billing (often the same line). NetSuite
 replaces a whole sublist on write, so a writer must send the merged address book, not one line.
+
+Quote to cash (scenarios 1-3). Documents carry their lines as one field, `lines`, in the canonical form of
+mapping/line_items.py (item, quantity, unit price and unit discount as money), merged as a whole document by
+its owner:
+- Quote (HubSpot quote ↔ NetSuite estimate): the CRM owns header and lines; every CRM quote becomes an
+  estimate; the estimate's number and status come back to the quote (custom quote properties).
+- Deal (HubSpot deal ↔ NetSuite sales order): a deal reaching Closed Won creates one sales order (the create
+  key `hub-<record id>` is the order's externalId, so a retried or repeated create updates the same order):
+  customer, currency, payment terms, the deal owner as sales rep and the deal's lines at their negotiated
+  prices. HubSpot has no orders object here, so the order lives on the deal: its number, status, date and
+  total are custom deal properties, its lines are the deal's line items. An ERP order no deal made becomes a
+  golden deal in the hub (its record page, the account's page), not a HubSpot deal.
+- Invoice (NetSuite invoice → HubSpot invoice): the ERP owns everything; each invoice becomes a HubSpot invoice
+  associated with the company and, when its order came from a deal, the deal; amount, amount paid and amount
+  due (custom invoice properties), due date and status follow payments.
+HubSpot lines are `line_items` records associated with the document (properties hs_product_id, quantity,
+price, discount = per unit; hs_discount_percentage is read too); the connector reads and replaces them as the
+document's pseudo-field `line_items`. NetSuite lines are the `item` sublist, replaced whole: `rate` is the net
+unit price, and the unit discount is kept in the custom transaction column `custcol_hub_discount` (number),
+which the NetSuite account needs. Items (products) must be linked before their lines sync; a line whose item is
+not linked holds the document. Sales reps: `SALES_REPS` maps NetSuite employee ids to HubSpot owner ids (the
+demo's; replace it with your own); an owner missing from it holds the order until it is added.
 """
 from __future__ import annotations
 
@@ -38,6 +59,9 @@ LIFECYCLE_ERP = {"LEAD-Unqualified": "other", "LEAD-Qualified": "lead", "PROSPEC
                  "CUSTOMER-Closed Won": "customer", "CUSTOMER-Renewal": "customer"}
 LIFECYCLE_ERP_PREFERRED = {"prospect": "PROSPECT-In Discussion", "customer": "CUSTOMER-Closed Won"}
 TERMS = ["Net 15", "Net 30", "Net 60", "Due on receipt"]
+# NetSuite employee internal id -> HubSpot owner id (the demo accounts'; each portal and account has its own).
+SALES_REPS = {"100": "9001", "101": "9002"}
+INVOICE_STATUSES = {"Open": "open", "Paid In Full": "paid", "Pending Approval": "draft", "Voided": "voided"}
 CREDIT_HOLD = {"AUTO": "auto", "ON": "on", "OFF": "off"}
 DEAL_STAGES = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
                "contractsent", "closedwon", "closedlost"]
@@ -104,6 +128,11 @@ ACCOUNT_RULES = [
          validation={"choices": sorted(CREDIT_HOLD.values())}),
     finance_money("outstanding_balance", "erp_outstanding_balance", "balance"),
     finance_money("overdue_balance", "erp_overdue_balance", "overdueBalance"),
+    # Scenario 2: how late the customer pays, before a rep quotes; and the currency it is billed in.
+    rule("days_overdue", "number", "erp_days_overdue", "daysOverdue", ERP_OWNS,
+         crm_t=[{"name": "number", "params": {"vendor_type": "string"}}],
+         erp_t=[{"name": "number", "params": {"vendor_type": "number"}}]),
+    rule("currency", "text", "erp_currency", "currency", ERP_OWNS),
 ]
 
 CONTACT_RULES = [
@@ -125,6 +154,7 @@ ITEM_RULES = [
     rule("sku", "text", "hs_sku", "itemId", ERP_OWNS, validation={"required": True}),
     rule("name", "text", "name", "displayName", ERP_OWNS),
     rule("description", "text", "description", "salesDescription", ERP_OWNS),
+    # An inactive ERP item stays in the CRM, marked unavailable: never archived or deleted there.
     rule("inactive", "boolean", "erp_inactive", "isInactive", ERP_OWNS, crm_t=[YES_NO]),
     rule("quantity_on_hand", "number", "erp_quantity_on_hand", "quantityOnHand", ERP_OWNS,
          crm_t=[{"name": "number", "params": {"vendor_type": "string"}}],
@@ -135,13 +165,32 @@ PRICE_RULES = [
     rule("sku", "text", "hs_sku", "itemId", ERP_OWNS, validation={"required": True}),
     # Item prices carry no currency of their own in either system: the account's base currency (USD).
     finance_money("unit_price", "price", "basePrice", crm_t=[USD], erp_t=[USD], validation={"min": 0}),
+    # The ERP's price levels, as product properties the rep sees when quoting.
+    finance_money("wholesale_price", "erp_price_wholesale", "price.priceLevel=Wholesale.price", crm_t=[USD],
+                  erp_t=[USD]),
+    finance_money("partner_price", "erp_price_partner", "price.priceLevel=Partner.price", crm_t=[USD],
+                  erp_t=[USD]),
 ]
+
+
+def lines(owner: str, crm_currency: str, *, policy: str = "", approver: str = "revops") -> dict[str, Any]:
+    """A document's lines, merged as a whole document by their owner (see mapping/line_items.py)."""
+    crm = {"item": "hs_product_id", "quantity": "quantity", "unit_price": "price", "discount": "discount",
+           "discount_percent": "hs_discount_percentage", "currency_field": crm_currency}
+    erp = {"item": "item.id", "quantity": "quantity", "unit_price": "rate", "discount": "custcol_hub_discount",
+           "price_is_net": True, "currency_field": "currency", "vendor_type": "number"}
+    return rule("lines", "line_items", "line_items", "item", owner, policy=policy, approver=approver,
+                crm_t=[{"name": "line_items", "params": crm}], erp_t=[{"name": "line_items", "params": erp}])
+
+
+CUSTOMER = "associations.companies.0"
 
 QUOTE_RULES = [
     rule("title", "text", "hs_title", "memo", CRM_OWNS),
     rule("expires_on", "date", "hs_expiration_date", "expirationDate", CRM_OWNS, crm_t=[DATE_MS]),
     rule("currency", "text", "hs_currency", "currency", CRM_OWNS),
-    rule("customer", "reference", "associations.companies.0", "entity", CRM_OWNS),
+    rule("customer", "reference", CUSTOMER, "entity.id", CRM_OWNS, validation={"required_for_create": True}),
+    lines(CRM_OWNS, "hs_currency"),
     rule("quote_number", "text", "erp_quote_number", "tranId", ERP_OWNS),
     rule("quote_status", "text", "erp_quote_status", "status", ERP_OWNS),
 ]
@@ -151,29 +200,37 @@ DEAL_RULES = [
     rule("stage", "choice", "dealstage", "", CRM_OWNS, validation={"choices": DEAL_STAGES}),
     rule("amount", "money", "amount", "", CRM_OWNS, crm_t=[{"name": "money", "params": {
         "currency_field": "deal_currency_code"}}]),
-    rule("customer", "reference", "associations.companies.0", "entity", CRM_OWNS),
-    rule("order_number", "text", "erp_order_number", "tranId", ERP_OWNS),
-    rule("order_status", "text", "erp_order_status", "status", ERP_OWNS),
-]
-
-SALES_ORDER_RULES = [
+    rule("currency", "text", "deal_currency_code", "currency", CRM_OWNS),
+    rule("customer", "reference", CUSTOMER, "entity.id", CRM_OWNS, validation={"required_for_create": True}),
+    rule("payment_terms", "choice", "payment_terms", "terms", CRM_OWNS, validation={"choices": TERMS}),
+    rule("sales_rep", "text", "hubspot_owner_id", "salesRep.id", CRM_OWNS,
+         erp_t=[picklist(SALES_REPS, unknown="default", default="")]),
+    # Once it is an order, a change of its lines in the ERP waits for finance instead of being reverted.
+    lines(CRM_OWNS, "deal_currency_code", policy="queue", approver="finance"),
     rule("order_number", "text", "erp_order_number", "tranId", ERP_OWNS),
     rule("order_status", "text", "erp_order_status", "status", ERP_OWNS),
     rule("ordered_on", "date", "erp_order_date", "tranDate", ERP_OWNS, crm_t=[DATE_MS]),
-    finance_money("total", "erp_order_total", "total"),
+    finance_money("order_total", "erp_order_total", "total"),
 ]
 
 INVOICE_RULES = [
     rule("invoice_number", "text", "hs_number", "tranId", ERP_OWNS),
-    rule("status", "text", "hs_invoice_status", "status", ERP_OWNS, approver="finance"),
+    rule("status", "choice", "hs_invoice_status", "status", ERP_OWNS, approver="finance",
+         crm_t=[picklist({v: v for v in INVOICE_STATUSES.values()})], erp_t=[picklist(INVOICE_STATUSES)],
+         validation={"choices": sorted(INVOICE_STATUSES.values())}),
+    rule("currency", "text", "hs_currency", "currency", ERP_OWNS),
+    rule("customer", "reference", CUSTOMER, "entity.id", ERP_OWNS, validation={"required_for_create": True}),
+    rule("deal", "reference", "associations.deals.0", "createdFrom.id", ERP_OWNS),
+    rule("invoiced_on", "date", "hs_invoice_date", "tranDate", ERP_OWNS, crm_t=[DATE_MS]),
+    rule("due_on", "date", "hs_due_date", "dueDate", ERP_OWNS, approver="finance", crm_t=[DATE_MS]),
     finance_money("amount", "hs_amount_billed", "total", crm_t=[INVOICE_MONEY]),
     finance_money("amount_paid", "erp_amount_paid", "amountPaid", crm_t=[INVOICE_MONEY]),
     finance_money("amount_due", "erp_amount_due", "amountRemaining", crm_t=[INVOICE_MONEY]),
-    rule("due_on", "date", "hs_due_date", "dueDate", ERP_OWNS, approver="finance", crm_t=[DATE_MS]),
+    lines(ERP_OWNS, "hs_currency"),
 ]
 
-# entity -> mapping settings and rules. The document mappings (quote, deal, sales order, invoice) are
-# installed switched off: their line items and document flows come with the quote-to-cash work.
+# entity -> mapping settings and rules. The document mappings (quote, deal, invoice) are installed switched
+# off: they need the items linked first and NetSuite's custcol_hub_discount column; the demo switches them on.
 TEMPLATE: dict[str, dict[str, Any]] = {
     "account": {"crm_object": "companies", "erp_object": "customer",
                 "match_keys": ["customer_number", "domain", "name+shipping_postcode"],
@@ -194,15 +251,10 @@ TEMPLATE: dict[str, dict[str, Any]] = {
               "crm_creates": "always", "erp_creates": "never", "cadence": "realtime", "rules": QUOTE_RULES},
     "deal": {"is_enabled": False, "crm_object": "deals", "erp_object": "salesOrder", "match_keys": [],
              "crm_creates": "on_trigger", "crm_create_trigger": {"field": "stage", "in": ["closedwon"]},
-             "erp_creates": "never", "cadence": "realtime", "rules": DEAL_RULES},
-    "sales_order": {"is_enabled": False, "crm_object": "deals", "erp_object": "salesOrder",
-                    "match_keys": ["order_number"],
-                    "crm_creates": "never", "erp_creates": "never", "cadence": "interval", "interval_minutes": 15,
-                    "rules": SALES_ORDER_RULES},
+             "erp_creates": "golden_only", "cadence": "realtime", "rules": DEAL_RULES},
     "invoice": {"is_enabled": False, "crm_object": "invoices", "erp_object": "invoice",
-                "match_keys": ["invoice_number"],
-                "crm_creates": "never", "erp_creates": "always", "cadence": "interval", "interval_minutes": 15,
-                "rules": INVOICE_RULES},
+                "match_keys": [], "crm_creates": "never", "erp_creates": "always", "cadence": "interval",
+                "interval_minutes": 15, "rules": INVOICE_RULES},
 }
 
 # HubSpot custom properties the template writes to, created through the properties API at set-up
@@ -219,17 +271,21 @@ HUBSPOT_PROPERTIES: dict[str, list[tuple[str, str, str, str]]] = {
         ("erp_credit_hold", "ERP credit hold", "string", "text"),
         ("erp_outstanding_balance", "ERP outstanding balance", "number", "number"),
         ("erp_overdue_balance", "ERP overdue balance", "number", "number"),
+        ("erp_days_overdue", "ERP days overdue", "number", "number"),
         ("erp_currency", "ERP currency", "string", "text"),
     ],
     "products": [
         ("erp_inactive", "ERP inactive", "bool", "booleancheckbox"),
         ("erp_quantity_on_hand", "ERP quantity on hand", "number", "number"),
+        ("erp_price_wholesale", "ERP wholesale price", "number", "number"),
+        ("erp_price_partner", "ERP partner price", "number", "number"),
     ],
     "quotes": [
         ("erp_quote_number", "ERP estimate number", "string", "text"),
         ("erp_quote_status", "ERP estimate status", "string", "text"),
     ],
     "deals": [
+        ("payment_terms", "Payment terms", "string", "text"),
         ("erp_order_number", "ERP sales order number", "string", "text"),
         ("erp_order_status", "ERP sales order status", "string", "text"),
         ("erp_order_date", "ERP order date", "date", "date"),

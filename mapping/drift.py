@@ -101,7 +101,7 @@ def drift_check(*, mapping: ObjectMapping) -> list[Finding]:
                                   ("erp", mapping.erp_system, mapping.erp_object)):
             try:
                 with connector_session(system, max_attempts=2, timeout=20) as connector:
-                    current = {f.name: f for f in connector.describe(obj)}
+                    current = {f.name: f for f in [*connector.describe(obj), *connector.pseudo_fields(obj)]}
             except ConnectorError:
                 continue  # an unreachable system is an auth/health matter, not drift
             previous = MappingSchema.objects.filter(mapping=mapping, side=side).values_list(

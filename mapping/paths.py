@@ -1,8 +1,9 @@
 """Vendor field paths ("city", "currency.refName", "addressBook.defaultShipping=true.addressBookAddress.zip").
 
 A path is dot-separated; a part made of digits indexes a list (and also works as a key of an object); a part
-``key=value`` selects the first object in a list whose ``key`` reads as ``value`` (case-insensitive), so a
-path can name "the default shipping address" rather than a position.
+``key=value`` selects the first object in a list whose ``key`` reads as ``value`` (case-insensitive; a reference
+object by its name or id), so a path can name "the default shipping address" or "the Wholesale price level"
+rather than a position.
 ``compile_path`` turns a path into a getter that never raises on missing or mistyped parts (it returns None)
 and a setter that builds the intermediate objects and lists it needs.
 """
@@ -66,13 +67,18 @@ def _split(path: str) -> list[str]:
 
 
 def selected(items: Any, key: str, value: str) -> Any:
-    """The first object in a list whose ``key`` reads as ``value`` (True reads as "true")."""
+    """The first object in a list whose ``key`` reads as ``value`` (True reads as "true"; a reference such as
+    {"id": "2", "refName": "Wholesale"} reads as its name or its id)."""
     if not isinstance(items, list):
         return None
     for item in items:
         if isinstance(item, dict):
             found = item.get(key)
-            if found is not None and str(found).lower() == value:
+            if isinstance(found, dict):
+                if any(part is not None and str(part).lower() == value
+                       for part in (found.get("refName"), found.get("id"))):
+                    return item
+            elif found is not None and str(found).lower() == value:
                 return item
     return None
 

@@ -64,11 +64,11 @@ def _described_fields(mapping: ObjectMapping) -> tuple[dict, list[str]]:
         try:
             with connector_session(system, max_attempts=2, timeout=20) as connector:
                 fields = connector.describe(obj)
+                pseudo = connector.pseudo_fields(obj)  # associations, a document's lines
         except ConnectorError as exc:
             problems.append(f"Cannot read the fields of {system.name} {obj}: {exc.message}")
             continue
-        # Every RemoteRecord also carries its associations, which rules may read as `associations.<object>`.
-        described[f"{side}_fields"] = {f.name for f in fields} | {"associations"}
+        described[f"{side}_fields"] = {f.name for f in fields} | {f.name for f in pseudo}
         described[f"{side}_options"] = {f.name: f.options for f in fields if f.options}
     return described, problems
 

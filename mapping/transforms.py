@@ -1065,6 +1065,11 @@ TRANSFORMS: dict[str, Transform] = {transform.name: transform for transform in (
     CurrencyCode(), DateFormat(), DatetimeFormat(), PhoneE164(), Country(),
 )}
 
+# Line items build on the classes above, so they are registered once those exist.
+from mapping.line_items import LineItems  # noqa: E402
+
+TRANSFORMS[LineItems.name] = LineItems()
+
 
 def get_transform(name: str) -> Transform:
     """The transform called ``name``; TransformError naming the known ones otherwise."""

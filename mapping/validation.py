@@ -1,7 +1,9 @@
 """Validation of canonical values against a field rule's settings, and checks of those settings at publish time.
 
 Rules: ``required`` (bool), ``max_length`` (int, characters), ``pattern`` (regex, full match), ``choices``
-(list of options, choice fields), ``min`` / ``max`` (number fields and money amounts).
+(list of options, choice fields), ``min`` / ``max`` (number fields and money amounts), ``required_for_create``
+(bool: the sync creates the record in another system only with this field there, e.g. an order's customer; a
+record may be read and kept without it).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 
 from mapping.types import FieldType, MappingError, TransformError, canonicalise, parse_decimal, show
 
-RULE_KEYS = ("required", "max_length", "pattern", "choices", "min", "max")
+RULE_KEYS = ("required", "max_length", "pattern", "choices", "min", "max", "required_for_create")
 LENGTH_TYPES = frozenset({FieldType.TEXT, FieldType.CHOICE, FieldType.REFERENCE})
 RANGE_TYPES = frozenset({FieldType.NUMBER, FieldType.MONEY})
 MAX_PATTERN_INPUT = 10_000  # a pattern is never run on more text than this: backtracking cost grows with input
@@ -87,8 +89,9 @@ def check_rules(field_type: FieldType | str, rules: Any) -> list[str]:
         return ["validation must be an object of rule -> setting"]
     problems = [f"unknown validation rule {key!r} (known: {', '.join(RULE_KEYS)})" for key in rules
                 if key not in RULE_KEYS]
-    if "required" in rules and not isinstance(rules["required"], bool):
-        problems.append("required must be true or false")
+    for key in ("required", "required_for_create"):
+        if key in rules and not isinstance(rules[key], bool):
+            problems.append(f"{key} must be true or false")
     if "max_length" in rules:
         limit = rules["max_length"]
         if field_type not in LENGTH_TYPES:
@@ -196,7 +199,7 @@ def compile_validator(field_type: FieldType | str, rules: dict | None, *,
     required = bool(rules.get("required"))
     if not checks and not required:
         return None
-    if set(rules) <= {"required", "max_length"}:  # the most common rule set gets one call instead of two
+    if set(rules) <= {"required", "max_length", "required_for_create"}:  # the most common: one call, not two
         limit = rules.get("max_length")
 
         def validate_length(value: Any) -> str | None:

@@ -9,6 +9,7 @@ import json
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -18,6 +19,7 @@ from connectors.sandbox.hubspot_data import (
     DEMO_CONTACTS,
     DEMO_DEALS,
     DEMO_PRODUCTS,
+    DEMO_QUOTES,
     SINGULAR,
     STANDARD_PROPERTIES,
     property_spec,
@@ -52,6 +54,7 @@ ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
     ("deals", "quotes"): 63, ("quotes", "deals"): 64,
     ("quotes", "line_items"): 67, ("line_items", "quotes"): 68,
     ("invoices", "line_items"): 409, ("line_items", "invoices"): 410,
+    ("invoices", "deals"): 175, ("deals", "invoices"): 176,
     ("invoices", "companies"): 179, ("companies", "invoices"): 180,
     ("invoices", "contacts"): 177, ("contacts", "invoices"): 178,
     ("quotes", "companies"): 71, ("companies", "quotes"): 72,
@@ -308,10 +311,30 @@ class HubSpotEmulator(Emulator):
                 if value:
                     index[self._unique_key(prop, value)] = record["id"]
         record["properties"].update(values)
+        if object_type == "line_items":
+            self._line_item_values(record["properties"], values)
         record["properties"][modified_property(object_type)] = stamp
         record["properties"]["hs_lastmodifieddate"] = stamp
         record["updatedAt"] = stamp
         return record
+
+    def _line_item_values(self, props: dict[str, Any], written: dict[str, Any]) -> None:
+        """What HubSpot fills in on a line item: the product's name, SKU and price when the write names a product
+        without them, and the net amount, quantity x (price - unit discount or less the percentage), to the cent."""
+        product = self._records("products").get(str(props.get("hs_product_id") or ""))
+        if product is not None and "hs_product_id" in written:
+            for name in ("name", "hs_sku", "price"):
+                if not props.get(name):
+                    props[name] = product["properties"].get(name) or ""
+        try:
+            quantity, price = Decimal(props.get("quantity") or "0"), Decimal(props.get("price") or "0")
+            if props.get("discount"):
+                net = price - Decimal(props["discount"])
+            else:
+                net = price * (1 - Decimal(props.get("hs_discount_percentage") or "0") / 100)
+        except InvalidOperation:
+            return
+        props["amount"] = str((quantity * net).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
     def _archive(self, object_type: str, record: dict[str, Any]) -> None:
         stamp = now_iso()
@@ -846,10 +869,27 @@ class HubSpotEmulator(Emulator):
             record = self._write("contacts", {**contact, "company": DEMO_COMPANIES[company]["name"],
                                               "phone": DEMO_COMPANIES[company]["phone"], "lifecyclestage": "customer"})
             self._associate("contacts", record["id"], "companies", company_ids[company])
+        products = {}
         for product in DEMO_PRODUCTS:
-            self._write("products", product)
-        for deal, company in DEMO_DEALS:
+            products[product["hs_sku"]] = self._write("products", product)["id"]
+        documents = []
+        # The demo portal has a custom deal property for the negotiated payment terms (the template writes to it).
+        terms = property_spec("payment_terms", "Payment terms", "enumeration", "select", group="dealinformation",
+                              options=("Net 15", "Net 30", "Net 60", "Due on receipt"))
+        self._schema("deals")["payment_terms"] = {**terms, "hubspotDefined": False}
+        for deal, company, lines in DEMO_DEALS:
             record = self._write("deals", {**deal, "pipeline": "default", "closedate": "2025-06-30T00:00:00.000Z"})
             self._associate("deals", record["id"], "companies", company_ids[company])
+            documents.append(("deals", record["id"], deal["deal_currency_code"], lines))
+        for quote, company, lines in DEMO_QUOTES:
+            record = self._write("quotes", quote)
+            self._associate("quotes", record["id"], "companies", company_ids[company])
+            documents.append(("quotes", record["id"], quote["hs_currency"], lines))
+        for object_type, record_id, currency, lines in documents:
+            for position, (sku, quantity, price, discount) in enumerate(lines):
+                line = self._write("line_items", {
+                    "hs_product_id": products[sku], "quantity": quantity, "price": price, "discount": discount,
+                    "hs_line_item_currency_code": currency, "hs_position_on_quote": str(position)})
+                self._associate("line_items", line["id"], object_type, record_id)
         return {"companies": len(DEMO_COMPANIES), "contacts": len(DEMO_CONTACTS), "products": len(DEMO_PRODUCTS),
-                "deals": len(DEMO_DEALS)}
+                "deals": len(DEMO_DEALS), "quotes": len(DEMO_QUOTES)}

@@ -89,14 +89,21 @@ STANDARD_PROPERTIES: dict[str, list[dict[str, Any]]] = {
         property_spec("closedate", "Close date", "datetime", "date", group="dealinformation"),
         property_spec("deal_currency_code", "Currency", "enumeration", "select", group="dealinformation",
                       options=("USD", "EUR", "GBP", "CHF")),
+        property_spec("hubspot_owner_id", "Deal owner", "enumeration", "select", group="dealinformation"),
     ],
     "line_items": [
         property_spec("name", "Name", group="lineiteminformation"),
         property_spec("hs_product_id", "Product ID", "number", "number", group="lineiteminformation"),
         property_spec("quantity", "Quantity", "number", "number", group="lineiteminformation"),
         property_spec("price", "Unit price", "number", "number", group="lineiteminformation"),
-        property_spec("amount", "Net price", "number", "number", group="lineiteminformation"),
+        property_spec("discount", "Unit discount", "number", "number", group="lineiteminformation"),
+        property_spec("hs_discount_percentage", "Discount percentage", "number", "number",
+                      group="lineiteminformation"),
+        # Calculated by HubSpot: quantity x (unit price - unit discount, or less the percentage).
+        property_spec("amount", "Net price", "number", "number", group="lineiteminformation", read_only=True),
         property_spec("hs_sku", "SKU", group="lineiteminformation"),
+        property_spec("hs_line_item_currency_code", "Currency", group="lineiteminformation"),
+        property_spec("hs_position_on_quote", "Position on quote", "number", "number", group="lineiteminformation"),
     ],
     "quotes": [
         property_spec("hs_title", "Quote name", group="quoteinformation"),
@@ -111,6 +118,7 @@ STANDARD_PROPERTIES: dict[str, list[dict[str, Any]]] = {
                       options=("draft", "open", "paid", "voided")),
         property_spec("hs_currency", "Currency", group="invoiceinformation"),
         property_spec("hs_amount_billed", "Amount billed", "number", "number", group="invoiceinformation"),
+        property_spec("hs_invoice_date", "Invoice date", "datetime", "date", group="invoiceinformation"),
         property_spec("hs_due_date", "Due date", "datetime", "date", group="invoiceinformation"),
     ],
 }
@@ -177,15 +185,31 @@ DEMO_PRODUCTS: list[dict[str, str]] = [
     {"name": "Service Kit", "hs_sku": "SRV-KIT", "price": "150.00", "description": "Service Kit"},
 ]
 
-# (deal, index of its company in DEMO_COMPANIES)
-DEMO_DEALS: list[tuple[dict[str, str], int]] = [
-    ({"dealname": "Acme - 500 widgets", "amount": "9995.00", "dealstage": "closedwon", "deal_currency_code": "USD"}, 0),
-    ({"dealname": "Globex annual supply", "amount": "48000.00", "dealstage": "contractsent",
-      "deal_currency_code": "USD"}, 3),
-    ({"dealname": "Initech gizmo rollout", "amount": "12500.00", "dealstage": "qualifiedtobuy",
-      "deal_currency_code": "EUR"}, 4),
-    ({"dealname": "Umbrella spare parts", "amount": "1275.00", "dealstage": "closedwon",
-      "deal_currency_code": "GBP"}, 5),
+# The demo's deal owners (HubSpot owner ids); the template maps them to the ERP's sales reps.
+DEMO_OWNERS = {"jane": "9001", "tom": "9002"}
+
+# (deal, index of its company in DEMO_COMPANIES, lines: (SKU, quantity, unit price, unit discount))
+DEMO_DEALS: list[tuple[dict[str, str], int, list[tuple[str, str, str, str]]]] = [
+    # Scenario 1: closed at a negotiated price (11.99 a widget, not the 12.50 list price): becomes the ERP order.
+    ({"dealname": "Acme - 500 widgets", "amount": "6285.00", "dealstage": "closedwon", "deal_currency_code": "USD",
+      "hubspot_owner_id": "9001", "payment_terms": "Net 30"}, 2,
+     [("WID-100", "500", "12.50", "0.51"), ("CBL-010", "40", "7.25", "0")]),
+    ({"dealname": "Globex annual supply", "amount": "22600.00", "dealstage": "contractsent",
+      "deal_currency_code": "USD", "hubspot_owner_id": "9002", "payment_terms": "Net 30"}, 3,
+     [("WID-200", "1000", "24.00", "2.00"), ("SRV-KIT", "4", "150.00", "0")]),
+    ({"dealname": "Initech gizmo rollout", "amount": "8900.00", "dealstage": "qualifiedtobuy",
+      "deal_currency_code": "EUR"}, 4, [("GAD-300", "100", "89.00", "0")]),
+    # Closed for a company the ERP does not know under this name, and in pounds: held, not half-created.
+    ({"dealname": "Umbrella spare parts", "amount": "1259.00", "dealstage": "closedwon",
+      "deal_currency_code": "GBP", "hubspot_owner_id": "9002"}, 5,
+     [("CBL-010", "100", "7.25", "0"), ("GAD-300", "6", "89.00", "0")]),
     ({"dealname": "Stark installation", "amount": "3800.00", "dealstage": "presentationscheduled",
-      "deal_currency_code": "CHF"}, 6),
+      "deal_currency_code": "CHF"}, 6, []),
+]
+
+# Scenario 2: a rep quotes 500 Widget Pro; the ERP has 200, and Acme has an invoice 90 days overdue.
+# (quote, index of its company, lines as for deals)
+DEMO_QUOTES: list[tuple[dict[str, str], int, list[tuple[str, str, str, str]]]] = [
+    ({"hs_title": "Acme - 500 Widget Pro", "hs_currency": "USD", "hs_status": "DRAFT",
+      "hs_expiration_date": "2031-12-31T00:00:00.000Z"}, 2, [("WID-200", "500", "24.00", "1.20")]),
 ]

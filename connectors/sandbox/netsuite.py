@@ -26,9 +26,14 @@ Errors are RFC 9457 documents with `o:errorDetails`. Extra knobs: `concurrency_l
 Batch writes (POST/PATCH/PUT of `{"items": [...]}` with `Prefer: respond-async`) and the async job endpoints
 (`/services/rest/async/v1/job/...`) are served by `netsuite_async` (see its docstring for the shapes, which parts
 follow Oracle's help and which are our reading, and the `async_delay_ms` / `async_stall` knobs).
+Transactions (estimate, salesOrder, invoice): line amounts are quantity x rate in decimals, rounded half-up to the
+cent, and the total their sum; an inactive item is refused on a line (the whole record is refused, as NetSuite
+does); the account has the custom line column `custcol_hub_discount` (number). A `customerPayment` applied to
+invoices pays them (amount paid, amount due, "Paid In Full") and lowers the customer's balance; an invoice created
+from a sales order marks the order "Billed".
 Simplifications: currency, terms, category, entityStatus and an address's country are plain strings (not
-references); no `q=` filter on record lists, no `!transform`; of single-record async requests only a create
-(POST with `Prefer: respond-async`) becomes a job.
+references); no `q=` filter on record lists, no `!transform` (an invoice names its order in `createdFrom`); of
+single-record async requests only a create (POST with `Prefer: respond-async`) becomes a job.
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
@@ -480,6 +486,10 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
                 label = schema[name].label if name in schema else name
                 errors.append(_detail(f"Please enter value(s) for: {label}", "USER_ERROR",
                                       self.renamed(record_type).get(name, name)))
+        paid = self._apply_payment(merged, errors) if record_type == "customerPayment" and row is None else []
+        if record_type == "invoice" and row is None and merged.get("createdFrom"):
+            order = self._find("salesOrder", str(merged["createdFrom"]))  # billing an order moves its status on
+            paid += [("salesOrder", order[0], {**order[1], "status": "Billed"})] if order else []
         if errors:
             raise Problem(400, errors)
         self._derive(record_type, merged)
@@ -489,6 +499,10 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
             merged["dateCreated"] = now
             record_id = str(self.store.next_id(f"netsuite:{record_type}", start=100))
         self._put(record_type, record_id, merged)
+        for changed_type, changed_id, changed in paid:
+            self._derive(changed_type, changed)
+            changed["lastModifiedDate"] = now
+            self._put(changed_type, changed_id, changed)
         return record_id
 
     def _value(self, spec: F, value: Any, path: str, errors: list[dict[str, str]]) -> Any:
@@ -535,8 +549,8 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         elif isinstance(value, dict) and value.get("externalId"):
             ref = f"eid:{value['externalId']}"
         found = self._find(spec.ref or "", ref) if ref else None
-        if found is None:
-            shown = json.dumps(value)
+        if found is None or (spec.ref == "inventoryItem" and found[1].get("isInactive") is True):
+            shown = json.dumps(value)  # an inactive item cannot be sold: NetSuite refuses it on a line
             errors.append(_detail(f"Invalid Field Value {shown} for the following field: {path}", "USER_ERROR", path))
             return None
         return found[0]
@@ -558,14 +572,19 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         return out
 
     def _derive(self, record_type: str, row: dict[str, Any]) -> None:
-        """Computed fields: line numbers and amounts, totals, document numbers, statuses."""
+        """Computed fields: line numbers and amounts (decimal, rounded half-up to the cent), totals, document
+        numbers, statuses."""
         lines = row.get("item")
         if record_type in TRAN_TYPES and isinstance(lines, list):
+            total = Decimal(0)
             for number, line in enumerate(lines, start=1):
                 line.setdefault("line", number)
-                line["amount"] = round(float(line.get("quantity") or 0) * float(line.get("rate") or 0), 2)
-            row["subtotal"] = row["total"] = round(sum(line["amount"] for line in lines), 2)
-        for name in ("addressBook", "price"):
+                amount = (_decimal(line.get("quantity")) * _decimal(line.get("rate"))).quantize(
+                    CENT, rounding=ROUND_HALF_UP)
+                line["amount"] = float(amount)
+                total += amount
+            row["subtotal"] = row["total"] = float(total)
+        for name in ("addressBook", "price", "apply"):
             for number, line in enumerate(row.get(name) or [], start=1):
                 line.setdefault("line", number)
         for line in row.get("addressBook") or []:
@@ -573,14 +592,44 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
             if isinstance(address, dict):
                 address["addrText"] = _address_text(address)
         if record_type in TRAN_TYPES:
-            prefix = {"estimate": "EST", "salesOrder": "SO", "invoice": "INV"}[record_type]
+            prefix = {"estimate": "EST", "salesOrder": "SO", "invoice": "INV", "customerPayment": "PYMT"}[record_type]
             row.setdefault("tranId", f"{prefix}{self.store.next_id(f'netsuite:tranid:{record_type}', start=1001)}")
             row.setdefault("tranDate", date.today().isoformat())
             row.setdefault("status", {"estimate": "Open", "salesOrder": "Pending Fulfillment",
-                                      "invoice": "Open"}[record_type])
+                                      "invoice": "Open", "customerPayment": "Deposited"}[record_type])
         if record_type == "invoice":
             row.setdefault("amountPaid", 0.0)
-            row["amountRemaining"] = round(float(row.get("total") or 0) - float(row["amountPaid"]), 2)
+            remaining = _decimal(row.get("total")) - _decimal(row["amountPaid"])
+            row["amountRemaining"] = float(remaining)
+            row["status"] = "Paid In Full" if remaining <= 0 and _decimal(row.get("total")) > 0 else "Open"
+
+    def _apply_payment(self, row: dict[str, Any], errors: list[dict[str, str]]) -> list[tuple[str, str, dict]]:
+        """The invoices (and customer) a new payment changes, or errors when it does not fit them."""
+        changes: list[tuple[str, str, dict]] = []
+        applied = Decimal(0)
+        for position, line in enumerate(row.get("apply") or []):
+            found = self._find("invoice", str(line.get("doc")))
+            if found is None:
+                continue  # reported by the reference check
+            invoice_id, invoice = found
+            amount = _decimal(line.get("amount"))
+            if amount <= 0 or amount > _decimal(invoice.get("amountRemaining")):
+                errors.append(_detail(f"The payment of {amount} is more than {invoice.get('tranId')} has due "
+                                      f"({invoice.get('amountRemaining')}).", "USER_ERROR",
+                                      f"apply.items[{position}].amount"))
+                continue
+            applied += amount
+            changes.append(("invoice", invoice_id, {**invoice, "amountPaid": float(
+                _decimal(invoice.get("amountPaid")) + amount)}))
+        if applied != _decimal(row.get("payment")):
+            errors.append(_detail(f"The payment amount {row.get('payment')} is not what it applies ({applied}).",
+                                  "USER_ERROR", "payment"))
+        found = self._find("customer", str(row.get("customer") or ""))
+        if found is not None and not errors:
+            customer_id, customer = found
+            changes.append(("customer", customer_id, {**customer, "balance": float(
+                _decimal(customer.get("balance")) - applied)}))
+        return changes
 
     # -- metadata catalog ------------------------------------------------------------------
 
@@ -744,6 +793,17 @@ def _address_text(address: dict[str, Any]) -> str:
     parts = [address.get(k) for k in ("attention", "addressee", "addr1", "addr2", "addr3")] + [place,
                                                                                                address.get("country")]
     return "\n".join(str(p) for p in parts if p)
+
+
+CENT = Decimal("0.01")
+
+
+def _decimal(value: Any) -> Decimal:
+    """A stored number as a Decimal (floats through their shortest text, so 21.6 is exactly 21.6)."""
+    try:
+        return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
 
 
 def _detail(detail: str, code: str, path: str) -> dict[str, str]:

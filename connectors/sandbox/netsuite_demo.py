@@ -2,7 +2,7 @@
 
 - Scenario 7: the ERP knows one "Acme Incorporated" (its legal name) with two branch addresses.
 - Scenario 2: inventory items with stock on hand and per-price-level prices; Acme has an invoice 90 days overdue.
-- Scenario 1/3: a sales order and an invoice with lines.
+- Scenario 1/3: sales orders and invoices with lines: one 90 days overdue, one paid in full, one paid in part.
 - Field template: customers carry a category, an entity status and a sales rep (two employees), and address book
   lines with default billing/shipping flags and full addresses (addr2 on Acme's headquarters).
 """
@@ -105,9 +105,24 @@ def load_demo(emulator: NetSuiteEmulator) -> None:
                    {"item": items["CBL-010"], "quantity": 40, "rate": 6.53, "description": "Cable 10m"}]
     order = put("salesOrder", {"entity": acme, "tranDate": (date.today() - timedelta(days=120)).isoformat(),
                                "currency": "USD", "terms": "Net 30", "memo": "Q3 restock", "otherRefNum": "PO-7781",
-                               "externalId": "SO-DEMO-1", "item": order_lines})
+                               "externalId": "SO-DEMO-1", "status": "Billed", "item": order_lines})
     put("invoice", {"entity": acme, "createdFrom": order, "currency": "USD", "terms": "Net 30",
                     "tranDate": (overdue_since - timedelta(days=30)).isoformat(), "dueDate": overdue_since.isoformat(),
                     "memo": "Q3 restock", "externalId": "INV-DEMO-1", "amountPaid": 0.0,
                     "item": [{"item": items["WID-200"], "quantity": 250, "rate": 21.6, "description": "Widget Pro"},
                              {"item": items["GAD-300"], "quantity": 10, "rate": 80.0, "description": "Gadget Plus"}]})
+
+    # Scenario 3: invoices paid in full and in part, beside the overdue one.
+    support = [{"item": items["SRV-KIT"], "quantity": 2, "rate": 150.0, "description": "Service Kit"}]
+    globex_order = put("salesOrder", {
+        "entity": customers["globex"], "tranDate": (date.today() - timedelta(days=75)).isoformat(), "currency": "USD",
+        "terms": "Net 30", "memo": "Support kits", "externalId": "SO-DEMO-2", "salesRep": reps["tom"],
+        "status": "Billed", "item": support})
+    put("invoice", {"entity": customers["globex"], "createdFrom": globex_order, "currency": "USD", "terms": "Net 30",
+                    "tranDate": (date.today() - timedelta(days=70)).isoformat(),
+                    "dueDate": (date.today() - timedelta(days=40)).isoformat(), "memo": "Support kits",
+                    "externalId": "INV-DEMO-2", "amountPaid": 300.0, "item": support})
+    put("invoice", {"entity": acme, "createdFrom": order, "currency": "USD", "terms": "Net 30",
+                    "tranDate": (date.today() - timedelta(days=10)).isoformat(),
+                    "dueDate": (date.today() + timedelta(days=20)).isoformat(), "memo": "Q3 restock, second delivery",
+                    "externalId": "INV-DEMO-3", "amountPaid": 1000.0, "item": order_lines})

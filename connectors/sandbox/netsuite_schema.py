@@ -28,16 +28,30 @@ class F:
 COMMON = {"id": F("string", "Internal ID", read_only=True), "externalId": F("string", "External ID"),
           "lastModifiedDate": F("datetime", "Date Last Modified", read_only=True),
           "dateCreated": F("datetime", "Date Created", read_only=True)}
+# `custcol_hub_discount` is an account custom column (the sandbox account has it, as the quote-to-cash template
+# needs): NetSuite lines have no discount of their own, `rate` is the net price and the column keeps the discount.
 LINES = {"line": F("integer", "Line", read_only=True), "item": F("ref", "Item", True, ref="inventoryItem"),
          "quantity": F("number", "Quantity", True), "rate": F("number", "Rate"),
          "amount": F("number", "Amount", read_only=True), "description": F("string", "Description"),
-         "priceLevel": F("ref", "Price Level", ref="priceLevel")}
+         "priceLevel": F("ref", "Price Level", ref="priceLevel"),
+         "custcol_hub_discount": F("number", "Unit discount (Integration Hub)", custom=True)}
 TRANSACTION = {
     "tranId": F("string", "Document Number"), "entity": F("ref", "Customer", True, ref="customer"),
     "tranDate": F("date", "Date"), "memo": F("string", "Memo"), "otherRefNum": F("string", "PO #"),
     "currency": F("string", "Currency", options=("USD", "EUR", "GBP")), "terms": F("string", "Terms"),
+    "salesRep": F("ref", "Sales Rep", ref="employee"),
     "status": F("string", "Status", read_only=True), "subtotal": F("number", "Subtotal", read_only=True),
     "total": F("number", "Total", read_only=True), "item": F("sublist", "Items", True, lines=LINES),
+}
+# A customer payment applied to invoices: creating one pays them (amount paid, amount due, status) and lowers the
+# customer's balance, as NetSuite does.
+PAYMENT = {
+    "tranId": F("string", "Payment Number"), "customer": F("ref", "Customer", True, ref="customer"),
+    "tranDate": F("date", "Date"), "memo": F("string", "Memo"), "currency": F("string", "Currency"),
+    "payment": F("number", "Payment Amount", True),
+    "apply": F("sublist", "Apply", True, lines={"line": F("integer", "Line", read_only=True),
+                                                "doc": F("ref", "Invoice", True, ref="invoice"),
+                                                "amount": F("number", "Payment", True)}),
 }
 # The address subrecord of an address book line (addrText is NetSuite's formatted address, computed).
 ADDRESS = {"addressee": F("string", "Addressee"), "attention": F("string", "Attention"),
@@ -99,16 +113,17 @@ SCHEMAS: dict[str, dict[str, F]] = {
                 "createdFrom": F("ref", "Created From", ref="salesOrder"),
                 "amountPaid": F("number", "Amount Paid", read_only=True),
                 "amountRemaining": F("number", "Amount Due", read_only=True)},
+    "customerPayment": PAYMENT,
 }
 SUITEQL_TABLES = {"customer": ("customer",), "contact": ("contact",), "employee": ("employee",),
                   "pricelevel": ("priceLevel",), "item": ("inventoryItem",),
-                  "transaction": ("estimate", "salesOrder", "invoice")}
+                  "transaction": ("estimate", "salesOrder", "invoice", "customerPayment")}
 # Account custom fields: the id prefix NetSuite requires per record type, and the field types the sandbox offers.
 CUSTOM_PREFIXES = {"customer": "custentity_", "contact": "custentity_", "employee": "custentity_",
                    "inventoryItem": "custitem_", "estimate": "custbody_", "salesOrder": "custbody_",
-                   "invoice": "custbody_"}
+                   "invoice": "custbody_", "customerPayment": "custbody_"}
 CUSTOM_TYPES = ("string", "number", "integer", "boolean", "date", "datetime")
-TRAN_TYPES = {"estimate": "Estimate", "salesOrder": "SalesOrd", "invoice": "CustInvc"}
+TRAN_TYPES = {"estimate": "Estimate", "salesOrder": "SalesOrd", "invoice": "CustInvc", "customerPayment": "CustPymt"}
 NAME_FIELDS = ("companyName", "itemId", "tranId", "name", "entityId", "lastName")
 
 

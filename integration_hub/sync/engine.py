@@ -14,6 +14,10 @@
 
 Every kind of write is one statement per page or chunk (integration_hub.bulk: COPY on PostgreSQL), history
 rows included, so the audit costs no round trips of its own.
+
+References (and the items of a document's lines) travel as golden ids, translated through links
+(references.py). A record is created in the other system only whole: one that would lack a reference it needs,
+its lines, or the right currency (documents.py) is held with the reason, and a replay retries it.
 """
 from __future__ import annotations
 
@@ -48,7 +52,9 @@ from integration_hub.models import (
     SyncStatus,
     SyncTrigger,
 )
+from integration_hub.sync import documents
 from integration_hub.sync.merge import MergeResult, SideState, merge_record, same
+from integration_hub.sync.references import ToGolden, ToSide
 from integration_hub.sync.rules import SIDES, CompiledMapping, NothingPublished, compile_mapping
 from mapping.models import CreatePolicy, ObjectMapping
 from mapping.paths import unshare_selected_lines
@@ -169,15 +175,45 @@ def sync_run_replay(*, run: SyncRun, event_ids: list[int] | None = None, user=No
                           and e.kind != SyncEventKind.WRITE_FAILED})
             if ids:
                 _reread(replay, compiled, side, ids)
+        # A held record is merged again even when nothing about it changed: what it waited for (a link, a
+        # fix in another mapping) is outside it. A held create is queued this time if it can be.
+        held = {e.record_id for e in events if e.record_id and e.kind != SyncEventKind.WRITE_FAILED}
+        if held:
+            RecordLink.objects.filter(record_id__in=held, entity_type=compiled.mapping.entity_type,
+                                      system_id__in=[compiled.system(side).pk for side in SIDES]
+                                      ).update(needs_merge=True)
         _merge_pending(replay, compiled, None)
         dead = OutboundChange.objects.filter(
             record_id__in=[e.record_id for e in events if e.kind == SyncEventKind.WRITE_FAILED and e.record_id],
             status=OutboundStatus.DEAD)
-        replay.counts["written"] += dead.update(status=OutboundStatus.PENDING, attempts=0, next_attempt_at=None,
-                                                run=replay)
+        still_held = _refresh_dead_creates(replay, compiled, list(dead.filter(link__isnull=True)
+                                                                  .select_related("record")))
+        replay.counts["written"] += dead.exclude(pk__in=still_held).update(
+            status=OutboundStatus.PENDING, attempts=0, next_attempt_at=None, run=replay)
+        _flush_events(replay)
         SyncEvent.objects.filter(pk__in=[e.pk for e in events]).update(replayed_by=replay)
 
     return _run(replay, work)
+
+
+def _refresh_dead_creates(run: SyncRun, compiled: CompiledMapping, rows: list[OutboundChange]) -> set[int]:
+    """A refused create is sent again with the golden record as it is now (the fix may be in the record: a
+    corrected line), under the same create key, so it still makes one record. Returns the rows held again."""
+    held = set()
+    for side in SIDES:
+        mine = [row for row in rows if row.side == side]
+        if not mine:
+            continue
+        prepared = {record.pk: (values, payload) for record, _, values, payload in _prepare(
+            run, compiled, side, [(row.record, None, {k: v for k, v in row.record.values.items() if v is not None})
+                                  for row in mine])}
+        for row in mine:
+            if row.record_id in prepared:
+                row.values, row.payload = prepared[row.record_id]
+            else:
+                held.add(row.pk)
+        update_many(OutboundChange, [row for row in mine if row.pk not in held], ["values", "payload"])
+    return held
 
 
 def sync_run_for_ids(*, mapping: ObjectMapping, ids: dict[str, list[str]], trigger: str = SyncTrigger.WEBHOOK,
@@ -291,7 +327,7 @@ def _storable(value: Any) -> Any:
 def _link_new(run: SyncRun, compiled: CompiledMapping, side: str, new: dict[str, tuple[Any, dict, dict]]) -> None:
     """Records this side has that no link knows: match them to golden records, or create or hold them."""
     system, entity = compiled.system(side), compiled.mapping.entity_type
-    translate = _golden_references(compiled, side, [compiled.readable(side, values) for _, _, values in new.values()])
+    translate = ToGolden(compiled, side, [compiled.readable(side, values) for _, _, values in new.values()])
     values_by_id = {external_id: translate(compiled.readable(side, values))
                     for external_id, (_, _, values) in new.items()}
     matched = _match_many(compiled, side, values_by_id)
@@ -460,8 +496,7 @@ def _merge_records(run: SyncRun, compiled: CompiledMapping, records: list[Record
             if link is not None:
                 values = compiled.mappers[side].to_canonical(link.remote_values or {}).values
                 current[record.pk, side] = compiled.readable(side, values)
-    translate = {side: _golden_references(compiled, side, [v for (_, s), v in current.items() if s == side])
-                 for side in SIDES}
+    translate = {side: ToGolden(compiled, side, [v for (_, s), v in current.items() if s == side]) for side in SIDES}
     states = {record.pk: {side: SideState(current=translate[side](current[record.pk, side]),
                                           base=link.base_snapshot or {}, updated_at=link.remote_updated_at)
                           for side, link in links_of[record.pk].items() if link is not None}
@@ -470,16 +505,25 @@ def _merge_records(run: SyncRun, compiled: CompiledMapping, records: list[Record
 
     already_creating = set(OutboundChange.objects.filter(record_id__in=record_ids, link__isnull=True)
                            .values_list("record_id", "side"))
-    effects = _Effects()
+    merged = []
     for record in records:
         links, sides = links_of[record.pk], states[record.pk]
         result = merge_record(compiled.policies, record.values, sides,
                               open_conflicts=frozenset(held.get(record.pk, ())))
-        creates = [side for side in _creates_for(compiled, record, links) if (record.pk, side) not in already_creating]
+        after = {**record.values, **result.golden}  # a create follows the values this merge leaves
+        creates = [side for side in _creates_for(compiled, after, links) if (record.pk, side) not in already_creating]
+        merged.append((record, links, sides, result, after, creates))
+    customers = documents.customers_of([after for *_, after, creates in merged if creates])
+    effects = _Effects()
+    for record, links, sides, result, after, creates in merged:
+        creates = [side for side in creates if not _create_held(run, compiled, record, links, side, after,
+                                                                 current, translate, customers)]
+        if compiled.line_fields and len(sides) == 2:
+            _lines_held(run, compiled, record, links, current, translate)
         if result.unchanged and not creates:
             _count(run, "unchanged")
             continue
-        effects.add(compiled, record, links, sides, result, creates)
+        effects.add(compiled, record, links, sides, result, creates, after)
     return effects
 
 
@@ -505,6 +549,47 @@ def _held_fields(record_ids: list[int], states: dict[int, dict[str, SideState]])
     return held
 
 
+def _writable(compiled: CompiledMapping, side: str) -> set[str]:
+    """The fields a write to this side may carry (a path there, and not stopped by drift)."""
+    return {p.field for p in compiled.policies if side in p.writes_to and side not in p.stopped}
+
+
+def _create_held(run: SyncRun, compiled: CompiledMapping, record: Record, links: dict, target: str, values: dict,
+                 current: dict, translate: dict[str, ToGolden], customers: dict) -> bool:
+    """Hold a create that could only be made partial: a reference the hub cannot place (the customer, a line's
+    item), or a document without lines or in the wrong currency. Nothing is queued; the event is replayable."""
+    source = "erp" if target == "crm" else "crm"
+    writable = _writable(compiled, target)
+    reasons = translate[source].unplaced(current.get((record.pk, source), {}), writable & compiled.create_requires)
+    reasons += documents.create_problems(compiled, values, record.get_entity_type_display().lower(), writable,
+                                         customers)
+    if reasons:
+        _hold_create(run, compiled, record, links.get(source), target, reasons)
+    return bool(reasons)
+
+
+def _lines_held(run: SyncRun, compiled: CompiledMapping, record: Record, links: dict, current: dict,
+                translate: dict[str, ToGolden]) -> None:
+    """A linked document whose lines one side changed to an item the hub cannot place: its lines wait (the rest
+    of the document still flows), with the reason on the run and the record page; replayable."""
+    for side, link in links.items():
+        for reason in translate[side].unplaced(current.get((record.pk, side), {}), set(compiled.line_fields)):
+            _count(run, "failed")
+            _event(run, SyncEventKind.FAILED, record=record, side=side, external_id=link.external_id,
+                   field=reason.split(":", 1)[0], message=f"held: {reason}")
+
+
+def _hold_create(run: SyncRun, compiled: CompiledMapping, record: Record, source_link: RecordLink | None,
+                 target: str, reasons: list[str]) -> None:
+    """A replayable event on the source side's record (a replay reads it again and retries the create)."""
+    source = "erp" if target == "crm" else "crm"
+    _count(run, "failed")
+    _event(run, SyncEventKind.FAILED, record=record, side=source,
+           external_id=source_link.external_id if source_link else "",
+           message=f"held: not created in {compiled.system(target).name} until fixed: {'; '.join(reasons)}",
+           data={"target": target, "reasons": reasons})
+
+
 class _Effects:
     """What a chunk's merges change, gathered so each kind is written with one statement."""
 
@@ -516,7 +601,7 @@ class _Effects:
         self.blocked: list[tuple[Record, dict, Any]] = []
         self.writes: list[tuple[Record, str, RecordLink | None, dict]] = []
 
-    def add(self, compiled, record, links, sides, result: MergeResult, creates: list[str]) -> None:
+    def add(self, compiled, record, links, sides, result: MergeResult, creates: list[str], after: dict) -> None:
         if result.golden:
             origin = next((side for side, state in sides.items()
                            if all(state.current.get(f) == v for f, v in result.golden.items())), "hub")
@@ -533,7 +618,7 @@ class _Effects:
             if values:
                 self.writes.append((record, side, links.get(side), values))
         for side in creates:  # a new record gets the values the hub has, not empty fields
-            self.writes.append((record, side, None, {k: v for k, v in record.values.items() if v is not None}))
+            self.writes.append((record, side, None, {k: v for k, v in after.items() if v is not None}))
 
 
 def _apply(run: SyncRun, compiled: CompiledMapping, effects: _Effects) -> None:
@@ -566,68 +651,6 @@ def _iso(moment) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def _golden_references(compiled: CompiledMapping, side: str, values_list: list[dict]) -> Callable[[dict], dict]:
-    """A function turning a side's references (its own id of, say, the account) into golden record ids, with
-    one lookup per reference field for all of ``values_list``. A reference the hub cannot place yet is left
-    out: unknown, so never taken as a change."""
-    if not compiled.references:
-        return lambda values: values
-    system = compiled.system(side)
-    known: dict[str, dict[str, int]] = {}
-    for field, entity in compiled.references.items():
-        ids = {str(values[field]) for values in values_list if values.get(field) is not None}
-        known[field] = dict(RecordLink.objects.filter(system=system, entity_type=entity, external_id__in=ids)
-                            .values_list("external_id", "record_id")) if entity and ids else {}
-
-    def translate(values: dict) -> dict:
-        out = dict(values)
-        for field in compiled.references:
-            if out.get(field) is None:
-                continue
-            record_id = known[field].get(str(out[field]))
-            if record_id is None:
-                del out[field]
-            else:
-                out[field] = f"record:{record_id}"
-        return out
-
-    return translate
-
-
-def _side_references(run: SyncRun, compiled: CompiledMapping, side: str,
-                     writes: list[tuple[Record, dict]]) -> Callable[[Record, dict], dict]:
-    """Golden references become the target system's own ids; one not linked there yet is held (never written
-    dangling or empty) with that reason. One lookup per reference field for the whole batch."""
-    if not compiled.references:
-        return lambda record, values: values
-    system = compiled.system(side)
-    known: dict[str, dict[int, str]] = {}
-    for field, entity in compiled.references.items():
-        ids = {int(values[field][7:]) for _, values in writes
-               if isinstance(values.get(field), str) and values[field].startswith("record:")
-               and values[field][7:].isdigit()}
-        known[field] = dict(RecordLink.objects.filter(system=system, entity_type=entity, record_id__in=ids,
-                                                      status=LinkStatus.ACTIVE)
-                            .values_list("record_id", "external_id")) if entity and ids else {}
-
-    def translate(record: Record, values: dict) -> dict:
-        out = dict(values)
-        for field, entity in compiled.references.items():
-            value = out.get(field)
-            if not isinstance(value, str) or not value.startswith("record:"):
-                continue
-            external_id = known[field].get(int(value[7:])) if value[7:].isdigit() else None
-            if external_id is None:
-                del out[field]
-                _event(run, SyncEventKind.FAILED, record=record, side=side, field=field,
-                       message=f"held: the {entity} it points at is not linked in {system.name} yet")
-            else:
-                out[field] = external_id
-        return out
-
-    return translate
-
-
 def _open_conflict(run: SyncRun, compiled: CompiledMapping, record: Record, spec) -> None:
     if Conflict.objects.filter(record=record, field=spec.field, status=ConflictStatus.OPEN).exists():
         return
@@ -641,8 +664,9 @@ def _open_conflict(run: SyncRun, compiled: CompiledMapping, record: Record, spec
            data={"crm": spec.crm_value, "erp": spec.erp_value, "base": spec.base})
 
 
-def _creates_for(compiled: CompiledMapping, record: Record, links: dict[str, RecordLink | None]) -> list[str]:
-    """Sides where the golden record must be created: linked on one side only, and the mapping says so.
+def _creates_for(compiled: CompiledMapping, values: dict, links: dict[str, RecordLink | None]) -> list[str]:
+    """Sides where the golden record (with these values) must be created: linked on one side only, and the
+    mapping says so.
     (One create per record and side: the caller skips a side with a create already queued, sent or dead --
     a dead one waits for a replay instead of being queued again.)"""
     mapping = compiled.mapping
@@ -653,15 +677,17 @@ def _creates_for(compiled: CompiledMapping, record: Record, links: dict[str, Rec
     target = "erp" if source == "crm" else "crm"
     policy = getattr(mapping, f"{source}_creates")
     trigger = getattr(mapping, f"{source}_create_trigger") or {}
-    if policy == CreatePolicy.ALWAYS or (policy == CreatePolicy.ON_TRIGGER and trigger_matches(trigger, record)):
+    if policy == CreatePolicy.ALWAYS or (policy == CreatePolicy.ON_TRIGGER and trigger_matches(trigger, values)):
         return [target]
     return []
 
 
-def trigger_matches(trigger: dict, record: Record) -> bool:
-    """{"field": "stage", "in": ["closedwon"]}: the golden value is one of those. Other forms never match."""
+def trigger_matches(trigger: dict, record: Record | dict) -> bool:
+    """{"field": "stage", "in": ["closedwon"]}: the golden value (of a record, or of values) is one of those.
+    Other forms never match."""
+    values = record if isinstance(record, dict) else record.values
     field, allowed = trigger.get("field"), trigger.get("in")
-    return bool(field) and isinstance(allowed, list) and record.values.get(field) in allowed
+    return bool(field) and isinstance(allowed, list) and values.get(field) in allowed
 
 
 def _queue_writes(run: SyncRun, compiled: CompiledMapping, writes: list[tuple[Record, str, RecordLink | None, dict]]):
@@ -675,24 +701,13 @@ def _queue_writes(run: SyncRun, compiled: CompiledMapping, writes: list[tuple[Re
         stage = system.rollout_stage
         if stage == RolloutStage.READ_ONLY or (stage == RolloutStage.ONE_WAY and side == "crm"):
             continue  # this stage lets nothing be written to this system: not even a shadow row
-        writable = {p.field for p in compiled.policies if side in p.writes_to and side not in p.stopped}
-        wanted = [(record, link, {f: v for f, v in values.items() if f in writable}) for record, link, values in items]
-        to_side = _side_references(run, compiled, side, [(record, values) for record, _, values in wanted])
         shadow = run.mode == SyncMode.SHADOW or stage == RolloutStage.SHADOW
         status = OutboundStatus.SHADOW if shadow else OutboundStatus.PENDING
+        prepared = _prepare(run, compiled, side, items)
         waiting = {(row.record_id, row.link_id): row for row in OutboundChange.objects.filter(
-            record_id__in=[record.pk for record, _, _ in wanted], side=side, status=status)}
+            record_id__in=[record.pk for record, *_ in prepared], side=side, status=status)}
         new_rows, updated_rows = [], []
-        for record, link, values in wanted:
-            values = to_side(record, values)
-            converted = _vendor_payload(compiled, side, link, values)
-            for field, reason in converted.errors.items():
-                _count(run, "failed")
-                _event(run, SyncEventKind.WRITE_FAILED, record=record, side=side, field=field,
-                       message=f"cannot write {field} to {system.name}: {reason}")
-            sendable = {f: v for f, v in values.items() if f not in converted.errors}
-            if not sendable:
-                continue
+        for record, link, sendable, payload in prepared:
             row = waiting.get((record.pk, link.pk if link else None))
             if row is not None:
                 row.values = {**row.values, **sendable}
@@ -702,12 +717,53 @@ def _queue_writes(run: SyncRun, compiled: CompiledMapping, writes: list[tuple[Re
             else:
                 new_rows.append(OutboundChange(
                     run=run, record=record, system=system, link=link, side=side,
-                    vendor_object=compiled.vendor_object(side), values=sendable, payload=converted.values,
+                    vendor_object=compiled.vendor_object(side), values=sendable, payload=payload,
                     idempotency_key=_change_key(run.pk, record.pk, side), status=status))
             _count(run, "written")
         update_many(OutboundChange, updated_rows, ["values", "payload", "run"])
         _unique_keys(new_rows)
         insert_many(OutboundChange, new_rows)
+
+
+def _prepare(run: SyncRun, compiled: CompiledMapping, side: str, items: list[tuple[Record, RecordLink | None, dict]]
+             ) -> list[tuple[Record, RecordLink | None, dict, dict]]:
+    """(record, link, values to write, vendor payload) for each write that can go out to this side.
+
+    References become the side's own ids. One that is not linked there yet is left out (and said so); a create
+    missing one it requires (`required_for_create`, a document's lines) is held whole, as is a document create
+    with a field the side cannot take: such a create is never made partial."""
+    system = compiled.system(side)
+    writable = _writable(compiled, side)
+    wanted = [(record, link, {f: v for f, v in values.items() if f in writable}) for record, link, values in items]
+    to_side = ToSide(compiled, side, [values for _, _, values in wanted])
+    prepared = []
+    for record, link, values in wanted:
+        values, missing = to_side(values)
+        if link is None and missing.keys() & compiled.create_requires:
+            _hold_create(run, compiled, record, _link_on(compiled, record, "erp" if side == "crm" else "crm"), side,
+                         [f"{field}: {why}" for field, why in missing.items()])
+            continue
+        for field, why in missing.items():
+            _event(run, SyncEventKind.FAILED, record=record, side=side, field=field, message=f"held: {why}")
+        converted = _vendor_payload(compiled, side, link, values)
+        if link is None and converted.errors and compiled.line_fields:
+            _hold_create(run, compiled, record, _link_on(compiled, record, "erp" if side == "crm" else "crm"), side,
+                         [f"{field}: {reason}" for field, reason in converted.errors.items()])
+            continue
+        for field, reason in converted.errors.items():
+            _count(run, "failed")
+            _event(run, SyncEventKind.WRITE_FAILED, record=record, side=side, field=field,
+                   message=f"cannot write {field} to {system.name}: {reason}")
+        sendable = {f: v for f, v in values.items() if f not in converted.errors}
+        if sendable:
+            prepared.append((record, link, sendable, converted.values))
+    return prepared
+
+
+def _link_on(compiled: CompiledMapping, record: Record, side: str) -> RecordLink | None:
+    """The record's link on a side (from the prefetched links when the caller has them)."""
+    system_id = compiled.system(side).pk
+    return next((link for link in record.links.all() if link.system_id == system_id), None)
 
 
 def _unique_keys(rows: list[OutboundChange]) -> None:

@@ -76,3 +76,13 @@ def test_the_first_scheduled_sync_after_set_up_shows_a_conflict_a_blocked_edit_a
     assert set(Conflict.objects.values_list("field", flat=True)) >= {"name", "unit_price"}
     assert SyncEvent.objects.filter(kind="blocked_edit", field="customer_number", run__trigger="schedule").exists()
     assert SyncEvent.objects.filter(kind="failed", run__trigger="schedule").exists()
+    # Quote to cash: set-up's closed deal is an ERP order with its number back on the deal; the deal a rep closed
+    # since is queued as one order; the payment finance recorded reached the invoice.
+    from integration_hub.models import OutboundChange, Record
+
+    acme = Record.objects.get(entity_type="deal", values__name="Acme - 500 widgets")
+    assert acme.values["order_number"].startswith("SO") and acme.links.count() == 2
+    globex = Record.objects.get(entity_type="deal", values__name="Globex annual supply")
+    assert OutboundChange.objects.filter(record=globex, side="erp", link__isnull=True).count() == 1
+    paid = Record.objects.get(entity_type="invoice", values__invoice_number="INV1003").values["amount_paid"]
+    assert paid == {"amount": "2000.00", "currency": "USD"}

@@ -76,9 +76,11 @@ def test_the_preview_on_demo_data_shows_sensible_counts(published, revops_user):
 def test_the_preview_shows_the_price_a_rep_changed(published, revops_user):
     draft = services.version_create_draft(mapping=published["price"], user=revops_user)
     changes = version_preview(version=draft)["live"]["changes"]["crm"]
-    assert changes["fields"] == {"unit_price": 1}
-    assert changes["samples"][0]["before"] == {"amount": "22.00", "currency": "USD"}
-    assert changes["samples"][0]["after"] == {"amount": "24.00", "currency": "USD"}
+    # The rep's price, and the ERP's price levels the CRM has not seen yet.
+    assert changes["fields"] == {"unit_price": 1, "wholesale_price": 5, "partner_price": 5}
+    [sample] = [sample for sample in changes["samples"] if sample["field"] == "unit_price"]
+    assert sample["before"] == {"amount": "22.00", "currency": "USD"}
+    assert sample["after"] == {"amount": "24.00", "currency": "USD"}
 
 
 def test_the_preview_pairs_accounts_by_match_keys_and_counts_the_rest(published, revops_user):
@@ -146,5 +148,5 @@ def test_revops_installs_the_template_from_the_mappings_page(client, revops_user
     client.force_login(revops_user)
     assert 'id="install-template"' in client.get("/mappings/").content.decode()
     page = client.post("/mappings/install-template/", {"crm_system": crm.pk, "erp_system": erp.pk}, follow=True)
-    assert "Default template installed: 8 mappings" in page.content.decode()
-    assert crm.crm_mappings.count() == 8
+    assert "Default template installed: 7 mappings" in page.content.decode()
+    assert crm.crm_mappings.count() == 7

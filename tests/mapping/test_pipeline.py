@@ -248,7 +248,8 @@ def test_an_unknown_transform_is_reported():
     spec = RuleSpec("name", T.TEXT, "name", "companyName", [{"name": "strip", "params": {}}], [], {})
     assert check_specs([spec]) == [
         "name: CRM side: unknown transform 'strip' (known: boolean, case, cents_to_units, concat, country, "
-        "currency_code, date_format, datetime_format, money, number, phone_e164, picklist, split_part, trim)"]
+        "currency_code, date_format, datetime_format, line_items, money, number, phone_e164, picklist, split_part, "
+        "trim)"]
 
 
 def test_picklist_gaps_against_the_validation_choices_and_vendor_options_are_reported():

@@ -31,7 +31,7 @@ def write(name: str, value, params: dict | None = None, out: dict | None = None)
 def test_every_transform_is_registered_under_its_name():
     assert set(TRANSFORMS) == {"trim", "case", "concat", "split_part", "picklist", "boolean", "number",
                                "cents_to_units", "money", "currency_code", "date_format", "datetime_format",
-                               "phone_e164", "country"}
+                               "phone_e164", "country", "line_items"}
     for name, transform in TRANSFORMS.items():
         assert isinstance(transform, Transform) and transform.name == name and transform.label
         assert transform.applies_to and isinstance(transform.reversible, bool)

@@ -120,7 +120,8 @@ def test_sound_rules_have_no_problems():
     (T.CHOICE, {"choices": ["a", "a"]}, "choices lists 'a' more than once"),
     (T.TEXT, {"required": "yes"}, "required must be true or false"),
     (T.TEXT, {"maxlength": 5}, "unknown validation rule 'maxlength' (known: required, max_length, pattern, choices, "
-                               "min, max)"),
+                               "min, max, required_for_create)"),
+    (T.REFERENCE, {"required_for_create": 1}, "required_for_create must be true or false"),
     (T.DATE, {"pattern": r"\d+"}, "pattern does not apply to date fields"),
 ])
 def test_broken_rules_are_reported_with_the_reason(field_type, rules, problem):

@@ -243,6 +243,6 @@ def test_a_scheduled_sync_killed_mid_pull_is_finished_by_the_redelivered_task(ac
     numbers = Counter(c.get("erp_customer_number") for c in crm_companies(hubspot))
     arrived = {n: k for n, k in numbers.items() if n and n.startswith("S-")}
     runs = list(SyncRun.objects.filter(mapping=accounts).order_by("pk").values_list("pk", "status", "processed"))
-    assert len(arrived) == SCHEDULED, f"{SCHEDULED - len(arrived)} of {SCHEDULED} customers never reached the CRM; runs {runs}"
+    assert len(arrived) == SCHEDULED, f"{SCHEDULED - len(arrived)} of {SCHEDULED} customers never arrived; runs {runs}"
     assert max(arrived.values()) == 1
     assert not SyncRun.objects.filter(mapping=accounts, status=SyncStatus.RUNNING).exists(), runs

@@ -1,9 +1,11 @@
-"""Play scenarios 4–6 on the demo sandboxes through their APIs, as people in each system would.
+"""Play scenarios 1, 3 and 4–6 on the demo sandboxes through their APIs, as people in each system would.
 
 Run it after a first sync; the next sync (scheduled, "Sync now", or `manage.py sync <entity>`) shows:
 an address change flowing from the CRM (4), a conflict for a name both teams changed (5), a rep's
 price edit held for finance (6), a rep's edit of an ERP-owned customer number put back and logged as a
-blocked edit, and a contact that fails the rules, held until it is fixed (replay).
+blocked edit, and a contact that fails the rules, held until it is fixed (replay). With the deal and invoice
+mappings switched on (the demo's set-up does it): a deal closed at a negotiated price becomes one ERP order (1),
+and a payment finance records in the ERP reaches the CRM's invoice (3).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from connectors.models import ConnectedSystem
 from connectors.services import connector_session
 from integration_hub.models import RecordLink
+from mapping.models import ObjectMapping
 
 
 class Command(BaseCommand):
@@ -55,6 +58,18 @@ class Command(BaseCommand):
              "a rep typed a customer number of their own for Stark in the CRM (the ERP owns it)")
         edit(crm, "contacts", linked(crm, "contact", email="hank@globex.example"), {"lastname": ""},
              "a rep blanked Hank's last name (a required field)")
+        if ObjectMapping.objects.filter(crm_system=crm, erp_system=erp, entity_type__in=["deal", "invoice"],
+                                        is_enabled=True).count() == 2:
+            edit(crm, "deals", linked(crm, "deal", name="Globex annual supply"), {"dealstage": "closedwon"},
+                 "scenario 1: a rep closed the Globex deal at its negotiated prices (no one re-keys the order)")
+            with connector_session(erp) as connector:
+                [paid] = connector.upsert_many("customerPayment", [{
+                    "customer": {"externalId": "CUST-1001"}, "payment": 1000.0,
+                    "apply": [{"doc": {"externalId": "INV-DEMO-3"}, "amount": 1000.0}]}], None)
+            if not paid.ok:
+                raise CommandError(f"scenario 3: {paid.error.message}")
+            self.stdout.write("  scenario 3: finance recorded a payment of 1000.00 USD on Acme's invoice in the ERP")
         self.stdout.write(self.style.SUCCESS(
             "Done. The next sync of accounts, prices and contacts shows the address flowing, a name conflict, "
-            "a price held for finance, a blocked edit and a held contact to replay once its name is back."))
+            "a price held for finance, a blocked edit and a held contact to replay once its name is back; the next "
+            "sync of deals and invoices, Globex's order and Acme's payment."))

@@ -24,6 +24,7 @@ DEMO_USERS = (
 
 
 DEMO_SYNC_MINUTES = 2  # the demo's cadence: soon enough to watch a scheduled sync happen
+DOCUMENT_MAPPINGS = ("quote", "deal", "invoice")  # quote to cash (scenarios 1-3), switched on in the demo
 
 
 class Command(BaseCommand):
@@ -84,10 +85,23 @@ class Command(BaseCommand):
                     published += 1
                 except ValidationError as exc:
                     self.stderr.write(f"{mapping}: not published — " + "; ".join(exc.messages))
+            self._enable_documents(mappings)
             self._first_sync()
         rest = "" if published == len(mappings) else " (fix and publish the rest from the Mappings page)"
         self.stdout.write(self.style.SUCCESS(f"Default field template: {published} of {len(mappings)} mappings "
                                              f"published{rest}."))
+
+    def _enable_documents(self, mappings) -> None:
+        """Quote to cash in the demo: the sandboxes have the items linked by the first sync and NetSuite's discount
+        column, so the quote, deal and invoice mappings (installed switched off) are switched on."""
+        from mapping.models import ObjectMapping
+
+        for mapping in ObjectMapping.objects.filter(pk__in=[m.pk for m in mappings], is_enabled=False,
+                                                    entity_type__in=DOCUMENT_MAPPINGS,
+                                                    published_version__isnull=False):
+            mapping.is_enabled = True
+            mapping._change_reason = "demo: quote to cash switched on"
+            mapping.save(update_fields=["is_enabled", "updated_at"])
 
     def _first_sync(self) -> None:
         """Sync the demo's enabled mappings once, so the hub shows linked records from the start; then play the
@@ -108,14 +122,21 @@ class Command(BaseCommand):
             counts = ", ".join(f"{k} {v}" for k, v in run.counts.items() if v)
             self.stdout.write(f"First sync of {mapping}: {run.get_status_display()} ({counts}).")
         sent = outbox.dispatch_all_until_empty()
+        # The orders and estimates just created: their numbers and statuses come back to the CRM.
+        for mapping in mappings:
+            if mapping.entity_type in DOCUMENT_MAPPINGS:
+                engine.sync_run_execute(run=engine.sync_run_create(mapping=mapping, trigger="manual"))
+        sent.sent += outbox.dispatch_all_until_empty().sent
         self.stdout.write(f"Sent {sent.sent} writes to the sandboxes.")
         call_command("demo_scenarios", stdout=self.stdout)
         for mapping in mappings:
-            mapping.interval_minutes = DEMO_SYNC_MINUTES
-            mapping.save(update_fields=["interval_minutes", "updated_at"])
+            # The sandboxes send no webhooks: real-time mappings poll at the demo's cadence too.
+            mapping.cadence, mapping.interval_minutes = "interval", DEMO_SYNC_MINUTES
+            mapping.save(update_fields=["cadence", "interval_minutes", "updated_at"])
             mapping_sync_schedule(mapping=mapping)
         self.stdout.write(f"Scheduled syncs run every {DEMO_SYNC_MINUTES} minutes (the worker and beat of `make run`): "
-                          "watch Sync runs for the conflicts, the blocked edit and the held contact.")
+                          "watch Sync runs for the conflicts, the blocked edit, the held contact, the closed deal "
+                          "becoming an ERP order, and invoices paid in the ERP.")
 
     def _ensure_user(self, username: str, role: str | None, env_var: str) -> str | None:
         User = get_user_model()

@@ -1,0 +1,50 @@
+"""Checks a document (quote, deal, invoice) must pass before the hub creates it in another system.
+
+A document is created whole or not at all: one that would reach the other system without its lines, with lines
+in another currency, or for a customer billed in another currency is held with the reason on the sync run and
+the record page, and created once it is fixed (the next change, or a replay). Pure functions over golden
+values, so the engine can check a whole chunk with one query for the customers.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from integration_hub.models import Record
+from integration_hub.sync.references import record_id_of
+from integration_hub.sync.rules import CompiledMapping
+from mapping.line_items import lines_currencies
+
+CUSTOMER_FIELD = "customer"
+CURRENCY_FIELD = "currency"
+
+
+def customers_of(documents: Iterable[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
+    """The golden values of the customers these documents (golden values) point at (one query)."""
+    ids = {record_id for values in documents if (record_id := record_id_of(values.get(CUSTOMER_FIELD)))}
+    return dict(Record.objects.filter(pk__in=ids).values_list("pk", "values")) if ids else {}
+
+
+def create_problems(compiled: CompiledMapping, values: Mapping[str, Any], entity: str, writable: set[str],
+                    customers: Mapping[int, Mapping[str, Any]]) -> list[str]:
+    """Why a document with these golden values cannot be created in another system yet (empty when it can)."""
+    problems = []
+    currency = values.get(CURRENCY_FIELD)
+    for field in compiled.line_fields:
+        if field not in writable:
+            continue
+        lines = values.get(field)
+        if not lines:
+            problems.append(f"{field}: the {entity} has no line items")
+            continue
+        other = sorted(lines_currencies(lines) - {currency}) if currency else []
+        if other:
+            problems.append(f"currency mismatch: the {entity} is in {currency} but its lines are priced in "
+                            f"{', '.join(other)}")
+    customer = customers.get(record_id_of(values.get(CUSTOMER_FIELD)) or 0)
+    billed_in = (customer or {}).get(CURRENCY_FIELD)
+    if currency and billed_in and billed_in != currency:
+        name = customer.get("name") or "the customer"
+        problems.append(f"currency mismatch: the {entity} is in {currency} but {name} is billed in {billed_in} in "
+                        f"{compiled.system('erp').name}")
+    return problems
