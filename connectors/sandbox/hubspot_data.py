@@ -150,7 +150,8 @@ DEMO_COMPANIES: list[dict[str, str]] = [
     {"name": "Initech LLC", "domain": "initech.example", "phone": "+1 512 555 0123", "address": "1 Main Street",
      "city": "Austin", "zip": "73301", "country": "United States", "industry": "COMPUTER_SOFTWARE",
      "lifecyclestage": "opportunity"},
-    # Sales calls it by its short name: no shared key with the ERP's "Umbrella Corporation".
+    # Sales calls it by its short name: no shared key with the ERP's "Umbrella Corporation" (its duplicate score
+    # links them).
     {"name": "Umbrella Corp", "domain": "umbrella.example", "phone": "+1 512 555 0958", "address": "1 Main Street",
      "city": "Raccoon City", "zip": "73301", "country": "United States", "industry": "LOGISTICS",
      "lifecyclestage": "lead"},
@@ -199,9 +200,9 @@ DEMO_DEALS: list[tuple[dict[str, str], int, list[tuple[str, str, str, str]]]] = 
      [("WID-200", "1000", "24.00", "2.00"), ("SRV-KIT", "4", "150.00", "0")]),
     ({"dealname": "Initech gizmo rollout", "amount": "8900.00", "dealstage": "qualifiedtobuy",
       "deal_currency_code": "EUR"}, 4, [("GAD-300", "100", "89.00", "0")]),
-    # Closed for a company the ERP does not know under this name, and in pounds: held, not half-created.
-    ({"dealname": "Umbrella spare parts", "amount": "1259.00", "dealstage": "closedwon",
-      "deal_currency_code": "GBP", "hubspot_owner_id": "9002"}, 5,
+    # Closed for a company the ERP does not know (yet), and in pounds: held, not half-created.
+    ({"dealname": "Wayne spare parts", "amount": "1259.00", "dealstage": "closedwon",
+      "deal_currency_code": "GBP", "hubspot_owner_id": "9002"}, 7,
      [("CBL-010", "100", "7.25", "0"), ("GAD-300", "6", "89.00", "0")]),
     ({"dealname": "Stark installation", "amount": "3800.00", "dealstage": "presentationscheduled",
       "deal_currency_code": "CHF"}, 6, []),

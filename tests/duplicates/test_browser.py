@@ -6,7 +6,6 @@ import pytest
 from integration_hub import audit
 from integration_hub import services as hub
 from reconciliation.duplicates import services
-from tests.hub.test_browser import page  # noqa: F401  (the Chromium page fixture)
 
 # Data fixtures come before `page`, and the test makes no ORM call once Playwright runs (see tests/hub).
 

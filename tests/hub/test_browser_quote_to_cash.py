@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from integration_hub.models import Record
-from tests.hub.test_browser import page  # noqa: F401 (the browser fixture)
 from tests.sync.test_quote_to_cash import bill_and_pay, sync, two_way
 
 pytestmark = [pytest.mark.chromium]

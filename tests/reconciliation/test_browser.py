@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hub.test_browser import page  # noqa: F401  (the Playwright page fixture)
-
 pytestmark = [pytest.mark.chromium]
 
 

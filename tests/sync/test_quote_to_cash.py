@@ -185,28 +185,32 @@ def test_a_deal_whose_customer_is_not_linked_is_held_and_created_by_a_replay_aft
     hubspot, netsuite = emulators
     deal, account = q2c["deal"], q2c["account"]
     run = sync(deal)
-    umbrella = Record.objects.get(entity_type="deal", values__name="Umbrella spare parts")
-    held = SyncEvent.objects.get(run=run, kind="failed", record=umbrella)
+    wayne = Record.objects.get(entity_type="deal", values__name="Wayne spare parts")
+    held = SyncEvent.objects.get(run=run, kind="failed", record=wayne)
     assert "customer: HubSpot account" in held.message and "is not linked yet" in held.message
-    assert run.status == SyncStatus.COMPLETED_WITH_ERRORS and not orders_of(netsuite, umbrella)
+    assert run.status == SyncStatus.COMPLETED_WITH_ERRORS and not orders_of(netsuite, wayne)
 
-    # Sales types the ERP customer number on the company: the next account sync links it.
-    company = umbrella.links.get(system=deal.crm_system).remote_values["associations"]["companies"][0]
-    write(deal.crm_system, "companies", {"id": company, "erp_customer_number": "CUST-1004"})
+    # Finance opens the customer in the ERP and sales types its number on the company: the next account sync
+    # links them.
+    write(deal.erp_system, "customer", {"externalId": "CUST-2001", "entityId": "CUST-2001",
+                                        "companyName": "Wayne Retail Group", "currency": "USD", "terms": "Net 30",
+                                        "entityStatus": "CUSTOMER-Closed Won"}, "externalId")
+    company = wayne.links.get(system=deal.crm_system).remote_values["associations"]["companies"][0]
+    write(deal.crm_system, "companies", {"id": company, "erp_customer_number": "CUST-2001"})
     sync(account)
     replay = engine.sync_run_replay(run=run)
     outbox.dispatch_all_until_empty()
     # Linked now, but the deal is in pounds and the customer is billed in dollars: still nothing half-made.
-    again = SyncEvent.objects.get(run=replay, kind="failed", record=umbrella)
-    assert "currency mismatch: the deal is in GBP but Umbrella Corp" in again.message
+    again = SyncEvent.objects.get(run=replay, kind="failed", record=wayne)
+    assert "currency mismatch: the deal is in GBP but Wayne Retail Group" in again.message
     assert "is billed in USD in NetSuite" in again.message
-    assert not orders_of(netsuite, umbrella)
+    assert not orders_of(netsuite, wayne)
 
-    deal_id = umbrella.links.get(system=deal.crm_system).external_id
+    deal_id = wayne.links.get(system=deal.crm_system).external_id
     write(deal.crm_system, "deals", {"id": deal_id, "deal_currency_code": "USD"})
     engine.sync_run_replay(run=replay)
     outbox.dispatch_all_until_empty()
-    [order] = orders_of(netsuite, umbrella)
+    [order] = orders_of(netsuite, wayne)
     assert order["total"] == 1259.0 and order["currency"] == "USD"
 
 
@@ -306,8 +310,8 @@ def test_the_deal_page_shows_its_order_lines_invoices_and_what_is_due(q2c, emula
     assert invoices.count("overdue</span>") == 2  # 90 days late, and the one just billed with a past due date
     assert '<th class="amount" id="amount-due">13701.20 USD</th>' in invoices  # 6200.00 + 2501.20 + 5000.00
 
-    umbrella = Record.objects.get(entity_type="deal", values__name="Umbrella spare parts")
-    held = client.get(f"/records/{umbrella.pk}/").content.decode()
+    wayne = Record.objects.get(entity_type="deal", values__name="Wayne spare parts")
+    held = client.get(f"/records/{wayne.pk}/").content.decode()
     holds = held[held.index('id="holds"'):]
     assert "not created in NetSuite until fixed: customer" in holds and "replay it there" in holds
 
