@@ -54,10 +54,11 @@ def test_a_2000_record_sync_through_faults_ends_like_a_clean_one(published, emul
     seed_erp_items(item.erp_system)
 
     for emulator in (hubspot, netsuite):
-        # 10 % 5xx; a rate limit the sync's bursts exceed (429 with Retry-After); occasional timeouts, and two for
-        # certain at the start (the client gives up on a request after 1 s, the emulator hangs 1.5 s).
-        emulator.set_faults(error_rate=0.1, timeout_rate=0.02, hang_seconds=1.5, timeout_next=2,
-                            rate_limit={"requests": 2, "per_seconds": 1})
+        # 10 % 5xx (and one for certain: a fast sync makes few requests); a rate limit the sync's bursts exceed
+        # (429 with Retry-After); occasional timeouts, and two for certain at the start (the client gives up on a
+        # request after 1 s, the emulator hangs 1.5 s).
+        emulator.set_faults(error_rate=0.1, fail_next=1, fail_status=503, timeout_rate=0.02, hang_seconds=1.5,
+                            timeout_next=2, rate_limit={"requests": 2, "per_seconds": 1})
     sync_until_settled(item)
     for emulator in (hubspot, netsuite):
         emulator.set_faults(error_rate=0, timeout_rate=0, rate_limit=None)
