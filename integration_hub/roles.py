@@ -12,7 +12,7 @@ FINANCE_APPROVER = "Finance approver"
 VIEWER = "Viewer"
 ROLES = (REVOPS_ADMIN, FINANCE_APPROVER, VIEWER)
 
-HUB_APPS = ("hub", "connectors", "mapping", "reconciliation")
+HUB_APPS = ("hub", "connectors", "mapping", "reconciliation", "health")
 # Schedules are edited in the admin by RevOps; task results are read there.
 REVOPS_EXTRA_APPS = ("django_celery_beat",)
 # Extra permissions by codename, added by later issues (e.g. "decide_finance_conflict").

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from integration_hub import views
 from integration_hub.api.urls import router
 from integration_hub.sync import views as sync_views
+from reconciliation.health import views as health_views
 
 
 def healthz(request):
@@ -31,8 +32,8 @@ hub_patterns = [
     path("mappings/<int:pk>/sync-now/", sync_views.SyncNowView.as_view(), name="sync-now"),
     coming("conflicts", "Conflicts", "The conflict queue with finance approval arrives with the conflict-queue work."),
     coming("duplicates", "Duplicates", "Duplicate detection and merging arrive with the duplicates work."),
-    coming("reconciliation", "Reconciliation", "Reconciliation reports arrive with the reconciliation work."),
-    path("health/", views.HealthView.as_view(), name="health"),
+    path("reconciliation/", health_views.ReportListView.as_view(), name="reconciliation"),
+    path("health/", health_views.DashboardView.as_view(), name="health"),
 ]
 
 urlpatterns = [
@@ -42,8 +43,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/", include("connectors.urls")),
     path("mappings/", include("mapping.urls")),
+    path("api/v1/", include("reconciliation.health.api.urls")),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz),
+    path("", include("reconciliation.health.urls")),
 ]
