@@ -24,7 +24,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from connectors.base import ConnectorError
@@ -90,10 +89,14 @@ def _norm(value: Any) -> Any:
 
 
 def _decimal_text(value: Any) -> Any:
+    """An amount in one spelling: "6200", "6200.0" and "6200.00" are all "6200.00"."""
+    if value in (None, ""):
+        return None
     try:
-        return str(Decimal(str(value)).normalize()) if value not in (None, "") else None
+        amount = Decimal(str(value)).normalize()
     except InvalidOperation:
         return value
+    return format(amount.quantize(Decimal("0.01")) if amount.as_tuple().exponent > -2 else amount, "f")
 
 
 def _money_text(amount: Decimal) -> str:
@@ -322,7 +325,8 @@ class _Reconciliation:
             crm, erp = sides.get("crm", Decimal(0)), sides.get("erp", Decimal(0))
             rows.append({"measure": MEASURES.get(f, f), "field": f, "currency": currency, "crm": _money_text(crm),
                          "erp": _money_text(erp), "difference": _money_text(crm - erp), "agree": crm == erp})
-            if crm != erp and all(a == "all" for a, c, g in self.money if (c, g) == (currency, f)):
+            per_record = self.mapping.entity_type == "account"  # an account's balances are compared field by field
+            if crm != erp and not per_record and all(a == "all" for a, c, g in self.money if (c, g) == (currency, f)):
                 differing += 1
                 self._item(ItemKind.MONEY, field=f, currency=currency[:3], crm_value=_money_text(crm),
                            erp_value=_money_text(erp),
@@ -394,7 +398,7 @@ class _Reconciliation:
                               and erp_values.get(f) is not UNKNOWN and crm.get(f) != erp_values.get(f)]
                     if not fields:
                         continue
-                    pulled = record_id in reads["crm"].changed or erp_changed
+                    pulled = record_id in reads["crm"].changed or erp_changed or record_id in context.written_since_read
                     real = [f for f in fields if not (pulled or context.in_flight(record_id, f))]
                     if not real:
                         in_flight += 1
@@ -437,6 +441,7 @@ class _Context:
     values: dict[int, dict]
     provenance: dict[int, dict]
     sent: dict[tuple[int, str], list]
+    written_since_read: set[int]
 
     @classmethod
     def load(cls, record_ids: list[int], compiled: CompiledMapping) -> _Context:
@@ -452,10 +457,19 @@ class _Context:
         sent: dict[tuple[int, str], list] = defaultdict(list)
         rows = (OutboundChange.objects.filter(record_id__in=record_ids, status=OutboundStatus.SENT)
                 .select_related("run__rule_version").order_by("-sent_at", "-id"))
-        for change in rows.filter(Q(run__isnull=False) | Q(run__isnull=True)):
+        for change in rows:
             sent[(change.record_id, change.side)].append(change)
+        # The hub wrote to a side after it last read it: what that write changed there (a NetSuite address line
+        # shared by billing and shipping, say) comes back with the next pull.
+        read_at = {(rid, system_id): at for rid, system_id, at in RecordLink.objects.filter(
+            record_id__in=record_ids).values_list("record_id", "system_id", "last_synced_at")}
+        written = set()
+        for (rid, side), changes in sent.items():
+            last_read = read_at.get((rid, compiled.system(side).pk))
+            if changes[0].sent_at and (last_read is None or changes[0].sent_at > last_read):
+                written.add(rid)
         return cls(compiled, pending, conflicts, {k: v[0] for k, v in records.items()},
-                   {k: v[1] for k, v in records.items()}, sent)
+                   {k: v[1] for k, v in records.items()}, sent, written)
 
     def in_flight(self, record_id: int, field: str) -> bool:
         return field in self.pending.get(record_id, ()) or (record_id, field) in self.conflicts
