@@ -34,9 +34,10 @@ class ReconciliationReportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyMode
         return Response(self.get_serializer(report).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=ReportItemSerializer(many=True))
-    @action(detail=True, methods=["get"], filterset_class=ReportItemFilterSet)
+    @action(detail=True, methods=["get"])
     def items(self, request, pk=None):
-        report = self.get_object()
+        report = get_object_or_404(self.get_queryset(), pk=pk)
+        self.check_object_permissions(request, report)
         queryset = ReportItemFilterSet(request.GET, queryset=report.items.all()).qs
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(ReportItemSerializer(page, many=True).data)
