@@ -14,9 +14,8 @@
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -81,17 +80,24 @@ def report_run(*, report: ReconciliationReport, progress: Progress | None = None
 def _norm(value: Any) -> Any:
     """Canonical values compare as the engine compares them: absent, None and "" are the same empty value;
     money by amount and currency."""
-    if value in (None, "", [], {}):
+    if type(value) is str:  # the common case first: this runs for every field of every record read
+        return value or None
+    if value is None or value == [] or value == {}:
         return None
     if isinstance(value, dict) and "amount" in value:
         return {"amount": _decimal_text(value.get("amount")), "currency": value.get("currency")}
     return value
 
 
+_TWO_DECIMALS = re.compile(r"-?[1-9]\d*\.\d\d|-?0\.\d\d")
+
+
 def _decimal_text(value: Any) -> Any:
     """An amount in one spelling: "6200", "6200.0" and "6200.00" are all "6200.00"."""
     if value in (None, ""):
         return None
+    if type(value) is str and _TWO_DECIMALS.fullmatch(value):
+        return value  # already in that spelling (the canonical money form)
     try:
         amount = Decimal(str(value)).normalize()
     except InvalidOperation:
@@ -104,9 +110,30 @@ def _money_text(amount: Decimal) -> str:
     return str(amount.quantize(Decimal("0.01")) if amount.as_tuple().exponent > -2 else amount)
 
 
-def _digest(values: dict[str, Any]) -> int:
-    text = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+def _digest(values: dict[str, Any], fields: list[str]) -> int:
+    """A 64-bit fingerprint of the synced fields, normalised as `_norm` does (Python's hash: stable within the
+    one process that compares, which is all it is used for)."""
+    parts = []
+    append = parts.append
+    for f in fields:
+        value = values.get(f)
+        kind = type(value)
+        if kind is str:
+            append(value or None)
+        elif value is None or value is UNKNOWN:
+            append(None)
+        elif kind is dict:
+            append((_decimal_text(value.get("amount")), value.get("currency")) if "amount" in value
+                   else repr(sorted(value.items())))
+        elif kind is list:
+            append(repr(value) if value else None)
+        else:
+            append(value)
+    return hash(tuple(parts))
+
+
+def _normalised(values: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    return {f: (UNKNOWN if values.get(f) is UNKNOWN else _norm(values.get(f))) for f in fields}
 
 
 @dataclass
@@ -231,10 +258,11 @@ class _Reconciliation:
                     changed = needs_merge or read_at is None or remote.updated_at > read_at
                     if changed:
                         out.changed.add(record_id)
-                    digest = _digest({k: v for k, v in comparable.items() if v is not UNKNOWN})
+                    digest = _digest(comparable, self.compared)
                     out.digests[record_id] = digest
                     if crm is not None and record_id in crm.digests and crm.digests[record_id] != digest:
-                        candidates.append((record_id, remote.external_id, comparable, changed))
+                        candidates.append((record_id, remote.external_id, _normalised(comparable, self.compared),
+                                           changed))
                 self.progress(f"reading {system.name}", out.read, total)
             if total is None:
                 self.report.counts[side].update({"system": out.read + out.unreadable})
@@ -254,17 +282,17 @@ class _Reconciliation:
         for remote in remotes:
             result = mapper.to_canonical(vendor_fields(remote))
             values = compiled.readable(side, result.values)
-            mapped[remote.external_id] = {f: (UNKNOWN if f in result.errors else _norm(values.get(f)))
-                                          for f in self.compared}
+            if result.errors:
+                values = {**values, **dict.fromkeys(result.errors, UNKNOWN)}
+            mapped[remote.external_id] = values
         refs = {f: entity for f, entity in compiled.references.items() if f in self.compared or f == self.account_ref}
         if refs:
             raw_by_field = {}
             for f in refs:
                 raw = {}
                 for remote in remotes:
-                    value = compiled.mappers[side].to_canonical(vendor_fields(remote)).values.get(f) \
-                        if f not in self.compared else mapped[remote.external_id].get(f)
-                    if value not in (None, UNKNOWN):
+                    value = mapped[remote.external_id].get(f)
+                    if value is not None and value is not UNKNOWN and value != "":
                         raw[remote.external_id] = str(value)
                 raw_by_field[f] = raw
             for f, entity in refs.items():
@@ -276,10 +304,7 @@ class _Reconciliation:
                     value = raw.get(external_id)
                     placed = UNKNOWN if value is not None and value not in golden else (
                         None if value is None else f"record:{golden[value]}")
-                    if f in self.compared:
-                        values[f] = placed
-                    else:
-                        values.setdefault("__account__", placed)
+                    values[f if f in self.compared else "__account__"] = placed
         return mapped
 
     # -- money ---------------------------------------------------------------------------------------------
@@ -289,7 +314,7 @@ class _Reconciliation:
         if self.mapping.entity_type == "account":
             account = "all"  # an account's own balances are compared field by field; totals per currency here
         elif self.account_ref:
-            ref = values.get(self.account_ref, values.get("__account__"))
+            ref = values["__account__"] if "__account__" in values else values.get(self.account_ref)
             account = ref if isinstance(ref, str) else ("unplaced" if ref is UNKNOWN else "none")
         else:
             account = "all"
@@ -387,7 +412,8 @@ class _Reconciliation:
                 crm_ids = dict(RecordLink.objects.filter(record_id__in=record_ids, system=crm_system)
                                .values_list("record_id", "external_id"))
                 remotes = connector.get_many(obj, [crm_ids[rid] for rid in record_ids if rid in crm_ids], **options)
-                crm_values = self._comparable("crm", remotes)
+                crm_values = {ext: _normalised(values, self.compared)
+                              for ext, values in self._comparable("crm", remotes).items()}
                 context = _Context.load(record_ids, compiled)
                 for record_id, erp_id, erp_values, erp_changed in chunk:
                     crm_id = crm_ids.get(record_id)
