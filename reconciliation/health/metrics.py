@@ -76,11 +76,15 @@ def celery_queue_depth() -> int | None:
     """Messages waiting in the default Celery queue (None when the broker cannot say)."""
     from integration_hub.celery import app
 
+    queue = app.conf.task_default_queue or "celery"
     try:
         with app.connection_for_read() as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
-            _, count, _ = connection.default_channel.queue_declare(
-                queue=app.conf.task_default_queue or "celery", passive=True)
+            channel = connection.default_channel
+            client = getattr(channel, "client", None)
+            if client is not None and hasattr(client, "llen"):  # Redis: the queue is a list (absent = empty)
+                return int(client.llen(queue))
+            _, count, _ = channel.queue_declare(queue=queue, passive=True)
             return int(count)
     except Exception:
         return None

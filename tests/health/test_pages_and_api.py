@@ -91,3 +91,21 @@ def test_metrics_need_the_token_or_a_reader_and_never_show_secrets(client, viewe
     assert client.get("/metrics").status_code == 403
     client.force_login(viewer_user)
     assert client.get("/metrics").status_code == 200
+
+
+@pytest.mark.redis
+def test_celery_queue_depth_counts_the_messages_waiting_in_redis(db):
+    from integration_hub.celery import app
+    from reconciliation.health.metrics import celery_queue_depth
+
+    default = app.conf.task_default_queue
+    app.conf.task_default_queue = "health-depth-test"  # a queue no worker listens to
+    try:
+        assert celery_queue_depth() == 0
+        for _ in range(3):
+            app.send_task("reconciliation.health.tasks.health_check", queue="health-depth-test")
+        assert celery_queue_depth() == 3
+    finally:
+        with app.connection_for_write() as connection:
+            connection.default_channel.client.delete("health-depth-test")
+        app.conf.task_default_queue = default

@@ -174,3 +174,16 @@ def test_the_run_button_queues_a_report_for_revops_only(synced, client, revops_u
     report = ReconciliationReport.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/reconciliation/{report.pk}/"
     assert report.requested_by == revops_user and report.trigger == "manual" and len(callbacks) == 1
+
+
+def test_the_daily_schedule_reconciles_every_enabled_published_mapping(synced):
+    from django_celery_beat.models import PeriodicTask
+
+    from reconciliation.health import tasks
+
+    schedule = PeriodicTask.objects.get(name="daily reconciliation")
+    assert schedule.task == "reconciliation.health.tasks.reconcile_all" and schedule.interval.every == 24 * 60
+    reports = ReconciliationReport.objects.filter(pk__in=tasks.reconcile_all())
+    enabled = {m.entity_type for m in synced.values() if m.is_enabled}
+    assert {r.entity_type for r in reports} == enabled
+    assert all(r.status == "succeeded" and r.trigger == "schedule" for r in reports)
