@@ -39,6 +39,7 @@ from reconciliation.models import Conflict, ConflictStatus
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
+LOOKUP_BATCH = 5000  # records whose links are looked up with one query
 REFETCH_SIZE = 100
 MAX_ITEMS_PER_KIND = 10_000  # detailed rows kept per kind; the counts are always complete
 IN_FLIGHT_STATUSES = (OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.FAILED)
@@ -230,7 +231,7 @@ class _Reconciliation:
 
     # -- reading a side ----------------------------------------------------------------------------------
     def _read_side(self, side: str, crm: _SideRead | None, candidates: list) -> _SideRead:
-        compiled, entity = self.compiled, self.mapping.entity_type
+        compiled = self.compiled
         system, obj = compiled.system(side), compiled.vendor_object(side)
         out = _SideRead()
         with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
@@ -238,32 +239,16 @@ class _Reconciliation:
             self.report.counts[side].update({"system": total, "counted_by": how})
             self.progress(f"reading {system.name}", 0, total)
             options = connector.read_options(obj, compiled.paths[side])
+            batch: list = []
             for page in connector.changes(obj, None, PAGE_SIZE, **options):
                 out.unreadable += len(page.errors)
-                links = {ext: (rid, updated, needs) for ext, rid, updated, needs in RecordLink.objects.filter(
-                    system=system, entity_type=entity, external_id__in=[r.external_id for r in page.records],
-                ).values_list("external_id", "record_id", "remote_updated_at", "needs_merge")}
-                values = self._comparable(side, page.records)
-                for remote in page.records:
-                    out.read += 1
-                    comparable = values[remote.external_id]
-                    link = links.get(remote.external_id)
-                    self._add_money(side, remote.external_id, link[0] if link else None, comparable)
-                    if link is None:
-                        out.unlinked_count += 1
-                        if len(out.unlinked) < MAX_ITEMS_PER_KIND:
-                            out.unlinked.append(remote.external_id)
-                        continue
-                    record_id, read_at, needs_merge = link
-                    changed = needs_merge or read_at is None or remote.updated_at > read_at
-                    if changed:
-                        out.changed.add(record_id)
-                    digest = _digest(comparable, self.compared)
-                    out.digests[record_id] = digest
-                    if crm is not None and record_id in crm.digests and crm.digests[record_id] != digest:
-                        candidates.append((record_id, remote.external_id, _normalised(comparable, self.compared),
-                                           changed))
-                self.progress(f"reading {system.name}", out.read, total)
+                batch.extend(page.records)
+                if len(batch) >= LOOKUP_BATCH:  # one link lookup for several small vendor pages
+                    self._read_batch(side, batch, out, crm, candidates)
+                    batch = []
+                    self.progress(f"reading {system.name}", out.read, total)
+            self._read_batch(side, batch, out, crm, candidates)
+            self.progress(f"reading {system.name}", out.read, total)
             if total is None:
                 self.report.counts[side].update({"system": out.read + out.unreadable})
         self.report.counts[side].update({"read": out.read, "unreadable": out.unreadable})
@@ -273,6 +258,36 @@ class _Reconciliation:
                        detail=f"{system.name} record {external_id} is linked to nothing in the hub, "
                               f"so nothing in the {LABEL[OTHER[side]]}")
         return out
+
+    def _read_batch(self, side: str, remotes: list, out: _SideRead, crm: _SideRead | None, candidates: list) -> None:
+        """Map a batch of one side's records, look their links up at once, keep the fingerprints."""
+        if not remotes:
+            return
+        links = {ext: (rid, updated, needs) for ext, rid, updated, needs in RecordLink.objects.filter(
+            system=self.compiled.system(side), entity_type=self.mapping.entity_type,
+            external_id__in=[r.external_id for r in remotes],
+        ).values_list("external_id", "record_id", "remote_updated_at", "needs_merge")}
+        values = self._comparable(side, remotes)
+        compared, crm_digests = self.compared, crm.digests if crm is not None else None
+        for remote in remotes:
+            out.read += 1
+            comparable = values[remote.external_id]
+            link = links.get(remote.external_id)
+            if self.money_fields:
+                self._add_money(side, remote.external_id, link[0] if link else None, comparable)
+            if link is None:
+                out.unlinked_count += 1
+                if len(out.unlinked) < MAX_ITEMS_PER_KIND:
+                    out.unlinked.append(remote.external_id)
+                continue
+            record_id, read_at, needs_merge = link
+            changed = needs_merge or read_at is None or remote.updated_at > read_at
+            if changed:
+                out.changed.add(record_id)
+            digest = _digest(comparable, compared)
+            out.digests[record_id] = digest
+            if crm_digests is not None and crm_digests.get(record_id, digest) != digest:
+                candidates.append((record_id, remote.external_id, _normalised(comparable, compared), changed))
 
     def _comparable(self, side: str, remotes: Iterable) -> dict[str, dict[str, Any]]:
         """Each record's synced fields as canonical values, references turned into golden record ids."""
