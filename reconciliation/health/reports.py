@@ -188,8 +188,8 @@ class _Reconciliation:
             reads[side] = self._read_side(side, reads.get("crm"), candidates)
         self._one_sided(reads)
         mismatched, in_flight = self._compare_candidates(candidates, reads)
-        both = {rid for rid in reads["crm"].digests if rid in reads["erp"].digests}
-        report.compared = len(both)
+        erp_digests = reads["erp"].digests
+        report.compared = sum(1 for rid in reads["crm"].digests if rid in erp_digests)
         report.mismatched, report.in_flight = mismatched, in_flight
         report.consistency_score = (report.compared - mismatched) / report.compared if report.compared else None
         self._money_items()
