@@ -187,3 +187,42 @@ def test_the_daily_schedule_reconciles_every_enabled_published_mapping(synced):
     enabled = {m.entity_type for m in synced.values() if m.is_enabled}
     assert {r.entity_type for r in reports} == enabled
     assert all(r.status == "succeeded" and r.trigger == "schedule" for r in reports)
+
+
+def test_money_totals_are_compared_per_account_and_currency(synced, emulators, revops_user, finance_user):
+    from datetime import UTC, datetime
+
+    from connectors.services import connector_session
+    from mapping import services as mapping_services
+    from mapping.models import FieldRule
+
+    hubspot, netsuite = emulators
+    account = synced["account"]
+    invoice = invoice_rules_fixed(synced, revops_user, finance_user)
+    draft = mapping_services.version_create_draft(mapping=invoice, user=revops_user)
+    FieldRule.objects.create(version=draft, field="customer", field_type="reference", system_of_record="erp",
+                             crm_path="associations.companies.0", erp_path="entity", non_owner_policy="revert_and_log")
+    mapping_services.version_sign_off(version=draft, user=finance_user)
+    mapping_services.version_publish(version=draft, user=revops_user)
+    invoice.refresh_from_db()
+    globex, globex_crm, globex_erp = ids(account, "Globex Corporation")
+    erp_invoice = netsuite.store.table("invoice")["100"]
+    erp_invoice["entity"] = globex_erp  # Globex's invoice, in both systems
+    due = int(datetime.fromisoformat(erp_invoice["dueDate"]).replace(tzinfo=UTC).timestamp() * 1000)
+    with connector_session(invoice.crm_system) as connector:
+        [created] = connector.upsert_many("invoices", [{
+            "hs_number": "INV1001", "hs_invoice_status": "open", "hs_currency": "USD", "hs_amount_billed": "6200.00",
+            "erp_amount_paid": "0.00", "erp_amount_due": "6200.00", "hs_due_date": str(due)}], None)
+        connector.associate("invoices", created.external_id, "companies", globex_crm)
+    for _ in range(2):
+        sync(invoice)
+    baseline = reconcile(invoice)
+    assert baseline.compared == 1 and baseline.mismatched == 0 and baseline.money_mismatches == 0, found(baseline)
+
+    hubspot.store.table("invoices")[created.external_id]["properties"]["erp_amount_due"] = "6100.00"
+    report = reconcile(invoice)
+
+    money = report.items.get(kind="money")
+    assert (money.field, money.record_id, money.currency) == ("amount_due", globex.pk, "USD")
+    assert "Outstanding for Globex Corporation in USD: CRM 6100.00 vs ERP 6200.00" in money.detail
+    assert {(i.kind, i.field) for i in report.items.all()} == {("field", "amount_due"), ("money", "amount_due")}
