@@ -139,10 +139,9 @@ def _normalised(values: dict[str, Any], fields: list[str]) -> dict[str, Any]:
 
 @dataclass
 class _SideRead:
-    """What one side's read kept: digests of linked records, which changed since the hub read them, counts."""
+    """What one side's read kept: a fingerprint per linked record, and counts."""
 
     digests: dict[int, int] = field(default_factory=dict)
-    changed: set[int] = field(default_factory=set)
     read: int = 0
     unreadable: int = 0
     unlinked: list[str] = field(default_factory=list)
@@ -179,6 +178,7 @@ class _Reconciliation:
         report.skipped_fields = self._skipped(compiled, rules)
         self.account_ref = next((f for f, entity in compiled.references.items() if entity == "account"
                                  and f in rules), None)
+        self.per_account = self.account_ref is not None and mapping.entity_type != "account"
         report.counts = self._hub_counts()
         report.save(update_fields=["rule_version", "compared_fields", "skipped_fields", "counts"])
 
@@ -263,31 +263,27 @@ class _Reconciliation:
         """Map a batch of one side's records, look their links up at once, keep the fingerprints."""
         if not remotes:
             return
-        links = {ext: (rid, updated, needs) for ext, rid, updated, needs in RecordLink.objects.filter(
+        links = dict(RecordLink.objects.filter(
             system=self.compiled.system(side), entity_type=self.mapping.entity_type,
-            external_id__in=[r.external_id for r in remotes],
-        ).values_list("external_id", "record_id", "remote_updated_at", "needs_merge")}
+            external_id__in=[r.external_id for r in remotes]).values_list("external_id", "record_id"))
         values = self._comparable(side, remotes)
         compared, crm_digests = self.compared, crm.digests if crm is not None else None
         for remote in remotes:
             out.read += 1
             comparable = values[remote.external_id]
-            link = links.get(remote.external_id)
+            record_id = links.get(remote.external_id)
             if self.money_fields:
-                self._add_money(side, remote.external_id, link[0] if link else None, comparable)
-            if link is None:
+                self._add_money(side, comparable)
+            if record_id is None:
                 out.unlinked_count += 1
                 if len(out.unlinked) < MAX_ITEMS_PER_KIND:
                     out.unlinked.append(remote.external_id)
                 continue
-            record_id, read_at, needs_merge = link
-            changed = needs_merge or read_at is None or remote.updated_at > read_at
-            if changed:
-                out.changed.add(record_id)
             digest = _digest(comparable, compared)
             out.digests[record_id] = digest
             if crm_digests is not None and crm_digests.get(record_id, digest) != digest:
-                candidates.append((record_id, remote.external_id, _normalised(comparable, compared), changed))
+                candidates.append((record_id, remote.external_id, _normalised(comparable, compared),
+                                   remote.updated_at))
 
     def _comparable(self, side: str, remotes: Iterable) -> dict[str, dict[str, Any]]:
         """Each record's synced fields as canonical values, references turned into golden record ids."""
@@ -323,26 +319,23 @@ class _Reconciliation:
         return mapped
 
     # -- money ---------------------------------------------------------------------------------------------
-    def _add_money(self, side: str, external_id: str, record_id: int | None, values: dict) -> None:
-        if not self.money_fields:
-            return
-        if self.mapping.entity_type == "account":
-            account = "all"  # an account's own balances are compared field by field; totals per currency here
-        elif self.account_ref:
+    def _add_money(self, side: str, values: dict) -> None:
+        if self.per_account:
             ref = values["__account__"] if "__account__" in values else values.get(self.account_ref)
             account = ref if isinstance(ref, str) else ("unplaced" if ref is UNKNOWN else "none")
         else:
-            account = "all"
+            account = "all"  # an account's own balances are compared field by field; totals per currency here
+        money = self.money
         for f in self.money_fields:
-            money = values.get(f)
-            if not isinstance(money, dict):
+            value = values.get(f)
+            if type(value) is not dict:
                 continue
             try:
-                amount = Decimal(str(money.get("amount")))
-            except InvalidOperation:
+                amount = Decimal(value["amount"])
+            except (KeyError, TypeError, InvalidOperation):
                 continue
-            bucket = self.money[(account, money.get("currency") or "", f)]
-            bucket[side] = bucket.get(side, Decimal(0)) + amount
+            bucket = money[(account, value.get("currency") or "", f)]
+            bucket[side] = bucket.get(side, 0) + amount
 
     def _money_items(self) -> None:
         totals: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
@@ -430,7 +423,8 @@ class _Reconciliation:
                 crm_values = {ext: _normalised(values, self.compared)
                               for ext, values in self._comparable("crm", remotes).items()}
                 context = _Context.load(record_ids, compiled)
-                for record_id, erp_id, erp_values, erp_changed in chunk:
+                crm_times = {r.external_id: r.updated_at for r in remotes}
+                for record_id, erp_id, erp_values, erp_updated_at in chunk:
                     crm_id = crm_ids.get(record_id)
                     crm = crm_values.get(crm_id) if crm_id else None
                     if crm is None:
@@ -439,7 +433,9 @@ class _Reconciliation:
                               and erp_values.get(f) is not UNKNOWN and crm.get(f) != erp_values.get(f)]
                     if not fields:
                         continue
-                    pulled = record_id in reads["crm"].changed or erp_changed or record_id in context.written_since_read
+                    pulled = (context.changed_since_read(record_id, "crm", crm_times.get(crm_id))
+                              or context.changed_since_read(record_id, "erp", erp_updated_at)
+                              or record_id in context.written_since_read)
                     real = [f for f in fields if not (pulled or context.in_flight(record_id, f))]
                     if not real:
                         in_flight += 1
@@ -483,6 +479,7 @@ class _Context:
     provenance: dict[int, dict]
     sent: dict[tuple[int, str], list]
     written_since_read: set[int]
+    read_state: dict[tuple[int, int], tuple]
 
     @classmethod
     def load(cls, record_ids: list[int], compiled: CompiledMapping) -> _Context:
@@ -502,15 +499,25 @@ class _Context:
             sent[(change.record_id, change.side)].append(change)
         # The hub wrote to a side after it last read it: what that write changed there (a NetSuite address line
         # shared by billing and shipping, say) comes back with the next pull.
-        read_at = {(rid, system_id): at for rid, system_id, at in RecordLink.objects.filter(
-            record_id__in=record_ids).values_list("record_id", "system_id", "last_synced_at")}
+        read_state = {(rid, system_id): (synced, updated, needs) for rid, system_id, synced, updated, needs in
+                      RecordLink.objects.filter(record_id__in=record_ids).values_list(
+                          "record_id", "system_id", "last_synced_at", "remote_updated_at", "needs_merge")}
         written = set()
         for (rid, side), changes in sent.items():
-            last_read = read_at.get((rid, compiled.system(side).pk))
+            last_read = read_state.get((rid, compiled.system(side).pk), (None,))[0]
             if changes[0].sent_at and (last_read is None or changes[0].sent_at > last_read):
                 written.add(rid)
         return cls(compiled, pending, conflicts, {k: v[0] for k, v in records.items()},
-                   {k: v[1] for k, v in records.items()}, sent, written)
+                   {k: v[1] for k, v in records.items()}, sent, written, read_state)
+
+    def changed_since_read(self, record_id: int, side: str, updated_at) -> bool:
+        """The side modified the record after the hub last read it (or the hub has not merged what it read):
+        the next sync carries the change."""
+        state = self.read_state.get((record_id, self.compiled.system(side).pk))
+        if state is None:
+            return False
+        _, read_at, needs_merge = state
+        return bool(needs_merge or read_at is None or (updated_at is not None and updated_at > read_at))
 
     def in_flight(self, record_id: int, field: str) -> bool:
         return field in self.pending.get(record_id, ()) or (record_id, field) in self.conflicts
