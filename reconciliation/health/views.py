@@ -13,6 +13,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
@@ -42,7 +43,11 @@ class DashboardView(RolePermissionMixin, TemplateView):
         ctx["alerts"] = selectors.alerts_for_list().exclude(status=AlertStatus.RESOLVED)[:50]
         ctx["can_ack"] = self.request.user.has_perm("health.change_alert")
         ctx["findings"] = DriftFinding.objects.filter(is_open=True).select_related("mapping")
-        ctx["charts"] = selectors.chart_series(hours=int(self.request.GET.get("hours", 24) or 24))
+        try:
+            hours = min(max(int(self.request.GET.get("hours", 24)), 1), 24 * 30)
+        except ValueError:
+            hours = 24
+        ctx["charts"] = selectors.chart_series(hours=hours)
         return ctx
 
 
@@ -67,7 +72,11 @@ class AlertAcknowledgeView(RolePermissionMixin, View):
             messages.success(request, f"Acknowledged: {alert.message}")
         except ValueError as exc:
             messages.error(request, str(exc))
-        return redirect(request.POST.get("next") or reverse("health:alerts"))
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+            target = reverse("health:alerts")
+        return redirect(target)
 
 
 class ReportListView(RolePermissionMixin, SingleTableMixin, FilterView):
@@ -110,6 +119,8 @@ class ReportDetailView(RolePermissionMixin, SingleTableMixin, FilterView):
     template_name = "health/report_detail.html"
 
     def dispatch(self, request, *args, **kwargs):
+        if not self.has_permission():  # before looking the report up: no 404/403 difference to probe
+            return self.handle_no_permission()
         self.report = get_object_or_404(selectors.reports_for_list(), pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 

@@ -109,3 +109,12 @@ def test_celery_queue_depth_counts_the_messages_waiting_in_redis(db):
         with app.connection_for_write() as connection:
             connection.default_channel.client.delete("health-depth-test")
         app.conf.task_default_queue = default
+
+
+def test_acknowledging_never_redirects_off_site(client, revops_user, crm_system):
+    rule = AlertRule.objects.get(metric="outbox_depth")
+    alert = Alert.objects.create(rule=rule, subject="system:crm", subject_label="Demo CRM", value=1200, message="deep")
+    client.force_login(revops_user)
+    response = client.post(f"/health/alerts/{alert.pk}/acknowledge/", {"next": "https://evil.example/"})
+    assert response["Location"] == "/health/alerts/"
+    assert client.get("/health/?hours=lots").status_code == 200
