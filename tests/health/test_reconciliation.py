@@ -136,8 +136,9 @@ def test_an_invoice_total_off_by_a_cent_is_found_in_the_field_and_the_money_tota
     assert outstanding["agree"]
 
 
-def test_an_unreachable_system_fails_the_report_with_the_vendors_message(synced, emulators):
+def test_an_unreachable_system_fails_the_report_with_the_vendors_message(synced, emulators, settings):
     _, netsuite = emulators
+    settings.SYNC_CONNECTOR_OPTIONS = {"timeout": 5, "backoff_base": 0.01, "max_attempts": 2}  # give up quickly
     netsuite.set_faults(fail_next=100, fail_status=503)
     report = reconcile(synced["account"])
     assert report.status == ReportStatus.FAILED and "503" in report.error
