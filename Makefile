@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint venv migrate demo clean
+.PHONY: run test lint venv migrate demo clean static
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Integration Hub needs Python 3.11 or newer (found %s); set PYTHON=python3.11" % sys.version.split()[0])'
@@ -14,7 +14,18 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
-venv: $(STAMP)
+# Front-end libraries (Chart.js) from the npm registry, pinned by package-lock.json, copied into static/vendor/
+# (gitignored): the pages load them from our own static files, never from a CDN.
+VENDOR_JS := static/vendor/chart.umd.min.js
+$(VENDOR_JS): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "Integration Hub needs Node.js and npm (apt-get install nodejs npm) for its charts"; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@mkdir -p static/vendor
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR_JS)
+
+static: $(VENDOR_JS)
+
+venv: $(STAMP) $(VENDOR_JS)
 
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput
@@ -40,4 +51,4 @@ test: venv
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .ruff_cache node_modules static/vendor

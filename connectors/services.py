@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from connectors import registry
+from connectors import registry, usage
 from connectors.base import AuthCheck, Connector, ConnectorError, RateLimit
 from connectors.models import AuthStatus, ConnectedSystem, WebhookDelivery
 from integration_hub import audit
@@ -60,6 +60,7 @@ def connector_session(system: ConnectedSystem, **options: Any) -> Iterator[Conne
             system_record_auth(system=system, ok=False, message=exc.message)
         raise
     finally:
+        usage.record_calls(system.pk, connector.http.stats.get("requests", 0))
         connector.close()
 
 

@@ -13,7 +13,7 @@ FINANCE_APPROVER = "Finance approver"
 VIEWER = "Viewer"
 ROLES = (REVOPS_ADMIN, FINANCE_APPROVER, VIEWER)
 
-HUB_APPS = ("hub", "connectors", "mapping", "reconciliation", "duplicates")
+HUB_APPS = ("hub", "connectors", "mapping", "reconciliation", "duplicates", "health")
 # Schedules are edited in the admin by RevOps; task results are read there.
 REVOPS_EXTRA_APPS = ("django_celery_beat",)
 # Extra permissions by codename on top of reading everything.

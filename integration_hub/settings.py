@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "mapping.apps.MappingConfig",
     "reconciliation.apps.ReconciliationConfig",
     "reconciliation.duplicates.apps.DuplicatesConfig",
+    "reconciliation.health.apps.HealthConfig",
 ]
 
 MIDDLEWARE = [
@@ -89,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "integration_hub.context_processors.navigation",
+                "reconciliation.health.context_processors.open_alerts",
             ],
         },
     },
@@ -257,6 +259,9 @@ WHITENOISE_USE_FINDERS = True  # serve straight from the apps when collectstatic
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>`; unset = signed-in users only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="integration-hub@localhost")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 
 LOGGING = {

@@ -9,14 +9,11 @@ from integration_hub import views
 from integration_hub.api.urls import router
 from integration_hub.sync import views as sync_views
 from reconciliation.duplicates import views as duplicate_views
+from reconciliation.health import views as health_views
 
 
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
-
-
-def coming(name: str, title: str, explanation: str):
-    return path(f"{name}/", views.ComingSoonView.as_view(title=title, explanation=explanation), name=name)
 
 
 hub_patterns = [
@@ -32,8 +29,8 @@ hub_patterns = [
     path("mappings/<int:pk>/sync-now/", sync_views.SyncNowView.as_view(), name="sync-now"),
     path("conflicts/", include("reconciliation.urls")),
     path("duplicates/", duplicate_views.QueueView.as_view(), name="duplicates"),
-    coming("reconciliation", "Reconciliation", "Reconciliation reports arrive with the reconciliation work."),
-    path("health/", views.HealthView.as_view(), name="health"),
+    path("reconciliation/", health_views.ReportListView.as_view(), name="reconciliation"),
+    path("health/", health_views.DashboardView.as_view(), name="health"),
 ]
 
 urlpatterns = [
@@ -44,8 +41,10 @@ urlpatterns = [
     path("webhooks/", include("connectors.urls")),
     path("mappings/", include("mapping.urls")),
     path("duplicates/", include("reconciliation.duplicates.urls")),
+    path("api/v1/", include("reconciliation.health.api.urls")),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz),
+    path("", include("reconciliation.health.urls")),
 ]

@@ -89,29 +89,3 @@ class SystemDetailView(RolePermissionMixin, TemplateView):
         ctx["link_counts"] = system.links.values("entity_type").annotate(n=Count("id")).order_by("entity_type")
         return ctx
 
-
-class ComingSoonView(RolePermissionMixin, TemplateView):
-    """A work page whose capability a later issue delivers; says so plainly."""
-
-    permission_required = "hub.view_record"
-    template_name = "hub/coming_soon.html"
-    title = ""
-    explanation = ""
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(title=self.title, explanation=self.explanation, **kwargs)
-
-
-class HealthView(RolePermissionMixin, TemplateView):
-    """What can be told about health today: each system's auth, and open schema drift."""
-
-    permission_required = "hub.view_record"
-    template_name = "hub/health.html"
-
-    def get_context_data(self, **kwargs):
-        from mapping.models import DriftFinding
-
-        ctx = super().get_context_data(**kwargs)
-        ctx["systems"] = ConnectedSystem.objects.all()
-        ctx["findings"] = DriftFinding.objects.filter(is_open=True).select_related("mapping")
-        return ctx

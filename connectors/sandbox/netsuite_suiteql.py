@@ -5,6 +5,7 @@ Grammar (keywords and identifiers are case-insensitive; column names are lower-c
     query    := SELECT items FROM table [WHERE expr] [ORDER BY key {, key}]
     items    := '*' | item {, item}
     item     := column [[AS] alias] | TO_CHAR(column, 'fmt') [[AS] alias] | BUILTIN.DF(column) [[AS] alias]
+              | COUNT(*) [[AS] alias]   (alone in the select list: one row with the number of matching rows)
     key      := column [ASC | DESC]
     expr     := conj {OR conj};  conj := neg {AND neg};  neg := [NOT] atom
     atom     := '(' expr ')' | value op value | value IS [NOT] NULL | value [NOT] IN (value {, value})
@@ -56,6 +57,9 @@ class Query:
     where: Callable[[Row], bool] = lambda row: True
     order: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
     referenced: set[str] = field(default_factory=set)
+
+
+COUNT_ALL = "count(*)"
 
 
 def oracle_format(fmt: str) -> str:
@@ -204,7 +208,13 @@ class _Parser:
         items = []
         while True:
             fmt, display = None, False
-            if self.peek("BUILTIN.DF"):
+            if self.peek("COUNT"):
+                self.next()
+                self.take("(")
+                self.take("*")
+                self.take(")")
+                col = name = COUNT_ALL
+            elif self.peek("BUILTIN.DF"):
                 self.next()
                 self.take("(")
                 col = self.column()
@@ -357,6 +367,10 @@ def run(query: Query, rows: Iterable[Row], known_columns: set[str],
         selected.sort(key=lambda row, c=col: _sort_key(row.get(c)), reverse=desc)
     if query.columns is None:
         return selected
+    if any(col == COUNT_ALL for _, col, _, _ in query.columns):
+        if not all(col == COUNT_ALL for _, col, _, _ in query.columns):
+            raise SuiteQLError("COUNT(*) cannot be mixed with columns without GROUP BY")
+        return [{name: len(selected) for name, _, _, _ in query.columns}]
     out = []
     for row in selected:
         projected = {}

@@ -1,0 +1,80 @@
+"""API: reconciliation reports (POST queues one), alerts (+ acknowledge), and health for uptime checks."""
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from reconciliation.health import alerts, metrics, selectors, services
+from reconciliation.health.api.serializers import AlertSerializer, ReconciliationReportSerializer, ReportItemSerializer
+from reconciliation.health.filters import AlertFilterSet, ReportFilterSet, ReportItemFilterSet
+from reconciliation.health.models import Alert
+
+
+class ReconciliationReportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Reconciliation reports, newest first. POST {"mapping": id} queues one (RevOps admins);
+    ``items`` lists what a report found (paginated, filter by kind, field, external id)."""
+
+    queryset = selectors.reports_for_list()
+    serializer_class = ReconciliationReportSerializer
+    filterset_class = ReportFilterSet
+    ordering_fields = ("created_at", "consistency_score")
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            report = services.report_request(mapping=serializer.validated_data["mapping"], user=request.user)
+        except PermissionError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(self.get_serializer(report).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=ReportItemSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def items(self, request, pk=None):
+        report = get_object_or_404(self.get_queryset(), pk=pk)
+        self.check_object_permissions(request, report)
+        queryset = ReportItemFilterSet(request.GET, queryset=report.items.all()).qs
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(ReportItemSerializer(page, many=True).data)
+
+
+class AlertViewSet(viewsets.ReadOnlyModelViewSet):
+    """Alerts, newest first (filter by status); ``acknowledge`` for RevOps admins."""
+
+    queryset = selectors.alerts_for_list()
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilterSet
+
+    @extend_schema(request=None, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        alert = get_object_or_404(Alert, pk=pk)
+        try:
+            alerts.alert_acknowledge(alert=alert, user=request.user, note=str(request.data.get("note", "")))
+        except PermissionError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(AlertSerializer(alert).data)
+
+
+class HealthView(APIView):
+    """Overall status (green, amber, red) for load balancers and uptime checks, open to anyone; signed-in
+    users who may read health also get each system's and mapping's figures and the open alerts."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: OpenApiResponse(description="status, checked_at; details when allowed")})
+    def get(self, request):
+        data = selectors.latest_snapshot(max_age_minutes=6) or metrics.snapshot()
+        body = {"status": data["status"], "checked_at": data["taken_at"]}
+        if request.user.is_authenticated and request.user.has_perm("health.view_alert"):
+            body.update({"hub": data["hub"], "systems": data["systems"], "mappings": data["mappings"],
+                         "open_alerts": AlertSerializer(selectors.alerts_for_list().exclude(status="resolved"),
+                                                        many=True).data})
+        return Response(body)

@@ -1,0 +1,543 @@
+"""Reconciliation: read both systems as they are now, compare them through the hub's links, keep the report.
+
+1. Count each side with the vendor's count query (HubSpot search `total`, SuiteQL COUNT(*)) and the hub with SQL.
+2. Check the schema (the hourly drift check, run now): a renamed or removed vendor field is reported once as a
+   field that cannot be compared, not as a mismatch on every record.
+3. Read the CRM page by page and keep, per linked golden record, a 64-bit digest of its synced fields (the
+   fields both sides hold) -- not the records: memory stays at a few dozen bytes per record.
+4. Read the ERP page by page; a linked record whose digest differs is a candidate. Candidates are read again
+   from the CRM by id, compared field by field, and each differing field is either *in flight* (a write
+   waiting in the outbox, a change the next sync has not pulled yet, or a conflict waiting for a person) or a
+   *mismatch*, explained by its lineage.
+5. Records read on one side with no counterpart on the other (not linked, or linked to a record the other
+   side no longer returns) are listed as one-sided; money fields are totalled per account and currency.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from connectors.base import ConnectorError
+from connectors.services import connector_session
+from integration_hub import audit
+from integration_hub.models import OutboundChange, OutboundStatus, Record, RecordLink
+from integration_hub.sync.rules import SIDES, CompiledMapping, NothingPublished, compile_mapping
+from mapping.drift import drift_check
+from mapping.preview import vendor_fields
+from reconciliation.health.models import ItemKind, ReconciliationReport, ReportItem, ReportStatus
+from reconciliation.health.vendor_queries import record_count
+from reconciliation.models import Conflict, ConflictStatus
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000
+LOOKUP_BATCH = 5000  # records whose links are looked up with one query
+REFETCH_SIZE = 100
+MAX_ITEMS_PER_KIND = 10_000  # detailed rows kept per kind; the counts are always complete
+IN_FLIGHT_STATUSES = (OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.FAILED)
+OTHER = {"crm": "erp", "erp": "crm"}
+LABEL = {"crm": "CRM", "erp": "ERP"}
+UNKNOWN = object()  # a reference the hub cannot place: not comparable
+MEASURES = {"amount": "Invoiced", "amount_due": "Outstanding", "amount_paid": "Paid", "total": "Order value",
+            "outstanding_balance": "Outstanding balance", "overdue_balance": "Overdue balance",
+            "credit_limit": "Credit limit"}
+Progress = Callable[[str, int, int | None], None]
+
+
+def report_create(*, mapping, trigger: str, user=None) -> ReconciliationReport:
+    """A report waiting to run (the button and the API queue it; the command runs it at once)."""
+    return ReconciliationReport.objects.create(
+        mapping=mapping, entity_type=mapping.entity_type, trigger=trigger,
+        requested_by=user if user is not None and user.is_authenticated else None)
+
+
+def report_run(*, report: ReconciliationReport, progress: Progress | None = None) -> ReconciliationReport:
+    """Compare the mapping's two systems and store what differs. A vendor failure fails the report with the
+    vendor's message; what was counted before it stays on the report."""
+    report.status, report.error = ReportStatus.RUNNING, ""
+    report.save(update_fields=["status", "error"])
+    try:
+        with audit.acting_as(f"reconciliation:{report.pk}", reason=f"reconciliation of {report.mapping}"):
+            _Reconciliation(report, progress or (lambda *_: None)).run()
+        report.status = ReportStatus.SUCCEEDED
+    except (ConnectorError, NothingPublished) as exc:
+        report.status, report.error = ReportStatus.FAILED, getattr(exc, "message", str(exc))[:2000]
+        logger.warning("reconciliation %s failed: %s", report.pk, report.error)
+    report.finished_at = timezone.now()
+    report.save()
+    return report
+
+
+# --- comparing values ------------------------------------------------------------------------------
+
+def _norm(value: Any) -> Any:
+    """Canonical values compare as the engine compares them: absent, None and "" are the same empty value;
+    money by amount and currency."""
+    if type(value) is str:  # the common case first: this runs for every field of every record read
+        return value or None
+    if value is None or value == [] or value == {}:
+        return None
+    if isinstance(value, dict) and "amount" in value:
+        return {"amount": _decimal_text(value.get("amount")), "currency": value.get("currency")}
+    return value
+
+
+_TWO_DECIMALS = re.compile(r"-?[1-9]\d*\.\d\d|-?0\.\d\d")
+
+
+def _decimal_text(value: Any) -> Any:
+    """An amount in one spelling: "6200", "6200.0" and "6200.00" are all "6200.00"."""
+    if value in (None, ""):
+        return None
+    if type(value) is str and _TWO_DECIMALS.fullmatch(value):
+        return value  # already in that spelling (the canonical money form)
+    try:
+        amount = Decimal(str(value)).normalize()
+    except InvalidOperation:
+        return value
+    return format(amount.quantize(Decimal("0.01")) if amount.as_tuple().exponent > -2 else amount, "f")
+
+
+def _money_text(amount: Decimal) -> str:
+    """A total as people write money: at least two decimals."""
+    return str(amount.quantize(Decimal("0.01")) if amount.as_tuple().exponent > -2 else amount)
+
+
+def _digest(values: dict[str, Any], fields: list[str]) -> int:
+    """A 64-bit fingerprint of the synced fields, normalised as `_norm` does (Python's hash: stable within the
+    one process that compares, which is all it is used for)."""
+    parts = []
+    append = parts.append
+    for f in fields:
+        value = values.get(f)
+        kind = type(value)
+        if kind is str:
+            append(value or None)
+        elif value is None or value is UNKNOWN:
+            append(None)
+        elif kind is dict:
+            append((_decimal_text(value.get("amount")), value.get("currency")) if "amount" in value
+                   else repr(sorted(value.items())))
+        elif kind is list:
+            append(repr(value) if value else None)
+        else:
+            append(value)
+    return hash(tuple(parts))
+
+
+def _normalised(values: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    return {f: (UNKNOWN if values.get(f) is UNKNOWN else _norm(values.get(f))) for f in fields}
+
+
+@dataclass
+class _SideRead:
+    """What one side's read kept: a fingerprint per linked record, and counts."""
+
+    digests: dict[int, int] = field(default_factory=dict)
+    read: int = 0
+    unreadable: int = 0
+    unlinked: list[str] = field(default_factory=list)
+    unlinked_count: int = 0
+
+
+class _Reconciliation:
+    def __init__(self, report: ReconciliationReport, progress: Progress) -> None:
+        self.report = report
+        self.progress = progress
+        self.mapping = report.mapping
+        self.items: list[ReportItem] = []
+        self.kept: dict[str, int] = defaultdict(int)
+        # (account key, currency, field) -> {side: Decimal}
+        self.money: dict[tuple[str, str, str], dict[str, Decimal]] = defaultdict(dict)
+
+    # -- the run -------------------------------------------------------------------------------------
+    def run(self) -> None:
+        report, mapping = self.report, self.mapping
+        self.progress("schema", 0, None)
+        try:
+            drift_check(mapping=mapping)
+        except ConnectorError:  # an unreachable system fails the read below with the vendor's message
+            pass
+        compiled = compile_mapping(mapping)
+        self.compiled = compiled
+        report.rule_version = compiled.version
+        rules = {rule.field: rule for rule in compiled.version.rules.all()}
+        self.compared = [p.field for p in compiled.policies
+                         if p.writes_to == frozenset(SIDES) and not p.stopped
+                         and rules[p.field].field_type != "line_items"]
+        self.money_fields = [f for f in self.compared if rules[f].field_type == "money"]
+        report.compared_fields = self.compared
+        report.skipped_fields = self._skipped(compiled, rules)
+        self.account_ref = next((f for f, entity in compiled.references.items() if entity == "account"
+                                 and f in rules), None)
+        self.per_account = self.account_ref is not None and mapping.entity_type != "account"
+        report.counts = self._hub_counts()
+        report.save(update_fields=["rule_version", "compared_fields", "skipped_fields", "counts"])
+
+        reads = {}
+        candidates: list[tuple[int, str, dict, bool]] = []
+        for side in ("crm", "erp"):
+            reads[side] = self._read_side(side, reads.get("crm"), candidates)
+        self._one_sided(reads)
+        mismatched, in_flight = self._compare_candidates(candidates, reads)
+        erp_digests = reads["erp"].digests
+        report.compared = sum(1 for rid in reads["crm"].digests if rid in erp_digests)
+        report.mismatched, report.in_flight = mismatched, in_flight
+        report.consistency_score = (report.compared - mismatched) / report.compared if report.compared else None
+        self._money_items()
+        for item in self.items:
+            item.report = report
+        ReportItem.objects.bulk_create(self.items, batch_size=1000)
+        report.only_crm = reads["crm"].unlinked_count + self.one_sided_counts["crm"]
+        report.only_erp = reads["erp"].unlinked_count + self.one_sided_counts["erp"]
+        report.field_mismatches = dict(sorted(self.field_counts.items(), key=lambda kv: -kv[1]))
+
+    def _skipped(self, compiled: CompiledMapping, rules: dict) -> list[dict]:
+        from mapping.models import DriftKind
+
+        skipped = []
+        findings = {(f.side, f.rule_field): f.detail for f in self.mapping.drift_findings.filter(
+            is_open=True, kind__in=[DriftKind.MISSING, DriftKind.RENAMED])}
+        for policy in compiled.policies:
+            for side in sorted(policy.stopped):
+                skipped.append({"field": policy.field, "side": side,
+                                "reason": findings.get((side, policy.field), "stopped by schema drift")})
+            if not policy.stopped and policy.writes_to != frozenset(SIDES):
+                only = next(iter(policy.writes_to), "")
+                skipped.append({"field": policy.field, "side": only,
+                                "reason": f"kept in the {LABEL.get(only, 'hub')} only: nothing to compare"})
+        return skipped
+
+    def _hub_counts(self) -> dict:
+        mapping, entity = self.mapping, self.mapping.entity_type
+        counts: dict[str, Any] = {}
+        for side in SIDES:
+            system = getattr(mapping, f"{side}_system")
+            counts[side] = {"system_name": system.name, "linked": RecordLink.objects.filter(
+                system=system, entity_type=entity, status="active").count()}
+        records = Record.objects.filter(entity_type=entity)
+        counts["hub"] = {"records": records.count(),
+                         "linked_both": records.filter(links__system=mapping.crm_system_id)
+                         .filter(links__system=mapping.erp_system_id).distinct().count()}
+        return counts
+
+    # -- reading a side ----------------------------------------------------------------------------------
+    def _read_side(self, side: str, crm: _SideRead | None, candidates: list) -> _SideRead:
+        compiled = self.compiled
+        system, obj = compiled.system(side), compiled.vendor_object(side)
+        out = _SideRead()
+        with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
+            total, how = record_count(connector, system.vendor, obj)
+            self.report.counts[side].update({"system": total, "counted_by": how})
+            self.progress(f"reading {system.name}", 0, total)
+            options = connector.read_options(obj, compiled.paths[side])
+            batch: list = []
+            for page in connector.changes(obj, None, PAGE_SIZE, **options):
+                out.unreadable += len(page.errors)
+                batch.extend(page.records)
+                if len(batch) >= LOOKUP_BATCH:  # one link lookup for several small vendor pages
+                    self._read_batch(side, batch, out, crm, candidates)
+                    batch = []
+                    self.progress(f"reading {system.name}", out.read, total)
+            self._read_batch(side, batch, out, crm, candidates)
+            self.progress(f"reading {system.name}", out.read, total)
+            if total is None:
+                self.report.counts[side].update({"system": out.read + out.unreadable})
+        self.report.counts[side].update({"read": out.read, "unreadable": out.unreadable})
+        for external_id in out.unlinked:
+            kind = ItemKind.ONLY_CRM if side == "crm" else ItemKind.ONLY_ERP
+            self._item(kind, **{f"{side}_id": external_id},
+                       detail=f"{system.name} record {external_id} is linked to nothing in the hub, "
+                              f"so nothing in the {LABEL[OTHER[side]]}")
+        return out
+
+    def _read_batch(self, side: str, remotes: list, out: _SideRead, crm: _SideRead | None, candidates: list) -> None:
+        """Map a batch of one side's records, look their links up at once, keep the fingerprints."""
+        if not remotes:
+            return
+        links = dict(RecordLink.objects.filter(
+            system=self.compiled.system(side), entity_type=self.mapping.entity_type,
+            external_id__in=[r.external_id for r in remotes]).values_list("external_id", "record_id"))
+        values = self._comparable(side, remotes)
+        compared, crm_digests = self.compared, crm.digests if crm is not None else None
+        for remote in remotes:
+            out.read += 1
+            comparable = values[remote.external_id]
+            record_id = links.get(remote.external_id)
+            if self.money_fields:
+                self._add_money(side, comparable)
+            if record_id is None:
+                out.unlinked_count += 1
+                if len(out.unlinked) < MAX_ITEMS_PER_KIND:
+                    out.unlinked.append(remote.external_id)
+                continue
+            digest = _digest(comparable, compared)
+            out.digests[record_id] = digest
+            if crm_digests is not None and crm_digests.get(record_id, digest) != digest:
+                candidates.append((record_id, remote.external_id, _normalised(comparable, compared),
+                                   remote.updated_at))
+
+    def _comparable(self, side: str, remotes: Iterable) -> dict[str, dict[str, Any]]:
+        """Each record's synced fields as canonical values, references turned into golden record ids."""
+        compiled = self.compiled
+        mapper = compiled.mappers[side]
+        mapped = {}
+        for remote in remotes:
+            result = mapper.to_canonical(vendor_fields(remote))
+            values = compiled.readable(side, result.values)
+            if result.errors:
+                values = {**values, **dict.fromkeys(result.errors, UNKNOWN)}
+            mapped[remote.external_id] = values
+        refs = {f: entity for f, entity in compiled.references.items() if f in self.compared or f == self.account_ref}
+        if refs:
+            raw_by_field = {}
+            for f in refs:
+                raw = {}
+                for remote in remotes:
+                    value = mapped[remote.external_id].get(f)
+                    if value is not None and value is not UNKNOWN and value != "":
+                        raw[remote.external_id] = str(value)
+                raw_by_field[f] = raw
+            for f, entity in refs.items():
+                raw = raw_by_field[f]
+                golden = dict(RecordLink.objects.filter(
+                    system=compiled.system(side), entity_type=entity or f, external_id__in=set(raw.values()),
+                ).values_list("external_id", "record_id")) if raw else {}
+                for external_id, values in mapped.items():
+                    value = raw.get(external_id)
+                    placed = UNKNOWN if value is not None and value not in golden else (
+                        None if value is None else f"record:{golden[value]}")
+                    values[f if f in self.compared else "__account__"] = placed
+        return mapped
+
+    # -- money ---------------------------------------------------------------------------------------------
+    def _add_money(self, side: str, values: dict) -> None:
+        if self.per_account:
+            ref = values["__account__"] if "__account__" in values else values.get(self.account_ref)
+            account = ref if isinstance(ref, str) else ("unplaced" if ref is UNKNOWN else "none")
+        else:
+            account = "all"  # an account's own balances are compared field by field; totals per currency here
+        money = self.money
+        for f in self.money_fields:
+            value = values.get(f)
+            if type(value) is not dict:
+                continue
+            try:
+                amount = Decimal(value["amount"])
+            except (KeyError, TypeError, InvalidOperation):
+                continue
+            bucket = money[(account, value.get("currency") or "", f)]
+            bucket[side] = bucket.get(side, 0) + amount
+
+    def _money_items(self) -> None:
+        totals: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
+        names = self._account_names({a for a, _, _ in self.money if a.startswith("record:")})
+        differing = 0
+        for (account, currency, f), sides in sorted(self.money.items()):
+            crm, erp = sides.get("crm", Decimal(0)), sides.get("erp", Decimal(0))
+            for side, amount in (("crm", crm), ("erp", erp)):
+                totals[(currency, f)][side] = totals[(currency, f)].get(side, Decimal(0)) + amount
+            if crm != erp and account != "all":
+                differing += 1
+                record_id = int(account[7:]) if account.startswith("record:") else None
+                self._item(ItemKind.MONEY, record_id=record_id, field=f, currency=currency[:3],
+                           crm_value=_money_text(crm), erp_value=_money_text(erp),
+                           detail=f"{MEASURES.get(f, f)} for {names.get(account, account)} in {currency}: "
+                                  f"CRM {_money_text(crm)} vs ERP {_money_text(erp)} "
+                                  f"(difference {_money_text(crm - erp)})")
+        rows = []
+        for (currency, f), sides in sorted(totals.items()):
+            crm, erp = sides.get("crm", Decimal(0)), sides.get("erp", Decimal(0))
+            rows.append({"measure": MEASURES.get(f, f), "field": f, "currency": currency, "crm": _money_text(crm),
+                         "erp": _money_text(erp), "difference": _money_text(crm - erp), "agree": crm == erp})
+            per_record = self.mapping.entity_type == "account"  # an account's balances are compared field by field
+            if crm != erp and not per_record and all(a == "all" for a, c, g in self.money if (c, g) == (currency, f)):
+                differing += 1
+                self._item(ItemKind.MONEY, field=f, currency=currency[:3], crm_value=_money_text(crm),
+                           erp_value=_money_text(erp),
+                           detail=f"{MEASURES.get(f, f)} in {currency}: CRM {_money_text(crm)} vs ERP "
+                                  f"{_money_text(erp)} (difference {_money_text(crm - erp)})")
+        self.report.money = rows
+        self.report.money_mismatches = differing
+
+    @staticmethod
+    def _account_names(keys: set[str]) -> dict[str, str]:
+        ids = [int(k[7:]) for k in keys]
+        return {f"record:{pk}": name or f"account #{pk}"
+                for pk, name in Record.objects.filter(pk__in=ids).values_list("pk", "display_name")}
+
+    # -- one-sided -------------------------------------------------------------------------------------------
+    def _one_sided(self, reads: dict[str, _SideRead]) -> None:
+        """Linked records read on one side only: the other side has no link, or no longer has the record."""
+        self.one_sided_counts = {"crm": 0, "erp": 0}
+        system_ids = {side: self.compiled.system(side).pk for side in SIDES}
+        names = {side: self.compiled.system(side).name for side in SIDES}
+        for side in SIDES:
+            other = OTHER[side]
+            alone = [rid for rid in reads[side].digests if rid not in reads[other].digests]
+            for start in range(0, len(alone), 5000):
+                chunk = alone[start:start + 5000]
+                ids = defaultdict(dict)
+                for rid, system_id, ext in RecordLink.objects.filter(
+                        record_id__in=chunk, system_id__in=system_ids.values()).values_list(
+                        "record_id", "system_id", "external_id"):
+                    ids[rid][system_id] = ext
+                for rid in chunk:
+                    self.one_sided_counts[side] += 1
+                    mine, theirs = ids[rid].get(system_ids[side], ""), ids[rid].get(system_ids[other])
+                    if theirs:
+                        detail = (f"linked to {names[other]} record {theirs}, which {names[other]} no longer returns "
+                                  "(deleted or archived there)")
+                    else:
+                        detail = f"the golden record has no {LABEL[other]} link: the {LABEL[other]} never got it"
+                    kind = ItemKind.ONLY_CRM if side == "crm" else ItemKind.ONLY_ERP
+                    self._item(kind, record_id=rid, **{f"{side}_id": mine, f"{other}_id": theirs or ""},
+                               detail=detail)
+
+    # -- field by field ---------------------------------------------------------------------------------------
+    def _compare_candidates(self, candidates: list, reads: dict[str, _SideRead]) -> tuple[int, int]:
+        """Read the candidates again from the CRM and compare field by field; returns (mismatched, in flight)."""
+        self.field_counts: dict[str, int] = defaultdict(int)
+        if not candidates:
+            return 0, 0
+        compiled = self.compiled
+        crm_system = compiled.system("crm")
+        mismatched = in_flight = 0
+        with connector_session(crm_system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
+            obj = compiled.vendor_object("crm")
+            options = connector.read_options(obj, compiled.paths["crm"])
+            for start in range(0, len(candidates), REFETCH_SIZE):
+                chunk = candidates[start:start + REFETCH_SIZE]
+                record_ids = [c[0] for c in chunk]
+                crm_ids = dict(RecordLink.objects.filter(record_id__in=record_ids, system=crm_system)
+                               .values_list("record_id", "external_id"))
+                remotes = connector.get_many(obj, [crm_ids[rid] for rid in record_ids if rid in crm_ids], **options)
+                crm_values = {ext: _normalised(values, self.compared)
+                              for ext, values in self._comparable("crm", remotes).items()}
+                context = _Context.load(record_ids, compiled)
+                crm_times = {r.external_id: r.updated_at for r in remotes}
+                for record_id, erp_id, erp_values, erp_updated_at in chunk:
+                    crm_id = crm_ids.get(record_id)
+                    crm = crm_values.get(crm_id) if crm_id else None
+                    if crm is None:
+                        continue  # gone from the CRM since it was read: the next report sees it
+                    fields = [f for f in self.compared if crm.get(f) is not UNKNOWN
+                              and erp_values.get(f) is not UNKNOWN and crm.get(f) != erp_values.get(f)]
+                    if not fields:
+                        continue
+                    pulled = (context.changed_since_read(record_id, "crm", crm_times.get(crm_id))
+                              or context.changed_since_read(record_id, "erp", erp_updated_at)
+                              or record_id in context.written_since_read)
+                    real = [f for f in fields if not (pulled or context.in_flight(record_id, f))]
+                    if not real:
+                        in_flight += 1
+                        continue
+                    mismatched += 1
+                    for f in real:
+                        self.field_counts[f] += 1
+                        self._item(ItemKind.FIELD, record_id=record_id, crm_id=crm_id, erp_id=erp_id, field=f,
+                                   crm_value=crm.get(f), erp_value=erp_values.get(f),
+                                   hub_value=context.values.get(record_id, {}).get(f),
+                                   lineage=context.lineage(record_id, f),
+                                   detail=f"{f}: CRM {_show(crm.get(f))} vs ERP {_show(erp_values.get(f))}")
+                self.progress("comparing", min(start + REFETCH_SIZE, len(candidates)), len(candidates))
+        return mismatched, in_flight
+
+    def _item(self, kind: str, *, record_id: int | None = None, **fields: Any) -> None:
+        if self.kept[kind] >= MAX_ITEMS_PER_KIND:
+            return
+        self.kept[kind] += 1
+        fields["detail"] = fields.get("detail", "")[:500]
+        self.items.append(ReportItem(kind=kind, record_id=record_id, **fields))
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(empty)"
+    if isinstance(value, dict) and "amount" in value:
+        return f"{value.get('amount')} {value.get('currency') or ''}".strip()
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+@dataclass
+class _Context:
+    """What explains a difference for a chunk of records: writes in flight, open conflicts, the golden values,
+    each field's provenance, and the last write the hub sent to each side."""
+
+    compiled: CompiledMapping
+    pending: dict[int, set[str]]
+    conflicts: set[tuple[int, str]]
+    values: dict[int, dict]
+    provenance: dict[int, dict]
+    sent: dict[tuple[int, str], list]
+    written_since_read: set[int]
+    read_state: dict[tuple[int, int], tuple]
+
+    @classmethod
+    def load(cls, record_ids: list[int], compiled: CompiledMapping) -> _Context:
+        pending: dict[int, set[str]] = defaultdict(set)
+        for rid, values in OutboundChange.objects.filter(record_id__in=record_ids,
+                                                         status__in=IN_FLIGHT_STATUSES).values_list("record_id",
+                                                                                                    "values"):
+            pending[rid] |= set(values or {})
+        conflicts = set(Conflict.objects.filter(record_id__in=record_ids, status=ConflictStatus.OPEN)
+                        .values_list("record_id", "field"))
+        records = {pk: (values, prov) for pk, values, prov in
+                   Record.objects.filter(pk__in=record_ids).values_list("pk", "values", "provenance")}
+        sent: dict[tuple[int, str], list] = defaultdict(list)
+        rows = (OutboundChange.objects.filter(record_id__in=record_ids, status=OutboundStatus.SENT)
+                .select_related("run__rule_version").order_by("-sent_at", "-id"))
+        for change in rows:
+            sent[(change.record_id, change.side)].append(change)
+        # The hub wrote to a side after it last read it: what that write changed there (a NetSuite address line
+        # shared by billing and shipping, say) comes back with the next pull.
+        read_state = {(rid, system_id): (synced, updated, needs) for rid, system_id, synced, updated, needs in
+                      RecordLink.objects.filter(record_id__in=record_ids).values_list(
+                          "record_id", "system_id", "last_synced_at", "remote_updated_at", "needs_merge")}
+        written = set()
+        for (rid, side), changes in sent.items():
+            last_read = read_state.get((rid, compiled.system(side).pk), (None,))[0]
+            if changes[0].sent_at and (last_read is None or changes[0].sent_at > last_read):
+                written.add(rid)
+        return cls(compiled, pending, conflicts, {k: v[0] for k, v in records.items()},
+                   {k: v[1] for k, v in records.items()}, sent, written, read_state)
+
+    def changed_since_read(self, record_id: int, side: str, updated_at) -> bool:
+        """The side modified the record after the hub last read it (or the hub has not merged what it read):
+        the next sync carries the change."""
+        state = self.read_state.get((record_id, self.compiled.system(side).pk))
+        if state is None:
+            return False
+        _, read_at, needs_merge = state
+        return bool(needs_merge or read_at is None or (updated_at is not None and updated_at > read_at))
+
+    def in_flight(self, record_id: int, field: str) -> bool:
+        return field in self.pending.get(record_id, ()) or (record_id, field) in self.conflicts
+
+    def lineage(self, record_id: int, field: str) -> dict:
+        """Per side: the hub's last write of this field there (run, rule version, when), or -- when that side is
+        where the value comes from -- the run that read it."""
+        out = {}
+        prov = (self.provenance.get(record_id) or {}).get(field) or {}
+        for side in SIDES:
+            system = self.compiled.system(side)
+            write = next((c for c in self.sent.get((record_id, side), ()) if field in (c.values or {})), None)
+            if write is not None:
+                out[side] = {"how": f"written by the hub to {system.name}", "run": write.run_id,
+                             "rule_version": write.run.rule_version.number if write.run and write.run.rule_version
+                             else None, "at": write.sent_at.isoformat() if write.sent_at else None}
+            elif prov.get("system") == system.slug:
+                out[side] = {"how": f"{system.name}'s own value, read by the hub", "run": prov.get("sync_run"),
+                             "rule_version": prov.get("rule_version"), "at": prov.get("at")}
+            else:
+                out[side] = {"how": f"never written by the hub to {system.name}", "run": None,
+                             "rule_version": None, "at": None}
+        return out

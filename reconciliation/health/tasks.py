@@ -1,0 +1,31 @@
+"""Celery entry points: thin, load by id, call a service."""
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def reconcile_mapping(report_id: int) -> dict:
+    """Run a queued reconciliation report (the button, the API)."""
+    from reconciliation.health.models import ReconciliationReport
+    from reconciliation.health.reports import report_run
+
+    report = report_run(report=ReconciliationReport.objects.select_related("mapping").get(pk=report_id))
+    return {"report": report.pk, "status": report.status, "score": report.consistency_score}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def reconcile_all() -> list[int]:
+    """The daily reconciliation of every enabled mapping."""
+    from reconciliation.health import services
+
+    services.report_fail_stale()
+    return [report.pk for report in services.reconcile_all()]
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def health_check() -> dict:
+    """Every five minutes: auth checks, a health sample, the alert rules."""
+    from reconciliation.health import services
+
+    return services.health_check()

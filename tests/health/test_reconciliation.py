@@ -1,0 +1,229 @@
+"""Reconciliation against both sandboxes: discrepancies built in the emulators are found, exactly."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.core.management import call_command
+
+from integration_hub.models import Record, RecordLink
+from reconciliation.health import services
+from reconciliation.health.models import ReconciliationReport, ReportItem, ReportStatus
+from reconciliation.health.reports import report_create, report_run
+from tests.health.conftest import invoice_rules_fixed, sync
+
+pytestmark = pytest.mark.django_db
+
+
+def reconcile(mapping) -> ReconciliationReport:
+    return report_run(report=report_create(mapping=mapping, trigger="command"))
+
+
+def found(report) -> set[tuple]:
+    """What a report found, as (kind, field, crm id, erp id, currency) lines."""
+    return {(i.kind, i.field, i.crm_id, i.erp_id, i.currency) for i in report.items.all()}
+
+
+def ids(mapping, name: str) -> tuple[Record, str, str]:
+    record = Record.objects.get(entity_type=mapping.entity_type, values__name=name)
+    return (record, record.links.get(system=mapping.crm_system).external_id,
+            record.links.get(system=mapping.erp_system).external_id)
+
+
+def test_a_settled_integration_reconciles_with_counts_from_the_vendors_count_queries(synced, emulators):
+    hubspot, netsuite = emulators
+    report = reconcile(synced["account"])
+
+    assert report.status == ReportStatus.SUCCEEDED, report.error
+    assert report.counts["crm"]["system"] == 8 and report.counts["crm"]["counted_by"] == "HubSpot search total"
+    assert report.counts["erp"]["system"] == 5 and report.counts["erp"]["counted_by"] == "SuiteQL COUNT(*)"
+    assert report.counts["hub"] == {"records": 5, "linked_both": 4}
+    assert report.compared == 4 and report.mismatched == 0 and report.consistency_score == 1.0
+    # The four CRM spellings nobody linked, and the ERP customer the CRM never got, are one-sided.
+    assert sorted(i.crm_id for i in report.items.filter(kind="only_crm")) == ["1001", "1002", "1006", "1008"]
+    assert report.items.filter(kind="only_erp").count() == 1
+    # Counting asked the vendors' count queries, not a download.
+    assert any(p.endswith("/companies/search") for _, p, _ in hubspot.emulator.request_log)
+    assert "sales_owner" in {s["field"] for s in report.skipped_fields}  # kept in the CRM only
+
+
+def test_the_report_finds_exactly_the_discrepancies_built_in_the_emulators(synced, emulators):
+    hubspot, netsuite = emulators
+    account = synced["account"]
+    baseline = found(reconcile(account))
+    stark, stark_crm, stark_erp = ids(account, "Stark Industries")
+    globex, globex_crm, _ = ids(account, "Globex Corporation")
+    initech, initech_crm, _ = ids(account, "Initech LLC")
+
+    # 1. A customer deleted in the ERP.
+    del netsuite.store.table("customer")[stark_erp]
+    # 2. A field changed behind the integration's back: no modification time moved, no sync will ever see it.
+    hubspot.store.table("companies")[globex_crm]["properties"]["city"] = "Shelbyville"
+    # 3. A renamed field: NetSuite now calls the customer's phone "phoneNumber".
+    netsuite.set_faults(renamed_fields={"customer": {"phone": "phoneNumber"}})
+    # Not a discrepancy: an ordinary edit the next scheduled sync will carry (in flight).
+    from connectors.services import connector_session
+    with connector_session(account.crm_system) as connector:
+        [result] = connector.upsert_many("companies", [{"id": initech_crm, "city": "Boulder"}], None)
+    assert result.ok
+
+    report = reconcile(account)
+
+    assert report.status == ReportStatus.SUCCEEDED, report.error
+    assert found(report) - baseline == {
+        ("only_crm", "", stark_crm, stark_erp, ""),
+        ("field", "shipping_city", globex_crm, ReportItem.objects.get(report=report, field="shipping_city").erp_id, ""),
+    }
+    assert baseline - found(report) == set()
+    deleted = report.items.get(kind="only_crm", crm_id=stark_crm)
+    assert "no longer returns" in deleted.detail and deleted.record_id == stark.pk
+    city = report.items.get(kind="field")
+    before = globex.values["shipping_city"]
+    assert (city.crm_value, city.erp_value, city.hub_value, city.record_id) == ("Shelbyville", before, before,
+                                                                               globex.pk)
+    assert city.lineage["crm"]["how"] and city.lineage["erp"]["how"]
+    assert report.field_mismatches == {"shipping_city": 1}
+    assert report.in_flight == 1 and report.mismatched == 1 and report.compared == 3
+    assert report.consistency_score == pytest.approx(2 / 3)
+    # The renamed field is reported once, with the drift check's reason, and not compared record by record.
+    [phone] = [s for s in report.skipped_fields if s["field"] == "phone"]
+    assert phone["side"] == "erp" and "phone" in phone["reason"]
+    assert "phone" not in report.compared_fields
+
+
+def test_re_sync_this_record_puts_the_systems_back_in_agreement(synced, emulators, revops_user):
+    hubspot, netsuite = emulators
+    account = synced["account"]
+    globex, globex_crm, globex_erp = ids(account, "Globex Corporation")
+    hubspot.store.table("companies")[globex_crm]["properties"]["city"] = "Shelbyville"
+    report = reconcile(account)
+    item = report.items.get(kind="field", field="shipping_city")
+
+    run = services.item_resync(item=item, user=revops_user)
+    from integration_hub.sync import outbox
+    outbox.dispatch_all()
+
+    assert run.trigger == "manual" and run.status == "succeeded"
+    address = next(line for line in netsuite.store.table("customer")[globex_erp]["addressBook"]
+                   if line.get("defaultShipping"))
+    assert address["addressBookAddress"]["city"] == "Shelbyville"  # a shared field: the CRM's edit flowed
+    assert reconcile(account).items.filter(kind="field").count() == 0
+
+
+def test_an_invoice_total_off_by_a_cent_is_found_in_the_field_and_the_money_totals(
+        synced, emulators, revops_user, finance_user):
+    hubspot, _ = emulators
+    invoice = invoice_rules_fixed(synced, revops_user, finance_user)
+    for _ in range(2):
+        sync(invoice)
+    baseline = reconcile(invoice)
+    assert baseline.mismatched == 0 and baseline.money_mismatches == 0, found(baseline)
+    crm_id = RecordLink.objects.get(entity_type="invoice", system=invoice.crm_system).external_id
+    hubspot.store.table("invoices")[crm_id]["properties"]["hs_amount_billed"] = "6199.99"
+
+    report = reconcile(invoice)
+
+    assert {(i.kind, i.field) for i in report.items.all()} == {("field", "amount"), ("money", "amount")}
+    amount = report.items.get(kind="field")
+    assert amount.crm_value == {"amount": "6199.99", "currency": "USD"}
+    assert amount.erp_value == {"amount": "6200.00", "currency": "USD"}
+    money = report.items.get(kind="money")
+    assert (money.crm_value, money.erp_value, money.currency) == ("6199.99", "6200.00", "USD")
+    invoiced = next(m for m in report.money if m["field"] == "amount")
+    assert invoiced["difference"] == "-0.01" and not invoiced["agree"]
+    outstanding = next(m for m in report.money if m["field"] == "amount_due")
+    assert outstanding["agree"]
+
+
+def test_an_unreachable_system_fails_the_report_with_the_vendors_message(synced, emulators, settings):
+    _, netsuite = emulators
+    settings.SYNC_CONNECTOR_OPTIONS = {"timeout": 5, "backoff_base": 0.01, "max_attempts": 2}  # give up quickly
+    netsuite.set_faults(fail_next=100, fail_status=503)
+    report = reconcile(synced["account"])
+    assert report.status == ReportStatus.FAILED and "503" in report.error
+    assert report.finished_at is not None
+
+
+def test_the_command_prints_the_summary_and_the_page_shows_the_report_and_its_csv(synced, client, viewer_user):
+    out = io.StringIO()
+    call_command("reconcile", "account", stdout=out)
+    assert "only in the CRM 4" in out.getvalue() and "consistency 100.0 %" in out.getvalue()
+    report = ReconciliationReport.objects.get()
+    assert report.trigger == "command"
+
+    client.force_login(viewer_user)
+    page = client.get(f"/reconciliation/{report.pk}/").content.decode()
+    assert "100.0 %" in page and "HubSpot record 1001 is linked to nothing" in page
+    assert "Re-sync this record" not in page  # viewers read; RevOps re-syncs
+    listing = client.get("/reconciliation/").content.decode()
+    assert f"/reconciliation/{report.pk}/" in listing and "Run now" not in listing
+    response = client.get(f"/reconciliation/{report.pk}/csv/")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert response["Content-Type"] == "text/csv" and len(rows) == report.items.count()
+    assert {r["kind"] for r in rows} >= {"only_crm", "only_erp"}
+
+
+def test_the_run_button_queues_a_report_for_revops_only(synced, client, revops_user, viewer_user,
+                                                        django_capture_on_commit_callbacks):
+    account = synced["account"]
+    client.force_login(viewer_user)
+    assert client.post(f"/reconciliation/run/{account.pk}/").status_code == 403
+    client.force_login(revops_user)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(f"/reconciliation/run/{account.pk}/")
+    report = ReconciliationReport.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/reconciliation/{report.pk}/"
+    assert report.requested_by == revops_user and report.trigger == "manual" and len(callbacks) == 1
+
+
+def test_the_daily_schedule_reconciles_every_enabled_published_mapping(synced):
+    from django_celery_beat.models import PeriodicTask
+
+    from reconciliation.health import tasks
+
+    schedule = PeriodicTask.objects.get(name="daily reconciliation")
+    assert schedule.task == "reconciliation.health.tasks.reconcile_all" and schedule.interval.every == 24 * 60
+    reports = ReconciliationReport.objects.filter(pk__in=tasks.reconcile_all())
+    enabled = {m.entity_type for m in synced.values() if m.is_enabled}
+    assert {r.entity_type for r in reports} == enabled
+    assert all(r.status == "succeeded" and r.trigger == "schedule" for r in reports)
+
+
+def test_money_totals_are_compared_per_account_and_currency(synced, emulators, revops_user, finance_user):
+    from datetime import UTC, datetime
+
+    from connectors.services import connector_session
+    from mapping import services as mapping_services
+    from mapping.models import FieldRule
+
+    hubspot, netsuite = emulators
+    account = synced["account"]
+    invoice = invoice_rules_fixed(synced, revops_user, finance_user)
+    draft = mapping_services.version_create_draft(mapping=invoice, user=revops_user)
+    FieldRule.objects.create(version=draft, field="customer", field_type="reference", system_of_record="erp",
+                             crm_path="associations.companies.0", erp_path="entity", non_owner_policy="revert_and_log")
+    mapping_services.version_sign_off(version=draft, user=finance_user)
+    mapping_services.version_publish(version=draft, user=revops_user)
+    invoice.refresh_from_db()
+    globex, globex_crm, globex_erp = ids(account, "Globex Corporation")
+    erp_invoice = netsuite.store.table("invoice")["100"]
+    erp_invoice["entity"] = globex_erp  # Globex's invoice, in both systems
+    due = int(datetime.fromisoformat(erp_invoice["dueDate"]).replace(tzinfo=UTC).timestamp() * 1000)
+    with connector_session(invoice.crm_system) as connector:
+        [created] = connector.upsert_many("invoices", [{
+            "hs_number": "INV1001", "hs_invoice_status": "open", "hs_currency": "USD", "hs_amount_billed": "6200.00",
+            "erp_amount_paid": "0.00", "erp_amount_due": "6200.00", "hs_due_date": str(due)}], None)
+        connector.associate("invoices", created.external_id, "companies", globex_crm)
+    for _ in range(2):
+        sync(invoice)
+    baseline = reconcile(invoice)
+    assert baseline.compared == 1 and baseline.mismatched == 0 and baseline.money_mismatches == 0, found(baseline)
+
+    hubspot.store.table("invoices")[created.external_id]["properties"]["erp_amount_due"] = "6100.00"
+    report = reconcile(invoice)
+
+    money = report.items.get(kind="money")
+    assert (money.field, money.record_id, money.currency) == ("amount_due", globex.pk, "USD")
+    assert "Outstanding for Globex Corporation in USD: CRM 6100.00 vs ERP 6200.00" in money.detail
+    assert {(i.kind, i.field) for i in report.items.all()} == {("field", "amount_due"), ("money", "amount_due")}
