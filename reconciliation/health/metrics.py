@@ -72,11 +72,11 @@ def limit_per_minute(system: ConnectedSystem) -> float | None:
     return limit.requests * 60 / limit.per_seconds if limit else None
 
 
-def celery_queue_depth() -> int | None:
-    """Messages waiting in the default Celery queue (None when the broker cannot say)."""
+def celery_queue_depth(queue: str | None = None) -> int | None:
+    """Messages waiting in a Celery queue, the default one unless named (None when the broker cannot say)."""
     from integration_hub.celery import app
 
-    queue = app.conf.task_default_queue or "celery"
+    queue = queue or app.conf.task_default_queue or "celery"
     try:
         with app.connection_for_read() as connection:
             connection.ensure_connection(max_retries=1, timeout=2)

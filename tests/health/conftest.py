@@ -24,18 +24,14 @@ def synced(published):
 
 
 def invoice_rules_fixed(published, revops_user, finance_user):
-    """The invoice mapping with its status mapped both ways (NetSuite "Open" is HubSpot "open"), published."""
-    from mapping import services
+    """The invoice mapping as the template publishes it (NetSuite "Open" is HubSpot "open"; its lines point at
+    items), with the items synced first so its invoices can be created in the CRM whole."""
+    from integration_hub.sync import engine, outbox
     from mapping.models import VersionStatus
 
     invoice = published["invoice"]
-    draft = services.version_create_draft(mapping=invoice, user=revops_user)
-    status = draft.rules.get(field="status")
-    status.erp_transforms = [{"name": "picklist", "params": {"map": {"Open": "open", "Paid In Full": "paid"},
-                                                             "unknown": "reject"}}]
-    status.save()
-    services.version_sign_off(version=draft, user=finance_user)
-    services.version_publish(version=draft, user=revops_user)
-    invoice.refresh_from_db()
     assert invoice.published_version.status == VersionStatus.PUBLISHED
+    for entity in ("item", "account"):
+        engine.sync_run_execute(run=engine.sync_run_create(mapping=published[entity]))
+    outbox.dispatch_all_until_empty()
     return invoice

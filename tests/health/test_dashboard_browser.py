@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from reconciliation.health import metrics
 from reconciliation.health.models import MetricSample
-from tests.hub.test_browser import page  # noqa: F401 (the Playwright fixture)
 
 pytestmark = [pytest.mark.chromium]
 

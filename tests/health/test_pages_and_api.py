@@ -98,17 +98,15 @@ def test_celery_queue_depth_counts_the_messages_waiting_in_redis(db):
     from integration_hub.celery import app
     from reconciliation.health.metrics import celery_queue_depth
 
-    default = app.conf.task_default_queue
-    app.conf.task_default_queue = "health-depth-test"  # a queue no worker listens to
+    queue = "health-depth-test"  # a queue no worker listens to
     try:
-        assert celery_queue_depth() == 0
+        assert celery_queue_depth(queue) == 0
         for _ in range(3):
-            app.send_task("reconciliation.health.tasks.health_check", queue="health-depth-test")
-        assert celery_queue_depth() == 3
+            app.send_task("reconciliation.health.tasks.health_check", queue=queue)
+        assert celery_queue_depth(queue) == 3
     finally:
         with app.connection_for_write() as connection:
-            connection.default_channel.client.delete("health-depth-test")
-        app.conf.task_default_queue = default
+            connection.default_channel.client.delete(queue)
 
 
 def test_acknowledging_never_redirects_off_site(client, revops_user, crm_system):
