@@ -5,11 +5,13 @@ compare the busiest minute of the last hour with the system's rate limit.
 """
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.cache import cache
 
 KEEP_SECONDS = 2 * 60 * 60
+logger = logging.getLogger(__name__)
 
 
 def _key(system_id: int, minute: int) -> str:
@@ -25,7 +27,7 @@ def record_calls(system_id: int, calls: int, *, now: float | None = None) -> Non
         if not cache.add(key, calls, KEEP_SECONDS):
             cache.incr(key, calls)
     except Exception:  # the count is a health figure: losing one is better than failing a sync
-        pass
+        logger.warning("could not count %s API calls for system %s", calls, system_id, exc_info=True)
 
 
 def calls_per_minute(system_id: int, minutes: int = 60, *, now: float | None = None) -> list[int]:
