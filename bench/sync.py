@@ -52,6 +52,23 @@ def emulator_process(vendor: str):
         process.wait(timeout=30)
 
 
+PROFILE: dict = {"dir": None}
+
+
+@contextmanager
+def profiled(name: str):
+    """cProfile the block into `<--profile DIR>/<name>.prof` when asked (the figures then include its cost)."""
+    if not PROFILE["dir"]:
+        yield
+        return
+    import cProfile
+
+    os.makedirs(PROFILE["dir"], exist_ok=True)
+    with cProfile.Profile() as profile:
+        yield
+    profile.dump_stats(os.path.join(PROFILE["dir"], f"{name}.prof"))
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -64,7 +81,9 @@ def main() -> None:
     parser.add_argument("--changed", type=int, default=1000)
     parser.add_argument("--deals", type=int, default=10_000)
     parser.add_argument("--deal-lines", type=int, default=5)
+    parser.add_argument("--profile", metavar="DIR", help="write a cProfile of each measured phase into DIR")
     args = parser.parse_args()
+    PROFILE["dir"] = args.profile
     scratch = tempfile.mkdtemp(prefix="bench-sync-")
     os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{scratch}/bench.sqlite3"
     os.environ["DATA_DIR"] = scratch
@@ -120,8 +139,10 @@ def run_bench(args, crm_url: str, erp_url: str) -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     counts = {}
     for entity in ("account", "contact"):
-        run = engine.sync_run_execute(run=engine.sync_run_create(mapping=mappings[entity]))
-        dispatched = outbox.dispatch_all_until_empty()
+        with profiled(f"initial-{entity}-sync"):
+            run = engine.sync_run_execute(run=engine.sync_run_create(mapping=mappings[entity]))
+        with profiled(f"initial-{entity}-dispatch"):
+            dispatched = outbox.dispatch_all_until_empty()
         counts[entity] = run.counts
         print(f"  {entity}: {run.get_status_display()}, {run.counts}, sent {dispatched.sent}, dead {dispatched.dead}")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -149,8 +170,10 @@ def run_bench(args, crm_url: str, erp_url: str) -> None:
             connector.upsert_many("customer", [{"externalId": ext, "terms": "Net 60"}
                                                for ext in changed[start:start + 1000]], "externalId")
     wall, cpu = time.perf_counter(), time.process_time()
-    run = engine.sync_run_execute(run=engine.sync_run_create(mapping=account))
-    sent = outbox.dispatch_all_until_empty()
+    with profiled("incremental-sync"):
+        run = engine.sync_run_execute(run=engine.sync_run_create(mapping=account))
+    with profiled("incremental-dispatch"):
+        sent = outbox.dispatch_all_until_empty()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"  incremental: {run.counts}, sent {sent.sent}")
     print(f"figure: sync_incremental_{len(changed)}_of_{args.linked} = {wall:.2f} s")
@@ -249,6 +272,7 @@ def seed_linked_filler(crm, erp, account, first: int, count: int) -> None:
     without history: set-up, not the engine's work)."""
     from connectors.services import connector_session
     from integration_hub import matching
+    from integration_hub.bulk import insert_many
     from integration_hub.models import Record, RecordLink
     from integration_hub.sync.rules import compile_mapping
 
@@ -263,8 +287,8 @@ def seed_linked_filler(crm, erp, account, first: int, count: int) -> None:
             crm_rows = [{**compiled.mappers["crm"].to_vendor(v).values, "hub_record_id": f"filler-{row['externalId']}"}
                         for v, row in zip(values, rows, strict=True)]
             crm_ids = [r.external_id for r in hs.upsert_many("companies", crm_rows, "hub_record_id")]
-            records = Record.objects.bulk_create(
-                [Record(entity_type="account", values=v, display_name=v.get("name", "")) for v in values])
+            records = [Record(entity_type="account", values=v, display_name=v.get("name", "")) for v in values]
+            insert_many(Record, records)
             matching.keys_add(records, keys)
             links = []
             for record, v, row, crm_row, erp_id, crm_id in zip(records, values, rows, crm_rows, erp_ids, crm_ids,
@@ -274,7 +298,7 @@ def seed_linked_filler(crm, erp, account, first: int, count: int) -> None:
                                         base_snapshot=v, remote_values=row))
                 links.append(RecordLink(record=record, system=crm, entity_type="account", external_id=crm_id,
                                         base_snapshot=v, remote_values=crm_row))
-            RecordLink.objects.bulk_create(links, batch_size=2000)
+            insert_many(RecordLink, links)
     # The hub has read both systems up to now.
     from django.utils import timezone
 

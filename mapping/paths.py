@@ -209,7 +209,7 @@ def unshare_selected_lines(lists: dict[str, Any], writing: list[str], others: li
                    and selected([line], k, v) is line]
         if not sharing:
             continue
-        copy = {k: v for k, v in line.items() if k not in ("id", "internalId")}
+        copy = {k: v for k, v in line.items() if k not in ("id", "internalId", "line")}
         copy = _deep(copy)
         line[key] = value != "true"  # the original line keeps the other flags, and gives this one up
         for other_key, other_value in sharing:

@@ -37,11 +37,12 @@ single-record async requests only a create (POST with `Prefer: respond-async`) b
 """
 from __future__ import annotations
 
+import heapq
 import json
 import re
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -54,7 +55,9 @@ from connectors.sandbox import netsuite_suiteql as suiteql
 from connectors.sandbox.netsuite_async import AsyncJobs, is_collection, prefers_async
 from connectors.sandbox.netsuite_auth import parse_oauth_header, tba_signature_valid, verify_client_assertion
 from connectors.sandbox.netsuite_demo import load_demo
+from connectors.sandbox.netsuite_index import Indexes
 from connectors.sandbox.netsuite_schema import (
+    ADDRESS,
     COMMON,
     CUSTOM_PREFIXES,
     CUSTOM_TYPES,
@@ -79,6 +82,12 @@ DEMO_TBA = {
     "consumer_secret": "sandbox-consumer-secret",
     "token_id": "sandbox-token-id",
     "token_secret": "sandbox-token-secret",
+}
+# SuiteQL tables of the customer address book (see `_address_items`) and their columns.
+ADDRESS_KEY_SPAN = 100_000
+ADDRESS_TABLES = {
+    "customeraddressbook": {"entity", "internalid", "addressbookaddress", "defaultbilling", "defaultshipping", "label"},
+    "customeraddressbookentityaddress": {"nkey", "recordowner", *(name.lower() for name in ADDRESS)},
 }
 ID = r"(?P<ref>eid:[^/]+|\d+)"
 TYPE = r"(?P<type>[A-Za-z]+)"
@@ -125,6 +134,7 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         self._inflight = 0
         self._inflight_lock = threading.Lock()
         self._nonces: deque[str] = deque(maxlen=10_000)
+        self._indexes = Indexes(lambda record_type: self.store.table(record_type))
         super().__init__(**kwargs)
 
     def setup(self) -> None:
@@ -326,6 +336,7 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
             self._eids(record_type).pop(old["externalId"], None)
         if row.get("externalId"):
             self._eids(record_type)[row["externalId"]] = record_id
+        self._indexes.written(record_type, record_id, row)
         self.store.table(record_type)[record_id] = row
 
     def _existing(self, record_type: str, ref: str) -> tuple[str, dict[str, Any]]:
@@ -435,6 +446,7 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         record_type = request.group("type")
         record_id, row = self._existing(record_type, request.group("ref"))
         self._eids(record_type).pop(row.get("externalId"), None)
+        self._indexes.written(record_type, record_id, None)
         del self.store.table(record_type)[record_id]
         return Response(204)
 
@@ -585,8 +597,18 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
                 total += amount
             row["subtotal"] = row["total"] = float(total)
         for name in ("addressBook", "price", "apply"):
-            for number, line in enumerate(row.get(name) or [], start=1):
-                line.setdefault("line", number)
+            lines = row.get(name) or []
+            taken: set[Any] = set()
+            for line in lines:  # a line's number is its key: a new line, or a copy of one, gets the next free one
+                if "line" in line and line["line"] in taken:
+                    del line["line"]
+                elif "line" in line:
+                    taken.add(line["line"])
+            for number, line in enumerate(lines, start=1):
+                if "line" not in line:
+                    line["line"] = number if number not in taken else max(
+                        (n for n in taken if isinstance(n, int)), default=0) + 1
+                    taken.add(line["line"])
         for line in row.get("addressBook") or []:
             address = line.get("addressBookAddress")
             if isinstance(address, dict):
@@ -679,39 +701,112 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
             raise problem(400, "The request body must contain the query in 'q'.", "INVALID_CONTENT", errorPath="q")
         try:
             query = suiteql.parse(sql)
-            record_types = SUITEQL_TABLES.get(query.table)
-            if record_types is None:
-                raise suiteql.SuiteQLError(f"Record '{query.table}' was not found.")
-            rows, columns = self._suiteql_rows(record_types)
-            result = suiteql.run(query, rows, columns, self._display(record_types))
+            items = self._suiteql(query)
         except suiteql.SuiteQLError as exc:
             raise problem(400, f"Invalid search query. Detailed unprocessed description follows. {exc}",
                           "INVALID_PARAMETER", errorQueryParam="q") from None
-        items = [{"links": [], **{k: _sql_text(v) for k, v in row.items() if v is not None}} for row in result]
         href = f"http://{request.headers.get('Host', '')}{REST}/query/v1/suiteql"
         return self._collection(request, items, href)
 
-    def _suiteql_rows(self, record_types: tuple[str, ...]) -> tuple[list[dict[str, Any]], set[str]]:
-        """Rows of a SuiteQL table built from the record tables, with the set of known column names."""
-        rows, columns = [], {"id", "itemtype", "type"}
+    def _suiteql(self, query: suiteql.Query) -> Sequence[dict[str, Any]]:
+        """The result items of a query (rendered when a page of them is taken).
+
+        Only the rows the WHERE clause can match are built: the (lastmodifieddate, id) index answers keyset
+        pages, and `id IN (...)` / `entity IN (...)` / `nkey IN (...)` look rows up by key, as a database would.
+        """
+        if query.table in ADDRESS_TABLES:
+            return self._address_items(query)
+        record_types = SUITEQL_TABLES.get(query.table)
+        if record_types is None:
+            raise suiteql.SuiteQLError(f"Record '{query.table}' was not found.")
+        columns = self._suiteql_columns(record_types)
+        unknown = sorted(query.referenced - columns)
+        if unknown:
+            raise suiteql.SuiteQLError(f"Field '{unknown[0]}' for record '{query.table}' was not found.")
+        plan = suiteql.plan(query)
+        types = [t for t in record_types if _may_match(plan, t)]
+        keyset = plan.after is not None and query.order == [("lastmodifieddate", False), ("id", False)] and not (
+            query.columns and any(col == suiteql.COUNT_ALL for _, col, _, _ in query.columns))
+        if "id" in plan.within:
+            wanted = {_int_text(v) for v in plan.within["id"]} - {None}
+            keys = [(t, i) for t in types for i in sorted(wanted, key=int) if i in self.store.table(t)]
+        elif keyset:
+            keys = [(t, str(i)) for _, i, t in heapq.merge(*(
+                [(moment, i, t) for moment, i in self._indexes.keys_after(t, plan.after, plan.after_id)]
+                for t in types))]
+        else:
+            keys = [(t, i) for t in types for i in self.store.table(t)]
+        display = self._display(record_types)
+        if keyset and plan.exact and not plan.within:  # the index order is the ORDER BY, the bound the WHERE
+            page_query = suiteql.Query(table=query.table, columns=query.columns)
+            return _LazyItems(keys, lambda key: _item(suiteql.run(
+                page_query, [self._suiteql_row(*key)], columns, display)[0]))
+        rows = [self._suiteql_row(t, i) for t, i in keys]
+        return [_item(row) for row in suiteql.run(query, rows, columns, display)]
+
+    def _suiteql_columns(self, record_types: tuple[str, ...]) -> set[str]:
+        """The column names a SuiteQL table knows."""
+        columns = {"id", "itemtype", "type"}
         for record_type in record_types:
             schema = self._schema(record_type)
-            scalar = {n for n, s in schema.items() if s.type not in ("sublist", "object")}
             renamed, removed = self.renamed(record_type), self.removed(record_type)
-            columns |= {renamed.get(n, n).lower() for n in scalar if n not in removed}
-            for record_id, stored in self.store.table(record_type).items():
-                row: dict[str, Any] = {"id": int(record_id)}
-                for name, value in self.expose(record_type, {k: v for k, v in stored.items() if k in scalar}).items():
-                    spec = schema.get(self.internal_name(record_type, name) or name)
-                    if spec and spec.type in ("date", "datetime") and isinstance(value, str):
-                        value = suiteql.parse_iso(value)
-                    row[name.lower()] = value
-                if record_type == "inventoryItem":
-                    row["itemtype"] = "InvtPart"
-                if record_type in TRAN_TYPES:
-                    row["type"] = TRAN_TYPES[record_type]
-                rows.append(row)
-        return rows, columns
+            columns |= {renamed.get(n, n).lower() for n, spec in schema.items()
+                        if spec.type not in ("sublist", "object") and n not in removed}
+        return columns
+
+    def _suiteql_row(self, record_type: str, record_id: str) -> dict[str, Any]:
+        """One record as a SuiteQL row: lower-cased body fields, dates as datetimes."""
+        schema = self._schema(record_type)
+        stored = self.store.table(record_type)[record_id]
+        row: dict[str, Any] = {"id": int(record_id)}
+        for name, value in self.expose(record_type, {k: v for k, v in stored.items()
+                                                     if k in schema and schema[k].type not in ("sublist", "object")
+                                                     }).items():
+            spec = schema.get(self.internal_name(record_type, name) or name)
+            if spec and spec.type in ("date", "datetime") and isinstance(value, str):
+                value = suiteql.parse_iso(value)
+            row[name.lower()] = value
+        if record_type == "inventoryItem":
+            row["itemtype"] = "InvtPart"
+        if record_type in TRAN_TYPES:
+            row["type"] = TRAN_TYPES[record_type]
+        return row
+
+    def _address_items(self, query: suiteql.Query) -> list[dict[str, Any]]:
+        """customerAddressbook (a customer's address book lines) and customerAddressbookEntityAddress (the
+        addresses): NetSuite's SuiteQL tables for the addressBook sublist, so a page of customers' addresses is
+        two queries instead of a GET per customer. An address's key (`nkey`) is the customer's id times
+        ADDRESS_KEY_SPAN plus its line number here."""
+        columns = ADDRESS_TABLES[query.table]
+        unknown = sorted(query.referenced - columns)
+        if unknown:
+            raise suiteql.SuiteQLError(f"Field '{unknown[0]}' for record '{query.table}' was not found.")
+        plan = suiteql.plan(query)
+        customers = self.store.table("customer")
+        key_column = "entity" if query.table == "customeraddressbook" else "nkey"
+        if key_column in plan.within:
+            owners = {_int_text(v) for v in plan.within[key_column]} - {None}
+            if key_column == "nkey":
+                owners = {str(int(k) // ADDRESS_KEY_SPAN) for k in owners}
+            wanted = sorted((i for i in owners if i in customers), key=int)
+        else:
+            wanted = list(customers)
+        rows = []
+        for customer_id in wanted:
+            for line in customers[customer_id].get("addressBook") or []:
+                number = line.get("line")
+                if not isinstance(number, int) or not 0 < number < ADDRESS_KEY_SPAN:
+                    continue
+                nkey = int(customer_id) * ADDRESS_KEY_SPAN + number
+                if query.table == "customeraddressbook":
+                    rows.append({"entity": int(customer_id), "internalid": number, "addressbookaddress": nkey,
+                                 "defaultbilling": bool(line.get("defaultBilling")),
+                                 "defaultshipping": bool(line.get("defaultShipping")), "label": line.get("label")})
+                else:
+                    address = line.get("addressBookAddress") or {}
+                    rows.append({"nkey": nkey, "recordowner": int(customer_id),
+                                 **{name.lower(): address.get(name) for name in ADDRESS}})
+        return [_item(row) for row in suiteql.run(query, rows, columns)]
 
     def _display(self, record_types: tuple[str, ...]) -> Callable[[str, Any], Any]:
         """BUILTIN.DF for a SuiteQL table: a reference column's value -> the referenced record's name."""
@@ -776,6 +871,42 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         row.setdefault("dateCreated", row["lastModifiedDate"])
         self._put(record_type, record_id, row)
         return record_id
+
+
+class _LazyItems(Sequence):
+    """Result items rendered only when their page is taken (the collection envelope slices one page)."""
+
+    def __init__(self, keys: list, render: Callable[[Any], dict[str, Any]]) -> None:
+        self.keys, self.render = keys, render
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self.render(key) for key in self.keys[index]]
+        return self.render(self.keys[index])
+
+
+def _item(row: dict[str, Any]) -> dict[str, Any]:
+    """A SuiteQL result row as NetSuite sends it: values as text, null columns left out."""
+    return {"links": [], **{k: _sql_text(v) for k, v in row.items() if v is not None}}
+
+
+def _int_text(value: Any) -> str | None:
+    """A literal id as the store's key ("107"), or None when it is not a whole number."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return str(int(number)) if number == number.to_integral_value() and number >= 0 else None
+
+
+def _may_match(plan: suiteql.Plan, record_type: str) -> bool:
+    """False when the WHERE clause's `type = '...'` / `itemtype = '...'` rules the record type out."""
+    if "type" in plan.within and record_type in TRAN_TYPES:
+        return TRAN_TYPES[record_type] in plan.within["type"]
+    return True
 
 
 def _one_default_address(lines: list[dict[str, Any]], touched: list[dict[str, Any]]) -> None:

@@ -54,7 +54,7 @@ class Query:
     table: str
     # (output name, column, TO_CHAR format, BUILTIN.DF); None = *
     columns: list[tuple[str, str, str | None, bool]] | None
-    where: Callable[[Row], bool] = lambda row: True
+    where: Callable[[Row], bool] = field(default_factory=lambda: _hinted(lambda row: True, everything=True))
     order: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
     referenced: set[str] = field(default_factory=set)
 
@@ -249,7 +249,9 @@ class _Parser:
         while self.peek("OR"):
             self.next()
             parts.append(self.conj())
-        return parts[0] if len(parts) == 1 else lambda row: any(p(row) for p in parts)
+        if len(parts) == 1:
+            return parts[0]
+        return _hinted(lambda row: any(p(row) for p in parts), alts=parts)
 
     def conj(self) -> Callable[[Row], bool]:
         """conj := neg {AND neg}."""
@@ -257,7 +259,9 @@ class _Parser:
         while self.peek("AND"):
             self.next()
             parts.append(self.neg())
-        return parts[0] if len(parts) == 1 else lambda row: all(p(row) for p in parts)
+        if len(parts) == 1:
+            return parts[0]
+        return _hinted(lambda row: all(p(row) for p in parts), parts=parts)
 
     def neg(self) -> Callable[[Row], bool]:
         """neg := [NOT] atom."""
@@ -293,12 +297,22 @@ class _Parser:
                 self.next()
                 options.append(self.value())
             self.take(")")
+            if all(hasattr(o, "literal") for o in options):
+                member = _membership([o.literal for o in options])
+                test = _hinted(lambda row: member(left(row)) != negate)
+                if not negate and hasattr(left, "column"):
+                    test.within = (left.column, [o.literal for o in options])
+                return test
             return lambda row: _in(left(row), [o(row) for o in options]) != negate
         if negate:
             raise SuiteQLError("NOT must be followed by IN here")
-        op = _OPS[self.take(*_OPS)]
+        symbol = self.take(*_OPS)
+        op = _OPS[symbol]
         right = self.value()
-        return lambda row: _compare(op, left(row), right(row))
+        test = _hinted(lambda row: _compare(op, left(row), right(row)))
+        if hasattr(left, "column") and hasattr(right, "literal"):
+            test.cmp = (left.column, symbol, right.literal)
+        return test
 
     def value(self) -> Callable[[Row], Any]:
         """A column, a literal or a TO_DATE/TO_TIMESTAMP call, as a function of the row."""
@@ -312,13 +326,83 @@ class _Parser:
             if kind_text != "str" or kind_fmt != "str":
                 raise SuiteQLError("TO_DATE/TO_TIMESTAMP need two quoted arguments")
             date = parse_date(text, fmt)
-            return lambda row: date
+            return _hinted(lambda row: date, literal=date)
         if self.i < len(self.toks) and self.toks[self.i][0] in ("str", "num"):
             kind, text = self.next()
             literal: Any = Decimal(text) if kind == "num" else text
-            return lambda row: literal
+            return _hinted(lambda row: literal, literal=literal)
         col = self.column()
-        return lambda row: row.get(col)
+        return _hinted(lambda row: row.get(col), column=col)
+
+
+def _hinted(func: Callable, **hints: Any) -> Callable:
+    """Tag a compiled piece of the query with what it is (a column, a literal, a comparison, an AND or OR of
+    parts), so `plan` can tell the emulator which rows can match at all without running the predicate on every
+    row of a large table."""
+    for name, value in hints.items():
+        setattr(func, name, value)
+    return func
+
+
+@dataclass
+class Plan:
+    """What the WHERE clause says about the rows it can match, read from its top-level AND.
+
+    `after`: rows whose (lastmodifieddate, id) is at or after `(moment, id)` -- exclusive of that exact key
+    when `after_id` is not None (keyset paging: `lastmodifieddate > X OR (lastmodifieddate = X AND id > N)`,
+    or `lastmodifieddate >= X`). `within`: columns that must hold one of a few literal values (`col IN (...)`,
+    `col = literal`). `exact`: every conjunct is one of those, so the candidates need no further test.
+    """
+
+    after: datetime | None = None
+    after_id: int | None = None
+    within: dict[str, list[Any]] = field(default_factory=dict)
+    exact: bool = True
+
+
+def plan(query: Query) -> Plan:
+    """Read the keyset bound and the IN lists of the WHERE clause (a hint: the caller still applies `where`
+    unless `exact`)."""
+    result = Plan()
+    where = query.where
+    if getattr(where, "everything", False):
+        return result  # no WHERE: every row, exactly
+    for part in getattr(where, "parts", None) or [where]:
+        cmp = getattr(part, "cmp", None)
+        within = getattr(part, "within", None)
+        keyset = _keyset(part)
+        if keyset is not None and result.after is None:
+            result.after, result.after_id = keyset
+        elif within is not None:
+            result.within[within[0]] = within[1]
+        elif cmp is not None and cmp[1] == "=":
+            result.within[cmp[0]] = [cmp[2]]
+        else:
+            result.exact = False
+    return result
+
+
+def _keyset(part: Callable) -> tuple[datetime, int | None] | None:
+    """(X, None) for `lastmodifieddate >= X`; (X, N) for `lastmodifieddate > X OR (lastmodifieddate = X AND id > N)`."""
+    cmp = getattr(part, "cmp", None)
+    if cmp is not None and cmp[0] == "lastmodifieddate" and cmp[1] == ">=" and isinstance(cmp[2], datetime):
+        return cmp[2], None
+    alts = getattr(part, "alts", None)
+    if not alts or len(alts) != 2:
+        return None
+    later, same = alts
+    later_cmp, same_parts = getattr(later, "cmp", None), getattr(same, "parts", None) or []
+    if (later_cmp is None or later_cmp[:2] != ("lastmodifieddate", ">") or not isinstance(later_cmp[2], datetime)
+            or len(same_parts) != 2):
+        return None
+    moment = later_cmp[2]
+    first, second = (getattr(p, "cmp", None) for p in same_parts)
+    if first != ("lastmodifieddate", "=", moment) or second is None or second[:2] != ("id", ">"):
+        return None
+    try:
+        return moment, int(second[2])
+    except (TypeError, ValueError):
+        return None
 
 
 def _compare(op: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
@@ -335,6 +419,28 @@ def _compare(op: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
 def _in(value: Any, options: list[Any]) -> bool:
     """SQL IN over literal options."""
     return any(_compare(_OPS["="], value, option) for option in options)
+
+
+def _membership(options: list[Any]) -> Callable[[Any], bool]:
+    """`value IN (literals)` as a set look-up where that gives `_in`'s answer (a list of ids must not cost a
+    comparison per id per row), else `_in` itself."""
+    numbers = all(isinstance(o, Decimal) for o in options)
+    strings = all(isinstance(o, str) for o in options)
+    keys = set(options)
+
+    def member(value: Any) -> bool:
+        if value is None:
+            return False
+        if numbers and isinstance(value, (int, str, Decimal)) and not isinstance(value, bool):
+            try:
+                return Decimal(str(value)) in keys
+            except InvalidOperation:
+                pass
+        elif strings and isinstance(value, str):
+            return value in keys
+        return _in(value, options)
+
+    return member
 
 
 def parse(sql: str) -> Query:

@@ -15,7 +15,13 @@ from connectors.netsuite import client_assertion, oauth1_base_string, tba_header
 from connectors.sandbox import RunningEmulator, start_emulator
 from connectors.sandbox import netsuite_suiteql as suiteql
 from connectors.sandbox.netsuite import DEMO_TBA
-from tests.connectors.netsuite_fixtures import m2m_credentials, m2m_key_fixture, ns_fixture, signed  # noqa: F401
+from tests.connectors.netsuite_fixtures import (  # noqa: F401
+    emulator_of,
+    m2m_credentials,
+    m2m_key_fixture,
+    ns_fixture,
+    signed,
+)
 
 REC = "/services/rest/record/v1"
 SUITEQL = "/services/rest/query/v1/suiteql"
@@ -172,6 +178,58 @@ def test_suiteql_filters_on_lastmodifieddate_with_to_timestamp(ns):
     assert [item["modified"] for item in items] == sorted((item["modified"] for item in items), reverse=True)
     everything = query(ns, "SELECT * FROM customer").json()["items"]
     assert len(items) < len(everything)
+
+
+def keyset_page(running, after: tuple[str, int] | None, limit: int = 2) -> dict:
+    """One page the way the connector pages: by (lastmodifieddate, id), after the last key seen."""
+    where = ""
+    if after:
+        moment = f"TO_TIMESTAMP('{after[0]}', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        where = f" WHERE (lastmodifieddate > {moment} OR (lastmodifieddate = {moment} AND id > {after[1]}))"
+    return query(running, "SELECT id, TO_CHAR(lastmodifieddate, 'YYYY-MM-DD\"T\"HH24:MI:SS') AS modified "
+                          f"FROM customer{where} ORDER BY lastmodifieddate, id", limit=limit).json()
+
+
+def test_keyset_pages_see_every_write_including_ones_made_behind_the_apis_back(ns):
+    """The emulator answers keyset pages from an index of (lastModifiedDate, id); a record edited while paging
+    moves to the end, and rows put straight into the store (as tests do) are still found."""
+    seen, after = [], None
+    first = keyset_page(ns, None)
+    assert first["totalResults"] == 5 and first["hasMore"]
+    seen += first["items"]
+    after = (seen[-1]["modified"], int(seen[-1]["id"]))
+    edited = signed("PATCH", f"{ns.url}{REC}/customer/{seen[0]['id']}", json={"comments": "edited while paging"})
+    assert edited.status_code == 204
+    emulator = emulator_of(ns)
+    with emulator.store.lock:
+        table = emulator.store.table("customer")
+        table["999"] = {**table["100"], "externalId": "BEHIND-1", "companyName": "Put in the store directly",
+                        "lastModifiedDate": "2999-01-01T00:00:00Z"}
+    while True:
+        page = keyset_page(ns, after)
+        seen += page["items"]
+        if not page["items"]:
+            break
+        after = (seen[-1]["modified"], int(seen[-1]["id"]))
+        if not page["hasMore"]:
+            break
+    ids = [item["id"] for item in seen]
+    assert ids[-1] == "999" and ids.count(seen[0]["id"]) == 2  # the edited one again, after the others
+    assert set(ids) == {"100", "101", "102", "103", "104", "999"}
+
+
+def test_suiteql_address_book_tables_match_the_record_api(ns):
+    book = query(ns, "SELECT entity, internalid, addressbookaddress, defaultbilling, label FROM customerAddressbook "
+                     "WHERE entity IN (100) ORDER BY internalid").json()["items"]
+    keys = ", ".join(row["addressbookaddress"] for row in book)
+    addresses = query(ns, f"SELECT nkey, city, addrtext FROM customerAddressbookEntityAddress WHERE nkey IN ({keys}) "
+                          "ORDER BY nkey").json()["items"]
+    record = signed("GET", f"{ns.url}{REC}/customer/100", params={"expandSubResources": "true"}).json()
+    lines = record["addressBook"]["items"]
+    assert [row["label"] for row in book] == [line["label"] for line in lines]
+    assert [row["defaultbilling"] for row in book] == ["T" if line.get("defaultBilling") else "F" for line in lines]
+    assert [row["city"] for row in addresses] == [line["addressBookAddress"]["city"] for line in lines]
+    assert query(ns, "SELECT nosuch FROM customerAddressbook").status_code == 400
 
 
 def test_suiteql_transaction_table_filters_by_type_and_prints_values_as_text(ns):
