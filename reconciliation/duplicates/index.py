@@ -48,17 +48,18 @@ def _write_keys(entity_type: str, wanted: dict[int, set[str]], have_by_id: dict[
                 batch: int) -> tuple[int, int]:
     from django.db import transaction
 
+    from integration_hub.bulk import insert_rows
     from reconciliation.duplicates.models import BlockingKey
 
-    added: list[BlockingKey] = []
+    added: list[tuple[int, str, str]] = []
     removed = 0
     with transaction.atomic():
         for record_id, keys in wanted.items():
             have = have_by_id.get(record_id, set())
-            added += [BlockingKey(record_id=record_id, entity_type=entity_type, key=key) for key in keys - have]
+            added += [(record_id, entity_type, key) for key in keys - have]
             gone = have - keys
             if gone:
                 removed += len(gone)
                 BlockingKey.objects.filter(record_id=record_id, key__in=list(gone)).delete()
-        BlockingKey.objects.bulk_create(added, batch_size=batch, ignore_conflicts=True)
+        insert_rows(BlockingKey, ["record_id", "entity_type", "key"], added, ignore_conflicts=True)
     return len(added), removed
