@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import transaction
 
-from integration_hub.bulk import insert_many
+from integration_hub.bulk import insert_rows
 from integration_hub.models import MatchKey, Record
 
 
@@ -47,24 +47,28 @@ def keys_refresh(records: Sequence[Record], keys: Sequence[str] | None = None) -
     keys = entity_keys(records[0].entity_type) if keys is None else keys
     with transaction.atomic():
         MatchKey.objects.filter(record_id__in=[r.pk for r in records]).delete()
-        insert_many(MatchKey, _rows(records, keys))
+        _insert(_rows(records, keys))
 
 
 def keys_add(records: Sequence[Record], keys: Sequence[str] | None = None) -> None:
     """Index new records (all of one entity type)."""
     if records:
         keys = entity_keys(records[0].entity_type) if keys is None else keys
-        insert_many(MatchKey, _rows(records, keys))
+        _insert(_rows(records, keys))
 
 
-def _rows(records: Iterable[Record], keys: Sequence[str]) -> list[MatchKey]:
+def _rows(records: Iterable[Record], keys: Sequence[str]) -> list[tuple[int, str, str, str]]:
     rows = []
     for record in records:
         for key in keys:
             digest = key_digest(key, record.values)
             if digest is not None:
-                rows.append(MatchKey(record_id=record.pk, entity_type=record.entity_type, key=key, digest=digest))
+                rows.append((record.pk, record.entity_type, key, digest))
     return rows
+
+
+def _insert(rows: list[tuple[int, str, str, str]]) -> None:
+    insert_rows(MatchKey, ["record_id", "entity_type", "key", "digest"], rows)
 
 
 def keys_rebuild(entity_type: str, chunk: int = 2000) -> int:

@@ -28,7 +28,9 @@ from integration_hub.models import OutboundChange, OutboundStatus, Record, Recor
 
 logger = logging.getLogger(__name__)
 
-BATCH = 100
+# Rows handed to a connector at once: it splits them into the vendor's batch requests (100 records each for
+# HubSpot and NetSuite) and the results are stored per hand-over, in one transaction.
+BATCH = 500
 MAX_ATTEMPTS = 8
 # Rows a dead dispatcher had taken are sent again after this long (a live one finishes a batch well within it).
 STALE_SENDING = timedelta(seconds=settings.OUTBOX_STALE_SENDING_SECONDS)
