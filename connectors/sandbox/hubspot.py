@@ -25,6 +25,7 @@ from connectors.sandbox.hubspot_data import (
     property_spec,
     system_property_specs,
 )
+from connectors.sandbox.modified_index import Indexes
 from connectors.sandbox.server import (
     Emulator,
     HttpError,
@@ -79,6 +80,11 @@ def _always_output(object_type: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=65536)
+def _stamp_of(object_type: str) -> Callable[[Any], Any]:
+    prop = modified_property(object_type)
+    return lambda record: record.get("properties", {}).get(prop) if isinstance(record, dict) else None
+
+
 def _epoch_ms(value: str) -> float | None:
     """A datetime property or filter value (ISO or epoch ms) as epoch milliseconds."""
     if value.lstrip("-").isdigit():
@@ -112,6 +118,7 @@ class HubSpotEmulator(Emulator):
 
     def __init__(self, **kwargs: Any) -> None:
         self._unique: dict[tuple[str, str], dict[str, str]] = {}
+        self._modified = Indexes(self._records, _stamp_of)
         super().__init__(**kwargs)
 
     def setup(self) -> None:
@@ -316,6 +323,7 @@ class HubSpotEmulator(Emulator):
         record["properties"][modified_property(object_type)] = stamp
         record["properties"]["hs_lastmodifieddate"] = stamp
         record["updatedAt"] = stamp
+        self._modified.written(object_type, record["id"], record)
         return record
 
     def _line_item_values(self, props: dict[str, Any], written: dict[str, Any]) -> None:
@@ -618,7 +626,7 @@ class HubSpotEmulator(Emulator):
             raise HttpError(400, "Too many filter groups (max 5) or filters per group (max 6)",
                             category="VALIDATION_ERROR")
         predicate = self._predicate(object_type, groups, body.get("query"))
-        matches = [r for r in self._records(object_type).values() if not r.get("archived") and predicate(r)]
+        matches = [r for r in self._candidates(object_type, groups) if not r.get("archived") and predicate(r)]
         self._sort(object_type, matches, body.get("sorts") or [])
         window = matches[offset:min(offset + limit, ceiling)]
         names = self._output_names(object_type, body.get("properties") or None)
@@ -628,6 +636,26 @@ class HubSpotEmulator(Emulator):
         if end < len(matches):
             payload["paging"] = {"next": {"after": str(end)}}
         return json_response(200, payload)
+
+    def _candidates(self, object_type: str, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The records a search can match at all: when every filter group bounds the modification time from
+        below (an incremental pull's `hs_lastmodifieddate GTE t`), the index answers with the records modified
+        since the lowest bound instead of a scan of the whole object; the predicate still decides."""
+        records = self._records(object_type)
+        prop = modified_property(object_type)
+        lows = []
+        for group in groups:
+            bounds = [_epoch_ms(str(f.get("value") or "")) for f in group.get("filters") or []
+                      if f.get("propertyName") == prop and f.get("operator") in ("GTE", "GT", "EQ", "BETWEEN")]
+            bounds = [b for b in bounds if b is not None]
+            if not bounds:
+                return list(records.values())
+            lows.append(max(bounds))
+        if not lows:
+            return list(records.values())
+        since = datetime.fromtimestamp(min(lows) / 1000 - 0.001, UTC)  # inclusive of the bound, whatever its ms
+        keys = self._modified.keys_after(object_type, since, None)
+        return [records[str(record_id)] for _, record_id in keys]
 
     def _sort(self, object_type: str, records: list[dict[str, Any]], sorts: list[Any]) -> None:
         records.sort(key=lambda r: int(r["id"]) if str(r.get("id", "")).isdigit() else 0)

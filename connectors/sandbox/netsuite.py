@@ -52,10 +52,10 @@ from cryptography.hazmat.primitives import serialization
 
 from connectors.netsuite import realm
 from connectors.sandbox import netsuite_suiteql as suiteql
+from connectors.sandbox.modified_index import Indexes, netsuite_stamp
 from connectors.sandbox.netsuite_async import AsyncJobs, is_collection, prefers_async
 from connectors.sandbox.netsuite_auth import parse_oauth_header, tba_signature_valid, verify_client_assertion
 from connectors.sandbox.netsuite_demo import load_demo
-from connectors.sandbox.netsuite_index import Indexes
 from connectors.sandbox.netsuite_schema import (
     ADDRESS,
     COMMON,
@@ -134,7 +134,7 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         self._inflight = 0
         self._inflight_lock = threading.Lock()
         self._nonces: deque[str] = deque(maxlen=10_000)
-        self._indexes = Indexes(lambda record_type: self.store.table(record_type))
+        self._indexes = Indexes(lambda record_type: self.store.table(record_type), lambda _: netsuite_stamp)
         super().__init__(**kwargs)
 
     def setup(self) -> None:
@@ -336,8 +336,8 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
             self._eids(record_type).pop(old["externalId"], None)
         if row.get("externalId"):
             self._eids(record_type)[row["externalId"]] = record_id
-        self._indexes.written(record_type, record_id, row)
         self.store.table(record_type)[record_id] = row
+        self._indexes.written(record_type, record_id, row)
 
     def _existing(self, record_type: str, ref: str) -> tuple[str, dict[str, Any]]:
         found = self._find(record_type, ref)
@@ -446,8 +446,8 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         record_type = request.group("type")
         record_id, row = self._existing(record_type, request.group("ref"))
         self._eids(record_type).pop(row.get("externalId"), None)
-        self._indexes.written(record_type, record_id, None)
         del self.store.table(record_type)[record_id]
+        self._indexes.written(record_type, record_id, None)
         return Response(204)
 
     # -- validation and writes -------------------------------------------------------------

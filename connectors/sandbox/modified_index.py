@@ -1,37 +1,44 @@
-"""The NetSuite emulator's index of records by (lastModifiedDate, id): what a real account's database has.
+"""The emulators' index of records by (modification time, id): what a real vendor's database has.
 
-The connector pages SuiteQL by that key (`... WHERE lastmodifieddate > X OR (lastmodifieddate = X AND id > N)
-ORDER BY lastmodifieddate, id`). Without an index every page would scan, convert and sort the whole table, so a
-sync of 100,000 customers would cost the emulator 100 full-table scans and an incremental sync would cost as much
-as the table's size -- measuring the sandbox, not the hub. Writes through the emulator keep the index current;
-anything that bypasses them (a test editing the store directly) is caught by `current()`, which rebuilds.
+NetSuite's connector pages SuiteQL by that key (`... WHERE lastmodifieddate > X OR (lastmodifieddate = X AND
+id > N) ORDER BY lastmodifieddate, id`) and HubSpot's searches `hs_lastmodifieddate >= X`. Without an index
+every page would scan, convert and sort the whole table, so a sync of 100,000 customers would cost 100
+full-table scans and an incremental sync as much as the table's size -- measuring the sandbox, not the hub.
+Writes through an emulator keep the index current (call `written` after the store took the write); anything
+that bypasses them (a test editing the store directly) is caught by `current()` and `matches()`, which rebuild.
 """
 from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from connectors.sandbox.netsuite_suiteql import parse_iso
-
 Key = tuple[float, int]
+Stamp = Callable[[Any], Any]  # a stored row -> its modification time as stored (an ISO text)
 
 
 def _moment(value: Any) -> float | None:
     if not isinstance(value, str):
         return None
+    if value.isdigit():  # HubSpot also takes epoch milliseconds
+        return int(value) / 1000
     try:
-        return parse_iso(value).timestamp()
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def netsuite_stamp(row: Any) -> Any:
+    return row.get("lastModifiedDate") if isinstance(row, dict) else None
 
 
 class ModifiedIndex:
     """Sorted (modified timestamp, id) keys of one record type, with each id's stored lastModifiedDate text."""
 
-    def __init__(self, table: dict[str, Any]) -> None:
-        self.table = table
+    def __init__(self, table: dict[str, Any], stamp: Stamp) -> None:
+        self.table, self.stamp = table, stamp
         self.keys: list[Key] = []
         self.stamps: dict[str, str] = {}
         self.rebuild()
@@ -42,18 +49,17 @@ class ModifiedIndex:
             key = self._key(record_id, row)
             if key is not None:
                 keys.append(key)
-                stamps[record_id] = row["lastModifiedDate"]
+                stamps[record_id] = self.stamp(row)
         keys.sort()
         self.keys, self.stamps = keys, stamps
 
-    @staticmethod
-    def _key(record_id: str, row: Any) -> Key | None:
-        moment = _moment(row.get("lastModifiedDate")) if isinstance(row, dict) else None
+    def _key(self, record_id: str, row: Any) -> Key | None:
+        moment = _moment(self.stamp(row))
         if moment is None or not record_id.isdigit():
             return None
         return (moment, int(record_id))
 
-    def written(self, record_id: str, row: dict[str, Any] | None) -> None:
+    def written(self, record_id: str, row: Any) -> None:
         """Record `record_id`'s new state (None: deleted)."""
         old = self.stamps.pop(record_id, None)
         if old is not None:
@@ -64,10 +70,11 @@ class ModifiedIndex:
         key = self._key(record_id, row) if row is not None else None
         if key is not None:
             bisect.insort(self.keys, key)
-            self.stamps[record_id] = row["lastModifiedDate"]
+            self.stamps[record_id] = self.stamp(row)
 
     def current(self, table: dict[str, Any]) -> bool:
-        """False when the store changed behind the index's back (a replaced table, rows added or removed)."""
+        """False when the store changed behind the index's back (a replaced table, rows added or removed; rows
+        without a readable time are not indexed, so such a table is rebuilt each time: not on the hot path)."""
         return table is self.table and len(self.stamps) == len(table)
 
     def after(self, moment: datetime, after_id: int | None) -> list[Key]:
@@ -77,25 +84,24 @@ class ModifiedIndex:
 
     def matches(self, record_id: str, row: Any) -> bool:
         """Whether the stored row still has the modification time the index holds for it."""
-        return isinstance(row, dict) and self.stamps.get(record_id) == row.get("lastModifiedDate")
+        return row is not None and self.stamps.get(record_id) == self.stamp(row)
 
 
 class Indexes:
     """One ModifiedIndex per record type, built on first use."""
 
-    def __init__(self, table_of: Callable[[str], dict[str, Any]]) -> None:
-        self.table_of = table_of
+    def __init__(self, table_of: Callable[[str], dict[str, Any]], stamp_of: Callable[[str], Stamp]) -> None:
+        self.table_of, self.stamp_of = table_of, stamp_of
         self.by_type: dict[str, ModifiedIndex] = {}
 
-    def written(self, record_type: str, record_id: str, row: dict[str, Any] | None) -> None:
-        """Call before the store takes the write (`row` None: a delete)."""
+    def written(self, record_type: str, record_id: str, row: Any) -> None:
+        """Call after the store took the write (`row` None: a delete)."""
         index = self.by_type.get(record_type)
         if index is None:
             return
-        if index.current(self.table_of(record_type)):
-            index.written(record_id, row)
-        else:
-            del self.by_type[record_type]  # out of step already: rebuilt on next use
+        index.written(record_id, row)
+        if not index.current(self.table_of(record_type)):
+            del self.by_type[record_type]  # out of step: rebuilt on next use
 
     def keys_after(self, record_type: str, moment: datetime, after_id: int | None) -> list[Key]:
         """(modified, id) keys of `record_type` at or after the bound, oldest first, checked against the store."""
@@ -103,7 +109,7 @@ class Indexes:
         for _ in range(2):
             index = self.by_type.get(record_type)
             if index is None or not index.current(table):
-                index = self.by_type[record_type] = ModifiedIndex(table)
+                index = self.by_type[record_type] = ModifiedIndex(table, self.stamp_of(record_type))
             keys = index.after(moment, after_id)
             if all(index.matches(str(record_id), table.get(str(record_id))) for _, record_id in keys):
                 return keys
