@@ -552,6 +552,40 @@ class HubSpotConnector(Connector):
                     if from_id in failed:
                         result = results[index]
                         results[index] = WriteResult(False, result.external_id, result.key, result.created, error)
+        self._drop_replaced_associations(name, items, results)
+
+    def _drop_replaced_associations(self, name: str, items: list[_Input], results: dict[int, WriteResult]) -> None:
+        """An existing record written with associations to an object type has exactly those afterwards: a deal
+        moved to another company loses the old company (a rule path such as `associations.companies.0` names the
+        record's company, and the old one would otherwise stay, first in the list read back). Run after the new
+        associations are made, so a failure never leaves the record with none; a failure fails the record's
+        result (the retry writes the same end state)."""
+        moved: dict[str, dict[int, tuple[str, set[str]]]] = {}
+        for item in items:
+            result = results[item.index]
+            if result.ok and item.links and not result.created:
+                for to_name, to_ids in item.links.items():
+                    moved.setdefault(to_name, {})[item.index] = (str(result.external_id), set(to_ids))
+        for to_name, wanted in moved.items():
+            current = self.associations_of(name, [from_id for from_id, _ in wanted.values()], to_name)
+            stale = [(index, from_id, sorted(set(current.get(from_id, [])) - keep))
+                     for index, (from_id, keep) in wanted.items()]
+            stale = [entry for entry in stale if entry[2]]
+            for chunk in _chunks(stale, BATCH_SIZE):
+                inputs = [{"from": {"id": from_id}, "to": [{"id": to_id} for to_id in to_ids]}
+                          for _, from_id, to_ids in chunk]
+                try:
+                    self.http.request("POST", f"/crm/v4/associations/{name}/{to_name}/batch/archive",
+                                      json={"inputs": inputs}, idempotent=True)
+                except ConnectorError as exc:
+                    if exc.kind == "auth":
+                        raise
+                    error = ConnectorError(f"hubspot could not remove the replaced {to_name} association: "
+                                           f"{exc.message}", kind=exc.kind, permanent=exc.permanent,
+                                           status=exc.status, details=exc.details)
+                    for index, _, _ in chunk:
+                        result = results[index]
+                        results[index] = WriteResult(False, result.external_id, result.key, result.created, error)
 
     def associate(self, object: str, object_id: str, to_object: str, to_id: str) -> None:
         """Create HubSpot's default association between two records (v4)."""

@@ -1,4 +1,5 @@
-"""Checks a document (quote, deal, invoice) must pass before the hub creates it in another system.
+"""Checks a document (quote, deal, invoice) must pass before the hub creates it in another system, and what the
+mapping gives a record the hub creates in the CRM from the ERP (`create_values`).
 
 A document is created whole or not at all: one that would reach the other system without its lines, with lines
 in another currency, or for a customer billed in another currency is held with the reason on the sync run and
@@ -13,6 +14,7 @@ from typing import Any
 from integration_hub.models import Record
 from integration_hub.sync.references import record_id_of
 from integration_hub.sync.rules import CompiledMapping
+from mapping import create_defaults
 from mapping.line_items import lines_currencies
 
 CUSTOMER_FIELD = "customer"
@@ -48,3 +50,33 @@ def create_problems(compiled: CompiledMapping, values: Mapping[str, Any], entity
         problems.append(f"currency mismatch: the {entity} is in {currency} but {name} is billed in {billed_in} in "
                         f"{compiled.system('erp').name}")
     return problems
+
+
+def create_values(compiled: CompiledMapping, target: str, values: Mapping[str, Any]) -> tuple[dict, list[str]]:
+    """(the values the mapping's create defaults add to a record the hub creates on the target side, why one is
+    missing): an ERP order keyed in the ERP becomes a HubSpot deal with a pipeline and a stage (see
+    mapping/create_defaults.py). Only creates in the CRM have defaults."""
+    if target != "crm":
+        return {}, []
+    return create_defaults.resolve(compiled.mapping.erp_create_defaults, values)
+
+
+def vendor_locked(compiled: CompiledMapping, side: str, link: Any, values: dict[str, Any]) -> tuple[dict, dict]:
+    """(the values without the fields the vendor will not let change on this record any more, {field: why}): a
+    fulfilled NetSuite order's customer. Such a change is held with the reason (replayable, on the record page)
+    instead of being refused with the rest of the write or silently dropped; the other fields still go."""
+    from connectors.registry import connector_class
+
+    if link is None or not values:
+        return values, {}
+    current = link.remote_values or {}
+    locks = connector_class(compiled.system(side).vendor).write_locks(compiled.vendor_object(side), current)
+    if not locks:
+        return values, {}
+    held = {}
+    for field in values:
+        top = {path.split(".", 1)[0] for path in compiled.field_paths.get(side, {}).get(field, ())}
+        reasons = [locks[name] for name in sorted(top & set(locks))]
+        if reasons:
+            held[field] = "; ".join(reasons)
+    return {k: v for k, v in values.items() if k not in held}, held

@@ -518,6 +518,10 @@ def _merge_records(run: SyncRun, compiled: CompiledMapping, records: list[Record
     for record, links, sides, result, after, creates in merged:
         creates = [side for side in creates if not _create_held(run, compiled, record, links, side, after,
                                                                  current, translate, customers)]
+        for side in creates:  # what the CRM needs and the ERP has not (a deal's stage): the create defaults
+            extra, _ = documents.create_values(compiled, side, after)
+            after = {**after, **extra}
+            result.golden.update(extra)
         if compiled.line_fields and len(sides) == 2:
             _lines_held(run, compiled, record, links, current, translate)
         if result.unchanged and not creates:
@@ -563,6 +567,7 @@ def _create_held(run: SyncRun, compiled: CompiledMapping, record: Record, links:
     reasons = translate[source].unplaced(current.get((record.pk, source), {}), writable & compiled.create_requires)
     reasons += documents.create_problems(compiled, values, record.get_entity_type_display().lower(), writable,
                                          customers)
+    reasons += documents.create_values(compiled, target, values)[1]
     if reasons:
         _hold_create(run, compiled, record, links.get(source), target, reasons)
     return bool(reasons)
@@ -739,6 +744,8 @@ def _prepare(run: SyncRun, compiled: CompiledMapping, side: str, items: list[tup
     prepared = []
     for record, link, values in wanted:
         values, missing = to_side(values)
+        values, locked = documents.vendor_locked(compiled, side, link, values)
+        missing.update(locked)
         if link is None and missing.keys() & compiled.create_requires:
             _hold_create(run, compiled, record, _link_on(compiled, record, "erp" if side == "crm" else "crm"), side,
                          [f"{field}: {why}" for field, why in missing.items()])

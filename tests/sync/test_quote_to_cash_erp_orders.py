@@ -1,0 +1,120 @@
+"""Quote to cash, the ERP's side of it and the document as a whole, over real localhost HTTP against both sandboxes:
+an order keyed in the ERP becomes a HubSpot deal (company, lines, a stage from the mapping's create defaults) and
+never comes back as a second order; a line item deleted from a deal reaches its order; a deal moved to another
+company moves its association, and an order the ERP has fulfilled keeps its customer, held with the reason."""
+from __future__ import annotations
+
+import pytest
+
+from integration_hub.models import OutboundChange, Record, RecordLink, SyncEvent
+from integration_hub.sync import engine
+from tests.sync.test_quote_to_cash import linked, product, sync, two_way, write
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def q2c(published):
+    two_way()
+    for entity in ("item", "price", "account"):
+        sync(published[entity])
+    return published
+
+
+def crm_deals(hubspot, name: str) -> list[tuple[str, dict]]:
+    return [(deal_id, deal) for deal_id, deal in hubspot.store.table("deals").items()
+            if deal["properties"].get("dealname") == name and not deal.get("archived")]
+
+
+def deal_lines(hubspot, deal_id: str) -> list[dict]:
+    ids = hubspot.store.table("associations").get(f"deals:{deal_id}", {}).get("line_items", {})
+    lines = [hubspot.store.table("line_items")[i] for i in ids]
+    return sorted((line["properties"] for line in lines if not line.get("archived")),
+                  key=lambda p: int(p.get("hs_position_on_quote") or 0))
+
+
+def test_an_order_keyed_in_the_erp_becomes_a_hubspot_deal_with_its_company_lines_and_a_stage(q2c, emulators):
+    hubspot, netsuite = emulators
+    deal = q2c["deal"]
+    crm, erp = deal.crm_system, deal.erp_system
+    sync(deal)
+    orders = len(netsuite.store.table("salesOrder"))  # the demo's two, and the one Acme's closed deal made
+    assert orders == 3
+    # The demo's ERP orders (keyed in NetSuite, no deal made them) are HubSpot deals now.
+    [(deal_id, restock)] = crm_deals(hubspot, "Q3 restock")
+    props = restock["properties"]
+    assert (props["dealstage"], props["pipeline"], props["deal_currency_code"]) == ("closedwon", "default", "USD")
+    assert props["erp_order_status"] == "Billed" and props["erp_order_number"]
+    assert hubspot.store.table("associations")[f"deals:{deal_id}"]["companies"].keys() == {
+        linked(crm, "account", name="Acme Incorporated")}
+    assert [(line["hs_product_id"], line["quantity"], line["price"]) for line in deal_lines(hubspot, deal_id)] == [
+        (product(crm, "WID-200"), "150", "21.60"), (product(crm, "CBL-010"), "40", "6.53")]
+    assert props["amount"] == "3501.20"  # the order's total
+    golden = Record.objects.get(entity_type="deal", values__name="Q3 restock")
+    assert (golden.values["stage"], golden.values["pipeline"]) == ("closedwon", "default")
+    assert golden.links.get(system=crm).external_id == deal_id
+    assert crm_deals(hubspot, "Support kits")  # Globex's
+
+    # An order keyed in the ERP later: cancelled, so a lost deal (the mapping maps the status).
+    acme = linked(erp, "account", name="Acme Incorporated")
+    order_id = write(erp, "salesOrder", {"entity": {"id": acme}, "currency": "USD", "memo": "Phone order",
+                                         "item": [{"item": {"id": linked(erp, "item", sku="WID-100")}, "quantity": 3,
+                                                   "rate": 12.5}]})
+    netsuite.store.table("salesOrder")[order_id]["status"] = "Cancelled"  # the customer called it off at once
+    sync(deal)
+    [(phone_id, phone)] = crm_deals(hubspot, "Phone order")
+    assert phone["properties"]["dealstage"] == "closedlost"
+    assert [line["quantity"] for line in deal_lines(hubspot, phone_id)] == ["3"]
+
+    # Idempotent, and no echo: the deals are linked to their orders, so nothing becomes a second order or deal.
+    for _ in range(2):
+        again = sync(deal)
+        assert again.counts.get("created", 0) == 0
+    assert len(crm_deals(hubspot, "Q3 restock")) == 1 and len(crm_deals(hubspot, "Phone order")) == 1
+    assert len(netsuite.store.table("salesOrder")) == orders + 1  # the phone order, no second one of anything
+    assert not OutboundChange.objects.filter(side="erp", link__isnull=True,
+                                             record__values__name__in=["Q3 restock", "Support kits", "Phone order"])
+
+
+def test_an_erp_order_whose_status_the_stage_map_does_not_know_is_held_not_made_a_deal_without_a_stage(
+        q2c, emulators):
+    hubspot, _ = emulators
+    deal = q2c["deal"]
+    deal.erp_create_defaults = {"pipeline": "default", "stage": {"from": "order_status", "map": {
+        "Pending Fulfillment": "closedwon"}}}
+    deal.save()
+    run = sync(deal)
+    held = SyncEvent.objects.get(run=run, kind="failed", record__values__name="Q3 restock")
+    assert "not created in HubSpot until fixed: stage: order_status 'Billed' is not in its map" in held.message
+    assert not crm_deals(hubspot, "Q3 restock")
+
+    deal.erp_create_defaults = {**deal.erp_create_defaults, "stage": {"from": "order_status", "default": "closedwon",
+                                                                      "map": {}}}
+    deal.save()
+    engine.sync_run_replay(run=run)
+    from integration_hub.sync import outbox
+
+    outbox.dispatch_all_until_empty()
+    assert crm_deals(hubspot, "Q3 restock")[0][1]["properties"]["dealstage"] == "closedwon"
+    assert RecordLink.objects.filter(record__values__name="Q3 restock", system=deal.crm_system).exists()
+
+
+def test_the_create_defaults_are_checked_against_the_rules_and_the_crms_pipelines_and_stages(q2c):
+    from django.core.exceptions import ValidationError
+
+    from mapping import services
+
+    deal = q2c["deal"]
+    assert services.mapping_create_default_problems(mapping=deal) == []  # the template's fit the demo portal
+    deal.erp_create_defaults = {"pipeline": "enterprise", "stage": {"from": "order_status", "default": "won"},
+                                "probability": "0.9"}
+    problems = services.mapping_create_default_problems(mapping=deal)
+    assert "create default pipeline 'enterprise': the CRM's pipeline has no option 'enterprise' (it has default)" \
+        in problems
+    assert any(p.startswith("create default stage 'won': ") for p in problems)
+    assert "create default probability: no rule maps probability" in problems
+
+    deal.erp_create_defaults = {"stage": {"map": {"Billed": "closedwon"}}}
+    with pytest.raises(ValidationError) as raised:
+        deal.full_clean()
+    assert "erp_create_defaults" in raised.value.message_dict
