@@ -8,7 +8,7 @@ import pytest
 
 from integration_hub.models import OutboundChange, Record, RecordLink, SyncEvent
 from integration_hub.sync import engine
-from tests.sync.test_quote_to_cash import linked, product, sync, two_way, write
+from tests.sync.test_quote_to_cash import linked, orders_of, product, sync, two_way, write
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +118,62 @@ def test_the_create_defaults_are_checked_against_the_rules_and_the_crms_pipeline
     with pytest.raises(ValidationError) as raised:
         deal.full_clean()
     assert "erp_create_defaults" in raised.value.message_dict
+
+
+def companies_of(hubspot, object_name: str, record_id: str) -> set[str]:
+    return set(hubspot.store.table("associations").get(f"{object_name}:{record_id}", {}).get("companies", {}))
+
+
+def deal_named(hubspot, name: str) -> str:
+    [(deal_id, _)] = crm_deals(hubspot, name)
+    return deal_id
+
+
+def test_a_deal_moved_to_another_company_moves_its_order_until_the_erp_has_fulfilled_it(q2c, emulators):
+    from tests.sync.test_quote_to_cash import bill_and_pay
+
+    hubspot, netsuite = emulators
+    deal = q2c["deal"]
+    crm, erp = deal.crm_system, deal.erp_system
+    sync(deal)
+    acme_deal = deal_named(hubspot, "Acme - 500 widgets")
+    acme, initech = (linked(crm, "account", name=n) for n in ("Acme Incorporated", "Initech LLC"))
+    # The rep moves the deal to Initech (HubSpot's company card): the deal has Initech only.
+    write(crm, "deals", {"id": acme_deal, "dealname": "Initech - 500 widgets",
+                         "associations": {"companies": [initech]}})
+    assert companies_of(hubspot, "deals", acme_deal) == {initech}
+    sync(deal)
+    golden = Record.objects.get(entity_type="deal", links__system=crm, links__external_id=acme_deal)
+    [order] = orders_of(netsuite, golden)
+    assert order["entity"] == linked(erp, "account", name="Initech LLC")  # not fulfilled yet: it follows the deal
+    assert order["memo"] == "Initech - 500 widgets"
+
+    # Finance bills it; then the rep moves the deal back to Acme. NetSuite keeps a billed order's customer: the
+    # change is held with the reason (on the run and the record page), the rest of the deal still reaches the order.
+    bill_and_pay(erp, netsuite, golden, 0.0)
+    sync(deal)
+    write(crm, "deals", {"id": acme_deal, "dealname": "Acme - 500 widgets", "associations": {"companies": [acme]}})
+    run = sync(deal)
+    [order] = orders_of(netsuite, golden)
+    assert order["entity"] == linked(erp, "account", name="Initech LLC") and order["memo"] == "Acme - 500 widgets"
+    held = SyncEvent.objects.get(run=run, record=golden, field="customer", kind="failed")
+    assert held.message == ("held: NetSuite does not let the customer of a billed sales order change; cancel it and "
+                            "place a new order for the new customer, or move the deal back")
+    assert not SyncEvent.objects.filter(run=run, kind="write_failed").exists()  # not refused: held before sending
+
+
+def test_an_invoice_moved_to_another_customer_in_the_erp_loses_its_old_company_in_hubspot(q2c, emulators):
+    hubspot, netsuite = emulators
+    invoice = q2c["invoice"]
+    crm, erp = invoice.crm_system, invoice.erp_system
+    sync(invoice)
+    golden = Record.objects.get(entity_type="invoice", links__system=erp, links__external_id__in=[
+        k for k, v in netsuite.store.table("invoice").items() if v.get("externalId") == "INV-DEMO-3"])
+    crm_invoice = golden.links.get(system=crm).external_id
+    assert companies_of(hubspot, "invoices", crm_invoice) == {linked(crm, "account", name="Acme Incorporated")}
+    write(erp, "invoice", {"id": golden.links.get(system=erp).external_id,
+                           "entity": {"id": linked(erp, "account", name="Globex Corporation")}})
+    sync(invoice)
+    assert companies_of(hubspot, "invoices", crm_invoice) == {linked(crm, "account", name="Globex Corporation")}
+    again = sync(invoice)
+    assert again.counts.get("written", 0) == 0  # the association read back is the one written: no echo
