@@ -249,6 +249,34 @@ class HubSpotConnector(Connector):
         for chunk in _chunks(sorted({i for ids in parents.values() for i in ids} - seen), BATCH_SIZE):
             yield Page(self.get_many(name, chunk, associations=associations, line_items=True), [], None)
 
+    def removed_lines(self, object: str, since: datetime) -> list[str]:
+        """Ids of line items deleted (archived) since `since`, for the documents (deals, quotes, invoices) they were
+        on. Deleting a line item changes neither its document's modification time nor anything a search can find
+        (search never returns archived records), and an archived line item's associations cannot be relied on;
+        the list endpoint's archived view can (`archived=true`, each with `archivedAt`). It is unordered and holds
+        every line item archived in the last 90 days, so it is read whole: one call per 100 archived line items,
+        per pull of a document mapping. The caller knows which document held which line (it read them)."""
+        if object_type(object) not in DOCUMENTS:
+            return []
+        params: dict[str, Any] = {"limit": LIST_PAGE_MAX, "archived": "true", "properties": "hs_object_id"}
+        removed: list[str] = []
+        while True:
+            data = self.http.request_json("GET", f"/crm/v3/objects/{LINE_ITEMS}", params=params)
+            for raw in self._results(data, LINE_ITEMS):
+                if not isinstance(raw, dict):
+                    continue
+                stamp = raw.get("archivedAt") or raw.get("updatedAt")
+                try:
+                    archived_at = parse_timestamp(stamp) if stamp else None
+                except ValueError:
+                    archived_at = None
+                if raw.get("id") and (archived_at is None or archived_at >= since):
+                    removed.append(str(raw["id"]))  # when in doubt, look: a re-read costs little
+            after = self._next_after(data)
+            if after is None:
+                return removed
+            params["after"] = after
+
     def _full_pull(self, name: str, names: list[str], page_size: int, associations: list[str]) -> Iterator[Page]:
         # The list endpoint is unordered, so the cursor is the vendor's newest modification time read
         # *before* the pull: anything changed during the pull is picked up by the next incremental run.

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from integration_hub.models import Record
+from django.db import connection
+from django.db.models import Q
+
+from integration_hub.models import LinkStatus, Record, RecordLink
 from integration_hub.sync.references import record_id_of
 from integration_hub.sync.rules import CompiledMapping
 from mapping import create_defaults
@@ -80,3 +83,36 @@ def vendor_locked(compiled: CompiledMapping, side: str, link: Any, values: dict[
         if reasons:
             held[field] = "; ".join(reasons)
     return {k: v for k, v in values.items() if k not in held}, held
+
+
+def with_removed_lines(compiled: CompiledMapping, side: str, connector: Any, since: Any) -> list[str]:
+    """The side's linked documents that held a line item deleted since `since` (as last read), to be read again:
+    a HubSpot line item deleted from a deal changes nothing a pull by modification time sees. The connector
+    names the deleted lines (`removed_lines`, where the vendor has such lines); the hub knows which document
+    held them. Documents read again in this pull already hold their new lines, so they are not found."""
+    finder = getattr(connector, "removed_lines", None)
+    if finder is None or since is None or not compiled.line_fields:
+        return []
+    removed = {str(line_id) for line_id in finder(compiled.vendor_object(side), since)}
+    keys = sorted({path.split(".", 1)[0] for field in compiled.line_fields
+                   for path in compiled.field_paths.get(side, {}).get(field, ())})
+    if not removed or not keys:
+        return []
+    links = RecordLink.objects.filter(system=compiled.system(side), entity_type=compiled.mapping.entity_type,
+                                      status=LinkStatus.ACTIVE)
+    found: set[str] = set()
+    if connection.vendor == "postgresql":  # jsonb containment, served by the query, a chunk of lines at a time
+        ordered = sorted(removed)
+        for start in range(0, len(ordered), 200):
+            match = Q()
+            for key in keys:
+                for line_id in ordered[start:start + 200]:
+                    match |= Q(**{f"remote_values__{key}__contains": [{"id": line_id}]})
+            found.update(links.filter(match).values_list("external_id", flat=True))
+        return sorted(found)
+    for key in keys:
+        for external_id, lines in links.values_list("external_id", f"remote_values__{key}").iterator():
+            if isinstance(lines, list) and any(isinstance(line, dict) and str(line.get("id")) in removed
+                                               for line in lines):
+                found.add(external_id)
+    return sorted(found)

@@ -267,6 +267,9 @@ def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, progress: Pro
                 run.save(update_fields=["counts", "processed", "cursor_before", "cursor_after"])
             if progress:
                 progress(run)
+        removed = documents.with_removed_lines(compiled, side, connector, since)  # a line item deleted from a deal
+    if removed:
+        _reread(run, compiled, side, removed)
 
 
 def _stage_page(run: SyncRun, compiled: CompiledMapping, side: str, remotes) -> None:

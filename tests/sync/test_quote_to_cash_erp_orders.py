@@ -177,3 +177,66 @@ def test_an_invoice_moved_to_another_customer_in_the_erp_loses_its_old_company_i
     assert companies_of(hubspot, "invoices", crm_invoice) == {linked(crm, "account", name="Globex Corporation")}
     again = sync(invoice)
     assert again.counts.get("written", 0) == 0  # the association read back is the one written: no echo
+
+
+def delete_line_item(hubspot, line_id: str) -> None:
+    """A rep removes a line from the deal in HubSpot (the line item is archived; the deal itself is untouched)."""
+    from hubspot import HubSpot
+
+    HubSpot(access_token="sandbox-token", host=hubspot.url).crm.line_items.basic_api.archive(line_id)
+
+
+def acme_with_the_cursor_past_it(hubspot, deal):
+    """Acme's order made and read back, and the deals' cursor moved past Acme's deal by another deal's edit."""
+    sync(deal)
+    sync(deal)
+    acme = Record.objects.get(entity_type="deal", values__name="Acme - 500 widgets")
+    crm_id = acme.links.get(system=deal.crm_system).external_id
+    cable_line = next(i for i in hubspot.store.table("associations")[f"deals:{crm_id}"]["line_items"]
+                      if hubspot.store.table("line_items")[i]["properties"]["hs_sku"] == "CBL-010"
+                      and not hubspot.store.table("line_items")[i].get("archived"))
+    write(deal.crm_system, "deals", {"id": deal_named(hubspot, "Initech gizmo rollout"), "amount": "9000"})
+    sync(deal)
+    return acme, cable_line
+
+
+@pytest.mark.parametrize("lookup", ["jsonb containment", "scan"])
+def test_a_line_item_deleted_from_a_deal_reaches_its_order_though_the_deal_itself_did_not_change(
+        q2c, emulators, monkeypatch, lookup):
+    from integration_hub.sync import documents
+
+    if lookup == "scan":  # how a database without JSON containment (SQLite) finds the deal of a deleted line
+        monkeypatch.setattr(type(documents.connection), "vendor", property(lambda self: "sqlite"), raising=False)
+    hubspot, netsuite = emulators
+    deal = q2c["deal"]
+    acme, cable_line = acme_with_the_cursor_past_it(hubspot, deal)
+    delete_line_item(hubspot, cable_line)
+    sync(deal)
+    [order] = orders_of(netsuite, acme)
+    assert [line["quantity"] for line in order["item"]] == [500] and order["total"] == 5995.0
+    acme.refresh_from_db()
+    assert len(acme.values["lines"]) == 1
+    sync(deal)  # the order's new total comes back to the deal
+    crm_deal = hubspot.store.table("deals")[acme.links.get(system=deal.crm_system).external_id]["properties"]
+    assert crm_deal["erp_order_total"] == "5995.00"
+    again = sync(deal)
+    assert again.counts.get("written", 0) == 0  # nothing bounces: the deleted line is not deleted again
+
+
+def test_a_full_resync_catches_a_deleted_line_item_the_incremental_pull_could_not_see(q2c, emulators, monkeypatch):
+    from connectors.hubspot import HubSpotConnector
+    from integration_hub.sync import outbox
+
+    hubspot, netsuite = emulators
+    deal = q2c["deal"]
+    acme, cable_line = acme_with_the_cursor_past_it(hubspot, deal)
+    # A portal whose archived line items cannot be listed (the list answers nothing): only a full resync sees it.
+    monkeypatch.setattr(HubSpotConnector, "removed_lines", lambda self, object, since: [])
+    delete_line_item(hubspot, cable_line)
+    sync(deal)
+    [order] = orders_of(netsuite, acme)
+    assert len(order["item"]) == 2
+    engine.sync_run_execute(run=engine.sync_run_create(mapping=deal, full=True))
+    outbox.dispatch_all_until_empty()
+    [order] = orders_of(netsuite, acme)
+    assert [line["quantity"] for line in order["item"]] == [500] and order["total"] == 5995.0
