@@ -655,6 +655,10 @@ class HubSpotConnector(Connector):
             if not isinstance(event, dict):
                 continue
             kind, object_id = str(event.get("subscriptionType") or ""), event.get("objectId")
+            if kind.endswith(".associationChange") and object_id in (None, ""):
+                # {"fromObjectId", "toObjectId", "associationType": "DEAL_TO_COMPANY", "associationRemoved"}: the
+                # record whose associations changed (a deal moved to another company, a line item removed).
+                object_id = event.get("fromObjectId")
             singular = kind.split(".", 1)[0]
             plural = next((name for name, one in SINGULAR_NAMES.items() if one == singular), None)
             if plural and object_id not in (None, ""):

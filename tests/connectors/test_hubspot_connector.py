@@ -450,6 +450,13 @@ class TestWebhooks:
                                             timestamp=str(timestamp_ms))
         return {"X-HubSpot-Signature-v3": signature, "X-HubSpot-Request-Timestamp": str(timestamp_ms)}
 
+    def test_an_association_change_names_the_record_whose_associations_changed(self):
+        events = [{"subscriptionType": "deal.associationChange", "fromObjectId": 2001, "toObjectId": 3001,
+                   "associationType": "DEAL_TO_LINE_ITEM", "associationRemoved": True},
+                  {"subscriptionType": "deal.propertyChange", "objectId": 2002, "propertyName": "dealstage"}]
+
+        assert self.connector().webhook_records(events) == [("deals", "2001"), ("deals", "2002")]
+
     def test_it_accepts_a_fresh_correctly_signed_request(self):
         now = time.time()
 
