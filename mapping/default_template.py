@@ -32,11 +32,17 @@ its owner:
   due (custom invoice properties), due date and status follow payments.
 HubSpot lines are `line_items` records associated with the document (properties hs_product_id, quantity,
 price, discount = per unit; hs_discount_percentage is read too); the connector reads and replaces them as the
-document's pseudo-field `line_items`. NetSuite lines are the `item` sublist, replaced whole: `rate` is the net
+document's pseudo-field `line_items`. Deleting a line item leaves its document's modification time alone: each pull
+lists the line items HubSpot archived since the cursor and re-reads the documents that held them (a full resync
+catches it too). Associations the hub writes (`associations.companies.0`) replace that object type's associations,
+so a deal or invoice moved to another company loses the old one.
+NetSuite lines are the `item` sublist, replaced whole: `rate` is the net
 unit price, and the unit discount is kept in the custom transaction column `custcol_hub_discount` (number),
 which the NetSuite account needs. Items (products) must be linked before their lines sync; a line whose item is
 not linked holds the document. Sales reps: `SALES_REPS` maps NetSuite employee ids to HubSpot owner ids (the
 demo's; replace it with your own); an owner missing from it holds the order until it is added.
+NetSuite fixes an order's customer once it is fulfilled, billed, closed or cancelled: a deal moved to another company
+after that moves nothing in NetSuite; the change is held with the reason (connectors.netsuite.CUSTOMER_FIXED_STATUSES).
 """
 from __future__ import annotations
 
