@@ -435,7 +435,9 @@ class HubSpotConnector(Connector):
     def upsert_many(self, object: str, records: list[dict], id_field: str | None) -> list[WriteResult]:
         """Batch upsert by a unique property (id_field), else update records carrying "id" and create the rest.
 
-        A record may carry "_key" (the caller's key for creates) and "_associations" ({object: [ids]}).
+        A record may carry "_key" (the caller's key for creates) and "_associations" ({object: [ids]}, added to the
+        record's associations); "associations" (as rule paths write them) replaces the record's associations of
+        each object type it names.
         """
         name = object_type(object)
         items = [_Input.build(index, record, id_field) for index, record in enumerate(records)]
@@ -583,17 +585,19 @@ class HubSpotConnector(Connector):
         self._drop_replaced_associations(name, items, results)
 
     def _drop_replaced_associations(self, name: str, items: list[_Input], results: dict[int, WriteResult]) -> None:
-        """An existing record written with associations to an object type has exactly those afterwards: a deal
-        moved to another company loses the old company (a rule path such as `associations.companies.0` names the
-        record's company, and the old one would otherwise stay, first in the list read back). Run after the new
+        """An existing record written with `associations` of an object type (what a rule path such as
+        `associations.companies.0` writes: the record's company) has exactly those afterwards: a deal moved to
+        another company loses the old one, which would otherwise stay, first in the list read back
+        (`_associations` only adds). Run after the new
         associations are made, so a failure never leaves the record with none; a failure fails the record's
         result (the retry writes the same end state)."""
         moved: dict[str, dict[int, tuple[str, set[str]]]] = {}
         for item in items:
             result = results[item.index]
-            if result.ok and item.links and not result.created:
+            if result.ok and item.replaces and not result.created:
                 for to_name, to_ids in item.links.items():
-                    moved.setdefault(to_name, {})[item.index] = (str(result.external_id), set(to_ids))
+                    if to_name in item.replaces:
+                        moved.setdefault(to_name, {})[item.index] = (str(result.external_id), set(to_ids))
         for to_name, wanted in moved.items():
             current = self.associations_of(name, [from_id for from_id, _ in wanted.values()], to_name)
             stale = [(index, from_id, sorted(set(current.get(from_id, [])) - keep))
@@ -746,7 +750,8 @@ class _Boundary:
 class _Input:
     """One upsert_many input: its batch operation, the caller's key and the HubSpot payload."""
 
-    __slots__ = ("index", "operation", "key", "external_id", "id_field", "properties", "links", "lines", "error")
+    __slots__ = ("index", "operation", "key", "external_id", "id_field", "properties", "links", "lines", "error",
+                 "replaces")
 
     def __init__(self, index: int, operation: str, key: str, *, external_id: str | None = None,
                  id_field: str | None = None, properties: dict[str, Any], links: dict[str, list[str]],
@@ -754,6 +759,7 @@ class _Input:
         self.index, self.operation, self.key, self.external_id = index, operation, key, external_id
         self.id_field, self.properties, self.links, self.error = id_field, properties, links, error
         self.lines = lines
+        self.replaces: frozenset[str] = frozenset()  # object types whose associations `links` replace
 
     @classmethod
     def build(cls, index: int, record: dict, id_field: str | None) -> _Input:
@@ -764,6 +770,9 @@ class _Input:
                  for to, ids in (source or {}).items()}
         links = {to: ids for to, ids in links.items() if ids}
         item = cls._build(index, record, id_field, properties, links)
+        # `associations` (a rule path such as associations.companies.0: the record's company) says what the
+        # record's associations of a type are; `_associations` adds to them.
+        item.replaces = frozenset(object_type(to) for to in (record.get(READ_ASSOCIATIONS) or {}))
         if isinstance(record.get(LINE_ITEMS), list):
             item.lines = [line for line in record[LINE_ITEMS] if isinstance(line, dict)]
         return item

@@ -187,6 +187,17 @@ class TestAssociationsAndMerge:
         assert sorted(contact.associations["companies"]) == sorted([acme, globex])
         assert hubspot.associations_of("deals", [deal[0].external_id], "companies") == {deal[0].external_id: [globex]}
 
+    def test_associations_as_rules_write_them_replace_that_types_associations_on_update(self, hubspot):
+        acme, globex, initech = create_companies(hubspot, 3)
+        [deal] = hubspot.upsert_many("deals", [{"dealname": "D", "associations": {"companies": [acme]}}], None)
+        hubspot.upsert_many("deals", [{"id": deal.external_id, "_associations": {"companies": [initech]}}], None)
+        [moved] = hubspot.upsert_many("deals", [{"id": deal.external_id, "associations": {"companies": [globex]}}],
+                                      None)
+
+        assert moved.ok
+        assert hubspot.associations_of("deals", [deal.external_id], "companies") == {deal.external_id: [globex]}
+        assert hubspot.associations_of("companies", [acme], "deals") == {}  # gone both ways
+
     def test_pulls_can_carry_associations(self, hubspot):
         company = create_companies(hubspot, 1)[0]
         hubspot.upsert_many("contacts", [{"email": "p@x.io", "_associations": {"companies": [company]}},
