@@ -748,7 +748,10 @@ def _prepare(run: SyncRun, compiled: CompiledMapping, side: str, items: list[tup
     for record, link, values in wanted:
         values, missing = to_side(values)
         values, locked = documents.vendor_locked(compiled, side, link, values)
-        missing.update(locked)
+        for field, why in locked.items():  # a fulfilled order's customer: held with the vendor's reason, replayable
+            _count(run, "failed")
+            _event(run, SyncEventKind.FAILED, record=record, side=side, external_id=link.external_id, field=field,
+                   message=f"held: {why}", data={"target": side, "field": field, "held_change": True})
         if link is None and missing.keys() & compiled.create_requires:
             _hold_create(run, compiled, record, _link_on(compiled, record, "erp" if side == "crm" else "crm"), side,
                          [f"{field}: {why}" for field, why in missing.items()])

@@ -129,7 +129,9 @@ def deal_named(hubspot, name: str) -> str:
     return deal_id
 
 
-def test_a_deal_moved_to_another_company_moves_its_order_until_the_erp_has_fulfilled_it(q2c, emulators):
+def test_a_deal_moved_to_another_company_moves_its_order_until_the_erp_has_fulfilled_it(q2c, emulators, client,
+                                                                                         viewer_user):
+    from integration_hub.selectors import record_holds
     from tests.sync.test_quote_to_cash import bill_and_pay
 
     hubspot, netsuite = emulators
@@ -160,6 +162,15 @@ def test_a_deal_moved_to_another_company_moves_its_order_until_the_erp_has_fulfi
     assert held.message == ("held: NetSuite does not let the customer of a billed sales order change; cancel it and "
                             "place a new order for the new customer, or move the deal back")
     assert not SyncEvent.objects.filter(run=run, kind="write_failed").exists()  # not refused: held before sending
+    client.force_login(viewer_user)
+    page = client.get(f"/records/{golden.pk}/").content.decode()
+    assert "NetSuite does not let the customer of a billed sales order change" in page[page.index('id="holds"'):]
+
+    # Moved back to the order's customer: nothing is held any more.
+    write(crm, "deals", {"id": acme_deal, "associations": {"companies": [initech]}, "dealname": "Initech again"})
+    sync(deal)
+    golden.refresh_from_db()
+    assert not [hold for hold in record_holds(record=golden) if "does not let the customer" in hold.message]
 
 
 def test_an_invoice_moved_to_another_customer_in_the_erp_loses_its_old_company_in_hubspot(q2c, emulators):
