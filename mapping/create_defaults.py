@@ -55,6 +55,23 @@ def shape_problems(defaults: Any) -> list[str]:
     return problems
 
 
+def describe(defaults: Mapping[str, Any] | None) -> list[str]:
+    """Each default in words, for the mapping page: "stage: from order_status (Cancelled → closedlost), else
+    closedwon"."""
+    lines = []
+    for field, spec in (defaults or {}).items():
+        if not is_spec(spec):
+            lines.append(f"{field}: {spec}")
+            continue
+        text = f"{field}: from {spec['from']}" if spec.get("from") else f"{field}:"
+        if spec.get("map"):
+            text += " (" + ", ".join(f"{k} → {v}" for k, v in spec["map"].items()) + ")"
+        if "default" in spec:
+            text += f", else {spec['default']}" if spec.get("from") else f" {spec['default']}"
+        lines.append(text)
+    return lines
+
+
 def _outcomes(spec: Any) -> list[Any]:
     """Every value a spec can give (the fixed values and map values; not a field copied as it is)."""
     if not is_spec(spec):

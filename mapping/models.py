@@ -122,6 +122,11 @@ class ObjectMapping(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("mapping:detail", args=[self.pk])
 
+    def erp_create_defaults_described(self) -> list[str]:
+        from mapping.create_defaults import describe
+
+        return describe(self.erp_create_defaults)
+
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)

@@ -99,12 +99,19 @@ def test_an_erp_order_whose_status_the_stage_map_does_not_know_is_held_not_made_
     assert RecordLink.objects.filter(record__values__name="Q3 restock", system=deal.crm_system).exists()
 
 
-def test_the_create_defaults_are_checked_against_the_rules_and_the_crms_pipelines_and_stages(q2c):
+def test_the_create_defaults_are_checked_against_the_rules_and_the_crms_pipelines_and_stages(q2c, client,
+                                                                                            viewer_user):
     from django.core.exceptions import ValidationError
 
     from mapping import services
 
     deal = q2c["deal"]
+    client.force_login(viewer_user)
+    page = client.get(f"/mappings/{deal.pk}/").content.decode()
+    shown = page[page.index('id="erp-create-defaults"'):]
+    shown = shown[:shown.index("</dd>")]
+    assert "stage: from order_status (" in shown and "Cancelled → closedlost" in shown
+    assert "), else closedwon" in shown and "pipeline: default" in shown and "amount: from order_total" in shown
     assert services.mapping_create_default_problems(mapping=deal) == []  # the template's fit the demo portal
     deal.erp_create_defaults = {"pipeline": "enterprise", "stage": {"from": "order_status", "default": "won"},
                                 "probability": "0.9"}
