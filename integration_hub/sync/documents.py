@@ -116,3 +116,27 @@ def with_removed_lines(compiled: CompiledMapping, side: str, connector: Any, sin
                                                for line in lines):
                 found.add(external_id)
     return sorted(found)
+
+
+def own_creates(compiled: CompiledMapping, side: str, new: Mapping[str, tuple[Any, dict, dict]],
+                matched: Mapping[str, int]) -> dict[str, int]:
+    """Records the hub created on this side whose link it never stored (the writer died between the system's
+    answer and storing it): the create key it sent (NetSuite's externalId, HubSpot's hub_record_id: "hub-<id>")
+    names their golden record. They are linked to it, never taken as new: an order the hub made from a deal does
+    not come back as a deal of its own (and a second HubSpot deal). external id -> golden record id."""
+    from connectors.registry import connector_class
+
+    key_field = connector_class(compiled.system(side).vendor).create_key[0]
+    wanted: dict[str, int] = {}
+    for external_id, (_, fields, _) in new.items():
+        value = fields.get(key_field) if external_id not in matched else None
+        if isinstance(value, str) and value.startswith("hub-") and value[4:].isdigit():
+            wanted[external_id] = int(value[4:])
+    if not wanted:
+        return {}
+    entity = compiled.mapping.entity_type
+    taken = set(RecordLink.objects.filter(system=compiled.system(side), entity_type=entity,
+                                          record_id__in=wanted.values()).values_list("record_id", flat=True))
+    known = set(Record.objects.filter(pk__in=wanted.values(), entity_type=entity).values_list("pk", flat=True))
+    return {external_id: record_id for external_id, record_id in wanted.items()
+            if record_id in known and record_id not in taken}

@@ -334,6 +334,7 @@ def _link_new(run: SyncRun, compiled: CompiledMapping, side: str, new: dict[str,
     values_by_id = {external_id: translate(compiled.readable(side, values))
                     for external_id, (_, _, values) in new.items()}
     matched = _match_many(compiled, side, values_by_id)
+    matched.update(documents.own_creates(compiled, side, new, matched))  # made by the hub, its link not stored
     held = _match_duplicates(run, compiled, side, new, values_by_id, matched)
     creates_here = getattr(compiled.mapping, f"{side}_creates") != CreatePolicy.NEVER
     to_create = [external_id for external_id in new

@@ -258,3 +258,26 @@ def test_a_full_resync_catches_a_deleted_line_item_the_incremental_pull_could_no
     outbox.dispatch_all_until_empty()
     [order] = orders_of(netsuite, acme)
     assert [line["quantity"] for line in order["item"]] == [500] and order["total"] == 5995.0
+
+
+def test_an_order_the_hub_made_whose_link_was_never_stored_is_linked_to_its_deal_not_made_a_new_deal(
+        q2c, emulators):
+    from integration_hub.models import OutboundStatus
+    from integration_hub.sync import outbox
+
+    hubspot, netsuite = emulators
+    deal = q2c["deal"]
+    sync(deal)
+    acme = Record.objects.get(entity_type="deal", values__name="Acme - 500 widgets")
+    [order] = orders_of(netsuite, acme)
+    # The dispatcher died after NetSuite made the order and before the hub stored its answer: no link, the
+    # create still "sending". The next pull reads the order first.
+    RecordLink.objects.filter(record=acme, system=deal.erp_system).delete()
+    OutboundChange.objects.filter(record=acme, side="erp", link__isnull=True).update(status=OutboundStatus.PENDING)
+    run = engine.sync_run_execute(run=engine.sync_run_create(mapping=deal))
+    assert RecordLink.objects.get(record=acme, system=deal.erp_system).external_id == next(
+        k for k, v in netsuite.store.table("salesOrder").items() if v is order)
+    assert run.counts.get("created", 0) == 0
+    assert not Record.objects.filter(entity_type="deal", values__name="Acme - 500 widgets").exclude(pk=acme.pk)
+    outbox.dispatch_all_until_empty()  # the retried create updates the same order
+    assert len(orders_of(netsuite, acme)) == 1 and len(crm_deals(hubspot, "Acme - 500 widgets")) == 1
