@@ -267,6 +267,12 @@ class Connector(ABC):
         """Extra `changes()`/`get_many()` arguments needed to read these field paths (vendors override)."""
         return {}
 
+    @classmethod
+    def write_locks(cls, object: str, current: Mapping[str, Any]) -> dict[str, str]:
+        """Fields of a record (as last read: `current`) the vendor will not let a write change any more, with why
+        (a fulfilled order's customer); top-level vendor field -> reason. Vendors override; none by default."""
+        return {}
+
     def pseudo_fields(self, object: str) -> list[FieldInfo]:
         """Fields rules may use that `describe` does not list: every record's `associations` (its references
         by object), and what a vendor adds (a document's lines)."""

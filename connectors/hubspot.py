@@ -249,6 +249,34 @@ class HubSpotConnector(Connector):
         for chunk in _chunks(sorted({i for ids in parents.values() for i in ids} - seen), BATCH_SIZE):
             yield Page(self.get_many(name, chunk, associations=associations, line_items=True), [], None)
 
+    def removed_lines(self, object: str, since: datetime) -> list[str]:
+        """Ids of line items deleted (archived) since `since`, for the documents (deals, quotes, invoices) they were
+        on. Deleting a line item changes neither its document's modification time nor anything a search can find
+        (search never returns archived records), and an archived line item's associations cannot be relied on;
+        the list endpoint's archived view can (`archived=true`, each with `archivedAt`). It is unordered and holds
+        every line item archived in the last 90 days, so it is read whole: one call per 100 archived line items,
+        per pull of a document mapping. The caller knows which document held which line (it read them)."""
+        if object_type(object) not in DOCUMENTS:
+            return []
+        params: dict[str, Any] = {"limit": LIST_PAGE_MAX, "archived": "true", "properties": "hs_object_id"}
+        removed: list[str] = []
+        while True:
+            data = self.http.request_json("GET", f"/crm/v3/objects/{LINE_ITEMS}", params=params)
+            for raw in self._results(data, LINE_ITEMS):
+                if not isinstance(raw, dict):
+                    continue
+                stamp = raw.get("archivedAt") or raw.get("updatedAt")
+                try:
+                    archived_at = parse_timestamp(stamp) if stamp else None
+                except ValueError:
+                    archived_at = None
+                if raw.get("id") and (archived_at is None or archived_at >= since):
+                    removed.append(str(raw["id"]))  # when in doubt, look: a re-read costs little
+            after = self._next_after(data)
+            if after is None:
+                return removed
+            params["after"] = after
+
     def _full_pull(self, name: str, names: list[str], page_size: int, associations: list[str]) -> Iterator[Page]:
         # The list endpoint is unordered, so the cursor is the vendor's newest modification time read
         # *before* the pull: anything changed during the pull is picked up by the next incremental run.
@@ -407,7 +435,9 @@ class HubSpotConnector(Connector):
     def upsert_many(self, object: str, records: list[dict], id_field: str | None) -> list[WriteResult]:
         """Batch upsert by a unique property (id_field), else update records carrying "id" and create the rest.
 
-        A record may carry "_key" (the caller's key for creates) and "_associations" ({object: [ids]}).
+        A record may carry "_key" (the caller's key for creates) and "_associations" ({object: [ids]}, added to the
+        record's associations); "associations" (as rule paths write them) replaces the record's associations of
+        each object type it names.
         """
         name = object_type(object)
         items = [_Input.build(index, record, id_field) for index, record in enumerate(records)]
@@ -552,6 +582,42 @@ class HubSpotConnector(Connector):
                     if from_id in failed:
                         result = results[index]
                         results[index] = WriteResult(False, result.external_id, result.key, result.created, error)
+        self._drop_replaced_associations(name, items, results)
+
+    def _drop_replaced_associations(self, name: str, items: list[_Input], results: dict[int, WriteResult]) -> None:
+        """An existing record written with `associations` of an object type (what a rule path such as
+        `associations.companies.0` writes: the record's company) has exactly those afterwards: a deal moved to
+        another company loses the old one, which would otherwise stay, first in the list read back
+        (`_associations` only adds). Run after the new
+        associations are made, so a failure never leaves the record with none; a failure fails the record's
+        result (the retry writes the same end state)."""
+        moved: dict[str, dict[int, tuple[str, set[str]]]] = {}
+        for item in items:
+            result = results[item.index]
+            if result.ok and item.replaces and not result.created:
+                for to_name, to_ids in item.links.items():
+                    if to_name in item.replaces:
+                        moved.setdefault(to_name, {})[item.index] = (str(result.external_id), set(to_ids))
+        for to_name, wanted in moved.items():
+            current = self.associations_of(name, [from_id for from_id, _ in wanted.values()], to_name)
+            stale = [(index, from_id, sorted(set(current.get(from_id, [])) - keep))
+                     for index, (from_id, keep) in wanted.items()]
+            stale = [entry for entry in stale if entry[2]]
+            for chunk in _chunks(stale, BATCH_SIZE):
+                inputs = [{"from": {"id": from_id}, "to": [{"id": to_id} for to_id in to_ids]}
+                          for _, from_id, to_ids in chunk]
+                try:
+                    self.http.request("POST", f"/crm/v4/associations/{name}/{to_name}/batch/archive",
+                                      json={"inputs": inputs}, idempotent=True)
+                except ConnectorError as exc:
+                    if exc.kind == "auth":
+                        raise
+                    error = ConnectorError(f"hubspot could not remove the replaced {to_name} association: "
+                                           f"{exc.message}", kind=exc.kind, permanent=exc.permanent,
+                                           status=exc.status, details=exc.details)
+                    for index, _, _ in chunk:
+                        result = results[index]
+                        results[index] = WriteResult(False, result.external_id, result.key, result.created, error)
 
     def associate(self, object: str, object_id: str, to_object: str, to_id: str) -> None:
         """Create HubSpot's default association between two records (v4)."""
@@ -593,6 +659,10 @@ class HubSpotConnector(Connector):
             if not isinstance(event, dict):
                 continue
             kind, object_id = str(event.get("subscriptionType") or ""), event.get("objectId")
+            if kind.endswith(".associationChange") and object_id in (None, ""):
+                # {"fromObjectId", "toObjectId", "associationType": "DEAL_TO_COMPANY", "associationRemoved"}: the
+                # record whose associations changed (a deal moved to another company, a line item removed).
+                object_id = event.get("fromObjectId")
             singular = kind.split(".", 1)[0]
             plural = next((name for name, one in SINGULAR_NAMES.items() if one == singular), None)
             if plural and object_id not in (None, ""):
@@ -680,7 +750,8 @@ class _Boundary:
 class _Input:
     """One upsert_many input: its batch operation, the caller's key and the HubSpot payload."""
 
-    __slots__ = ("index", "operation", "key", "external_id", "id_field", "properties", "links", "lines", "error")
+    __slots__ = ("index", "operation", "key", "external_id", "id_field", "properties", "links", "lines", "error",
+                 "replaces")
 
     def __init__(self, index: int, operation: str, key: str, *, external_id: str | None = None,
                  id_field: str | None = None, properties: dict[str, Any], links: dict[str, list[str]],
@@ -688,6 +759,7 @@ class _Input:
         self.index, self.operation, self.key, self.external_id = index, operation, key, external_id
         self.id_field, self.properties, self.links, self.error = id_field, properties, links, error
         self.lines = lines
+        self.replaces: frozenset[str] = frozenset()  # object types whose associations `links` replace
 
     @classmethod
     def build(cls, index: int, record: dict, id_field: str | None) -> _Input:
@@ -698,6 +770,9 @@ class _Input:
                  for to, ids in (source or {}).items()}
         links = {to: ids for to, ids in links.items() if ids}
         item = cls._build(index, record, id_field, properties, links)
+        # `associations` (a rule path such as associations.companies.0: the record's company) says what the
+        # record's associations of a type are; `_associations` adds to them.
+        item.replaces = frozenset(object_type(to) for to in (record.get(READ_ASSOCIATIONS) or {}))
         if isinstance(record.get(LINE_ITEMS), list):
             item.lines = [line for line in record[LINE_ITEMS] if isinstance(line, dict)]
         return item

@@ -368,11 +368,28 @@ def _suiteql_literal(moment: datetime) -> str:
 # -- the connector ---------------------------------------------------------------------------------
 
 
+# A sales order's customer is fixed once the order is fulfilled (in part), billed, closed or cancelled: NetSuite
+# disables the field (the fulfilments and invoices are the customer's). Status as the REST record API reads it.
+CUSTOMER_FIXED_STATUSES = frozenset({"Partially Fulfilled", "Pending Billing/Partially Fulfilled", "Pending Billing",
+                                     "Billed", "Closed", "Cancelled"})
+
+
 @register("netsuite")
 class NetSuiteConnector(Connector):
     """SuiteTalk REST: SuiteQL for change detection, the record API for bodies and writes."""
 
     max_concurrency = DEFAULT_CONCURRENCY
+
+    @classmethod
+    def write_locks(cls, object: str, current: Mapping[str, Any]) -> dict[str, str]:
+        """A fulfilled, billed, closed or cancelled sales order keeps its customer (`entity`)."""
+        status = current.get("status")
+        if isinstance(status, dict):  # {"id": "G", "refName": "Billed"} in some accounts' payloads
+            status = status.get("refName")
+        if object == "salesOrder" and status in CUSTOMER_FIXED_STATUSES:
+            return {"entity": f"NetSuite does not let the customer of a {str(status).lower()} sales order change; "
+                              "cancel it and place a new order for the new customer, or move the deal back"}
+        return {}
 
     # Creates go through an upsert by externalId: a retried create updates instead of duplicating.
     create_key = ("externalId", "externalId")

@@ -280,6 +280,15 @@ def record_holds(*, record: Record) -> list[Hold]:
                                           data__has_key="target").order_by("-id")[:20]:
         if event.data.get("target") not in linked and not any(h.side == event.data["target"] for h in holds):
             holds.append(Hold(event.data["target"], event.message, event.run_id, event.created_at))
+    # A change the system will not take any more (a fulfilled order's customer), while the hub's value is still
+    # not the one that system holds.
+    bases = {link.system.role: link.base_snapshot or {} for link in record.links.select_related("system")}
+    for event in SyncEvent.objects.filter(record=record, kind="failed", replayed_by__isnull=True,
+                                          data__held_change=True).order_by("-id")[:20]:
+        side, field = event.data.get("target"), event.data.get("field")
+        if field in bases.get(side, {}) and bases[side][field] != record.values.get(field) \
+                and not any(h.side == side and h.message == event.message for h in holds):
+            holds.append(Hold(side, event.message, event.run_id, event.created_at))
     for change in OutboundChange.objects.filter(record=record, status=OutboundStatus.DEAD).order_by("-id")[:5]:
         holds.append(Hold(change.side, f"{change.system.name} refused the write: {change.last_error}", change.run_id,
                           change.created_at))

@@ -73,6 +73,9 @@ class ObjectMappingAdmin(AuditedModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         services.mapping_sync_schedule(mapping=obj)
+        if obj.erp_create_defaults:  # checked against the published rules and the CRM's options (deal stages)
+            for problem in services.mapping_create_default_problems(mapping=obj):
+                self.message_user(request, problem, messages.WARNING)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # switch a mapping off instead: its versions and history stay

@@ -21,18 +21,28 @@ its owner:
   key `hub-<record id>` is the order's externalId, so a retried or repeated create updates the same order):
   customer, currency, payment terms, the deal owner as sales rep and the deal's lines at their negotiated
   prices. HubSpot has no orders object here, so the order lives on the deal: its number, status, date and
-  total are custom deal properties, its lines are the deal's line items. An ERP order no deal made becomes a
-  golden deal in the hub (its record page, the account's page), not a HubSpot deal.
+  total are custom deal properties, its lines are the deal's line items. An ERP order no deal made (keyed in
+  the ERP) becomes a HubSpot deal associated with the customer's company, with the order's lines as its line
+  items: HubSpot needs a pipeline and a stage the ERP does not have, so the mapping's `erp_create_defaults`
+  (ERP_DEAL_DEFAULTS) give them -- the stage from the order status (a cancelled order is a lost deal, any other
+  is won) -- and the deal's amount is the order's total. Such a deal is linked to its order from the start: it
+  never comes back as a second order.
 - Invoice (NetSuite invoice → HubSpot invoice): the ERP owns everything; each invoice becomes a HubSpot invoice
   associated with the company and, when its order came from a deal, the deal; amount, amount paid and amount
   due (custom invoice properties), due date and status follow payments.
 HubSpot lines are `line_items` records associated with the document (properties hs_product_id, quantity,
 price, discount = per unit; hs_discount_percentage is read too); the connector reads and replaces them as the
-document's pseudo-field `line_items`. NetSuite lines are the `item` sublist, replaced whole: `rate` is the net
+document's pseudo-field `line_items`. Deleting a line item leaves its document's modification time alone: each pull
+lists the line items HubSpot archived since the cursor and re-reads the documents that held them (a full resync
+catches it too). Associations the hub writes (`associations.companies.0`) replace that object type's associations,
+so a deal or invoice moved to another company loses the old one.
+NetSuite lines are the `item` sublist, replaced whole: `rate` is the net
 unit price, and the unit discount is kept in the custom transaction column `custcol_hub_discount` (number),
 which the NetSuite account needs. Items (products) must be linked before their lines sync; a line whose item is
 not linked holds the document. Sales reps: `SALES_REPS` maps NetSuite employee ids to HubSpot owner ids (the
 demo's; replace it with your own); an owner missing from it holds the order until it is added.
+NetSuite fixes an order's customer once it is fulfilled, billed, closed or cancelled: a deal moved to another company
+after that moves nothing in NetSuite; the change is held with the reason (connectors.netsuite.CUSTOMER_FIXED_STATUSES).
 """
 from __future__ import annotations
 
@@ -197,6 +207,7 @@ QUOTE_RULES = [
 
 DEAL_RULES = [
     rule("name", "text", "dealname", "memo", CRM_OWNS),
+    rule("pipeline", "text", "pipeline", "", CRM_OWNS),
     rule("stage", "choice", "dealstage", "", CRM_OWNS, validation={"choices": DEAL_STAGES}),
     rule("amount", "money", "amount", "", CRM_OWNS, crm_t=[{"name": "money", "params": {
         "currency_field": "deal_currency_code"}}]),
@@ -212,6 +223,15 @@ DEAL_RULES = [
     rule("ordered_on", "date", "erp_order_date", "tranDate", ERP_OWNS, crm_t=[DATE_MS]),
     finance_money("order_total", "erp_order_total", "total"),
 ]
+
+# A HubSpot deal the hub creates for an ERP order no deal made (mapping.create_defaults): HubSpot's default
+# pipeline, the stage from the order's NetSuite status, the amount from its total. Edit them on the mapping.
+ERP_DEAL_DEFAULTS = {
+    "pipeline": "default",
+    "stage": {"from": "order_status", "map": {"Cancelled": "closedlost", "Closed": "closedwon"},
+              "default": "closedwon"},
+    "amount": {"from": "order_total"},
+}
 
 INVOICE_RULES = [
     rule("invoice_number", "text", "hs_number", "tranId", ERP_OWNS),
@@ -251,7 +271,8 @@ TEMPLATE: dict[str, dict[str, Any]] = {
               "crm_creates": "always", "erp_creates": "never", "cadence": "realtime", "rules": QUOTE_RULES},
     "deal": {"is_enabled": False, "crm_object": "deals", "erp_object": "salesOrder", "match_keys": [],
              "crm_creates": "on_trigger", "crm_create_trigger": {"field": "stage", "in": ["closedwon"]},
-             "erp_creates": "golden_only", "cadence": "realtime", "rules": DEAL_RULES},
+             "erp_creates": "always", "erp_create_defaults": ERP_DEAL_DEFAULTS, "cadence": "realtime",
+             "rules": DEAL_RULES},
     "invoice": {"is_enabled": False, "crm_object": "invoices", "erp_object": "invoice",
                 "match_keys": [], "crm_creates": "never", "erp_creates": "always", "cadence": "interval",
                 "interval_minutes": 15, "rules": INVOICE_RULES},

@@ -80,6 +80,13 @@ class ObjectMapping(models.Model):
         help_text="What an ERP record with no match becomes.")
     erp_create_trigger = models.JSONField(
         default=dict, blank=True, help_text='When "on trigger": e.g. {"has": "sales_order"}.')
+    erp_create_defaults = models.JSONField(
+        default=dict, blank=True,
+        help_text='What a CRM record the hub creates from an ERP record gets for fields the ERP has no value for '
+                  '(e.g. a HubSpot deal\'s pipeline and stage): canonical field -> a value, or {"from": field, '
+                  '"map": {value: value}, "default": value}, e.g. {"pipeline": "default", "stage": {"from": '
+                  '"order_status", "map": {"Cancelled": "closedlost"}, "default": "closedwon"}}. Checked against '
+                  'the rules and the CRM\'s options (deal stages) when the rules are published.')
     cadence = models.CharField(max_length=10, choices=Cadence.choices, default=Cadence.INTERVAL)
     interval_minutes = models.PositiveIntegerField(default=15)
     daily_at = models.TimeField(null=True, blank=True, help_text="For daily syncs (UTC).")
@@ -115,6 +122,11 @@ class ObjectMapping(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("mapping:detail", args=[self.pk])
 
+    def erp_create_defaults_described(self) -> list[str]:
+        from mapping.create_defaults import describe
+
+        return describe(self.erp_create_defaults)
+
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
@@ -132,6 +144,10 @@ class ObjectMapping(models.Model):
             creates_on_trigger = getattr(self, f"{side}_creates") == CreatePolicy.ON_TRIGGER
             if creates_on_trigger and not getattr(self, f"{side}_create_trigger"):
                 raise ValidationError({f"{side}_create_trigger": "Say which trigger creates records."})
+        from mapping.create_defaults import shape_problems
+
+        if problems := shape_problems(self.erp_create_defaults):
+            raise ValidationError({"erp_create_defaults": problems})
         if self.cadence == Cadence.INTERVAL and not self.interval_minutes:
             raise ValidationError({"interval_minutes": "An interval needs at least one minute."})
 

@@ -86,10 +86,40 @@ def publish_problems(version: RuleSetVersion, *, check_remote: bool = True) -> l
         described, reach = _described_fields(version.mapping)
         problems.extend(reach)
     problems.extend(version_problems(rules, **described))
+    problems.extend(_create_default_problems(version.mapping, rules, described.get("crm_options")))
     if version.needs_finance_signoff and not version.has_valid_finance_signoff:
         problems.append("Money or finance-approved rules need a Finance approver's sign-off of this exact draft"
                         + (" (the rules changed after the sign-off)." if version.finance_signoff_by_id else "."))
     return problems
+
+
+def _create_default_problems(mapping: ObjectMapping, rules: list, crm_options: dict | None) -> list[str]:
+    """The mapping's create defaults against these rules and, when described, the CRM's options."""
+    from mapping.create_defaults import rule_problems, shape_problems
+
+    defaults = mapping.erp_create_defaults
+    if not defaults:
+        return []
+    shape = shape_problems(defaults)
+    if shape or not rules:
+        return shape
+    mapper = None
+    if crm_options is not None:
+        from mapping.pipeline import compile_rules
+        from mapping.rule_checks import rule_spec
+
+        try:
+            mapper = compile_rules([rule_spec(rule) for rule in rules], "crm")
+        except Exception:  # a rule that does not compile is reported by version_problems
+            mapper = None
+    return rule_problems(defaults, rules, mapper, crm_options if mapper is not None else None)
+
+
+def mapping_create_default_problems(*, mapping: ObjectMapping, check_remote: bool = True) -> list[str]:
+    """Why the mapping's create defaults do not fit its published rules and what the CRM describes now."""
+    rules = list(mapping.published_version.rules.all()) if mapping.published_version_id else []
+    described, reach = _described_fields(mapping) if check_remote and rules else ({}, [])
+    return reach + _create_default_problems(mapping, rules, described.get("crm_options"))
 
 
 @transaction.atomic

@@ -813,6 +813,19 @@ class HubSpotEmulator(Emulator):
         errors = [self._standard_error("NO_ASSOCIATIONS_FOUND", f"No {to_type} associated", missing)] if missing else []
         return self._batch(results, errors)
 
+    @route("POST", r"/crm/v4/associations/(?P<type>[\w-]+)/(?P<to>[\w-]+)/batch/archive")
+    def archive_associations_batch(self, request: Request) -> Response:
+        """Remove every association between each `from` record and its `to` records (both directions); 204."""
+        from_type, to_type = self._type(request), self._type(request, "to")
+        table = self.store.table("associations")
+        for item in self._inputs(request.json()):
+            from_id = str((item.get("from") or {}).get("id"))
+            for target in item.get("to") or []:
+                to_id = str((target or {}).get("id"))
+                table.get(f"{from_type}:{from_id}", {}).get(to_type, {}).pop(to_id, None)
+                table.get(f"{to_type}:{to_id}", {}).get(from_type, {}).pop(from_id, None)
+        return Response(204)
+
     # -- properties ----------------------------------------------------------------------------
 
     def _public_property(self, object_type: str, definition: dict[str, Any]) -> dict[str, Any]:

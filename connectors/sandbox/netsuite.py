@@ -50,7 +50,7 @@ from urllib.parse import unquote
 
 from cryptography.hazmat.primitives import serialization
 
-from connectors.netsuite import realm
+from connectors.netsuite import CUSTOMER_FIXED_STATUSES, realm
 from connectors.sandbox import netsuite_suiteql as suiteql
 from connectors.sandbox.modified_index import Indexes, netsuite_stamp
 from connectors.sandbox.netsuite_async import AsyncJobs, is_collection, prefers_async
@@ -473,6 +473,10 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
                     errors.append(_detail(f"The field '{name}' is read-only.", "INVALID_CONTENT", name))
             else:
                 values[internal or name] = self._value(spec, value, name, errors)
+        if (record_type == "salesOrder" and row is not None and "entity" in values
+                and values["entity"] != row.get("entity") and row.get("status") in CUSTOMER_FIXED_STATUSES):
+            errors.append(_detail(f"You cannot change the customer of a sales order whose status is "
+                                  f"{row['status']}.", "USER_ERROR", "entity"))
         merged = dict(row or {})
         for name, value in values.items():
             spec = schema[name]

@@ -267,6 +267,9 @@ def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, progress: Pro
                 run.save(update_fields=["counts", "processed", "cursor_before", "cursor_after"])
             if progress:
                 progress(run)
+        removed = documents.with_removed_lines(compiled, side, connector, since)  # a line item deleted from a deal
+    if removed:
+        _reread(run, compiled, side, removed)
 
 
 def _stage_page(run: SyncRun, compiled: CompiledMapping, side: str, remotes) -> None:
@@ -331,6 +334,7 @@ def _link_new(run: SyncRun, compiled: CompiledMapping, side: str, new: dict[str,
     values_by_id = {external_id: translate(compiled.readable(side, values))
                     for external_id, (_, _, values) in new.items()}
     matched = _match_many(compiled, side, values_by_id)
+    matched.update(documents.own_creates(compiled, side, new, matched))  # made by the hub, its link not stored
     held = _match_duplicates(run, compiled, side, new, values_by_id, matched)
     creates_here = getattr(compiled.mapping, f"{side}_creates") != CreatePolicy.NEVER
     to_create = [external_id for external_id in new
@@ -518,6 +522,10 @@ def _merge_records(run: SyncRun, compiled: CompiledMapping, records: list[Record
     for record, links, sides, result, after, creates in merged:
         creates = [side for side in creates if not _create_held(run, compiled, record, links, side, after,
                                                                  current, translate, customers)]
+        for side in creates:  # what the CRM needs and the ERP has not (a deal's stage): the create defaults
+            extra, _ = documents.create_values(compiled, side, after)
+            after = {**after, **extra}
+            result.golden.update(extra)
         if compiled.line_fields and len(sides) == 2:
             _lines_held(run, compiled, record, links, current, translate)
         if result.unchanged and not creates:
@@ -563,6 +571,7 @@ def _create_held(run: SyncRun, compiled: CompiledMapping, record: Record, links:
     reasons = translate[source].unplaced(current.get((record.pk, source), {}), writable & compiled.create_requires)
     reasons += documents.create_problems(compiled, values, record.get_entity_type_display().lower(), writable,
                                          customers)
+    reasons += documents.create_values(compiled, target, values)[1]
     if reasons:
         _hold_create(run, compiled, record, links.get(source), target, reasons)
     return bool(reasons)
@@ -739,6 +748,11 @@ def _prepare(run: SyncRun, compiled: CompiledMapping, side: str, items: list[tup
     prepared = []
     for record, link, values in wanted:
         values, missing = to_side(values)
+        values, locked = documents.vendor_locked(compiled, side, link, values)
+        for field, why in locked.items():  # a fulfilled order's customer: held with the vendor's reason, replayable
+            _count(run, "failed")
+            _event(run, SyncEventKind.FAILED, record=record, side=side, external_id=link.external_id, field=field,
+                   message=f"held: {why}", data={"target": side, "field": field, "held_change": True})
         if link is None and missing.keys() & compiled.create_requires:
             _hold_create(run, compiled, record, _link_on(compiled, record, "erp" if side == "crm" else "crm"), side,
                          [f"{field}: {why}" for field, why in missing.items()])

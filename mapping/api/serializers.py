@@ -13,8 +13,15 @@ class ObjectMappingSerializer(serializers.ModelSerializer):
     class Meta:
         model = ObjectMapping
         fields = ("id", "entity_type", "crm_system", "erp_system", "crm_object", "erp_object", "match_keys",
-                  "crm_creates", "crm_create_trigger", "erp_creates", "erp_create_trigger", "cadence",
-                  "interval_minutes", "daily_at", "is_enabled", "published_version")
+                  "crm_creates", "crm_create_trigger", "erp_creates", "erp_create_trigger", "erp_create_defaults",
+                  "cadence", "interval_minutes", "daily_at", "is_enabled", "published_version")
+
+    def validate_erp_create_defaults(self, value):
+        from mapping.create_defaults import shape_problems
+
+        if problems := shape_problems(value):
+            raise serializers.ValidationError(problems)
+        return value
 
 
 class FieldRuleSerializer(serializers.ModelSerializer):

@@ -187,6 +187,17 @@ class TestAssociationsAndMerge:
         assert sorted(contact.associations["companies"]) == sorted([acme, globex])
         assert hubspot.associations_of("deals", [deal[0].external_id], "companies") == {deal[0].external_id: [globex]}
 
+    def test_associations_as_rules_write_them_replace_that_types_associations_on_update(self, hubspot):
+        acme, globex, initech = create_companies(hubspot, 3)
+        [deal] = hubspot.upsert_many("deals", [{"dealname": "D", "associations": {"companies": [acme]}}], None)
+        hubspot.upsert_many("deals", [{"id": deal.external_id, "_associations": {"companies": [initech]}}], None)
+        [moved] = hubspot.upsert_many("deals", [{"id": deal.external_id, "associations": {"companies": [globex]}}],
+                                      None)
+
+        assert moved.ok
+        assert hubspot.associations_of("deals", [deal.external_id], "companies") == {deal.external_id: [globex]}
+        assert hubspot.associations_of("companies", [acme], "deals") == {}  # gone both ways
+
     def test_pulls_can_carry_associations(self, hubspot):
         company = create_companies(hubspot, 1)[0]
         hubspot.upsert_many("contacts", [{"email": "p@x.io", "_associations": {"companies": [company]}},
@@ -449,6 +460,13 @@ class TestWebhooks:
         signature = Signature.get_signature(secret, body.decode(), "v3", http_uri=uri, http_method="POST",
                                             timestamp=str(timestamp_ms))
         return {"X-HubSpot-Signature-v3": signature, "X-HubSpot-Request-Timestamp": str(timestamp_ms)}
+
+    def test_an_association_change_names_the_record_whose_associations_changed(self):
+        events = [{"subscriptionType": "deal.associationChange", "fromObjectId": 2001, "toObjectId": 3001,
+                   "associationType": "DEAL_TO_LINE_ITEM", "associationRemoved": True},
+                  {"subscriptionType": "deal.propertyChange", "objectId": 2002, "propertyName": "dealstage"}]
+
+        assert self.connector().webhook_records(events) == [("deals", "2001"), ("deals", "2002")]
 
     def test_it_accepts_a_fresh_correctly_signed_request(self):
         now = time.time()

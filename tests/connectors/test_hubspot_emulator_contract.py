@@ -12,8 +12,10 @@ from contextlib import contextmanager
 import pytest
 from hubspot import HubSpot
 from hubspot.crm.associations.v4.models import (
+    BatchInputPublicAssociationMultiArchive,
     BatchInputPublicDefaultAssociationMultiPost,
     BatchInputPublicFetchAssociationsBatchRequest,
+    PublicAssociationMultiArchive,
     PublicDefaultAssociationMultiPost,
     PublicFetchAssociationsBatchRequest,
 )
@@ -241,6 +243,19 @@ class TestMergeAssociationsProperties:
         assert page.results[0].association_types[0].category == "HUBSPOT_DEFINED"
         assert batch.status == "COMPLETE" and len(batch.results) == 1
         assert read.results[0].to[0].to_object_id == company
+
+    def test_v4_batch_archive_removes_associations_both_ways(self, client):
+        first, second = company_ids(client)[3:5]
+        deal = client.crm.deals.basic_api.get_page().results[0].id
+        v4 = client.crm.associations.v4
+        for company in (first, second):
+            v4.basic_api.create_default("deals", deal, "companies", company)
+        v4.batch_api.archive("deals", "companies", BatchInputPublicAssociationMultiArchive(inputs=[
+            PublicAssociationMultiArchive(_from=V4ObjectId(id=deal), to=[V4ObjectId(id=first)])]))
+
+        assert first not in [r.to_object_id for r in v4.basic_api.get_page("deals", deal, "companies").results]
+        assert second in [r.to_object_id for r in v4.basic_api.get_page("deals", deal, "companies").results]
+        assert deal not in [r.to_object_id for r in v4.basic_api.get_page("companies", first, "deals").results]
 
     def test_properties_list_get_create(self, client):
         created = client.crm.properties.core_api.create("companies", PropertyCreate(

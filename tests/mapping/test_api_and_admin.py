@@ -100,6 +100,20 @@ def test_mappings_api_lists_and_updates_the_schedule(client, revops_user, accoun
     assert task.crontab.hour == "3" and task.crontab.minute == "30"
 
 
+def test_the_erp_create_defaults_are_set_through_the_api_and_a_malformed_one_is_refused(client, revops_user,
+                                                                                         account_mapping):
+    headers = auth(revops_user)
+    url = f"/api/v1/mappings/{account_mapping.pk}/"
+    bad = client.patch(url, {"erp_create_defaults": {"stage": {"map": {"Billed": "closedwon"}}}},
+                       content_type="application/json", **headers)
+    assert bad.status_code == 400 and "erp_create_defaults" in bad.json()
+    defaults = {"lifecycle_stage": {"from": "credit_hold", "map": {"on": "other"}, "default": "customer"}}
+    good = client.patch(url, {"erp_create_defaults": defaults}, content_type="application/json", **headers)
+    assert good.status_code == 200 and good.json()["erp_create_defaults"] == defaults
+    account_mapping.refresh_from_db()
+    assert account_mapping.erp_create_defaults == defaults
+
+
 def test_the_mapping_page_shows_the_rules_matrix_with_badges(client, viewer_user, account_mapping):
     client.force_login(viewer_user)
     html = client.get(f"/mappings/{account_mapping.pk}/").content.decode()
