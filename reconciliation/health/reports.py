@@ -10,7 +10,9 @@
    waiting in the outbox, a change the next sync has not pulled yet, or a conflict waiting for a person) or a
    *mismatch*, explained by its lineage.
 5. Records read on one side with no counterpart on the other (not linked, or linked to a record the other
-   side no longer returns) are listed as one-sided; money fields are totalled per account and currency.
+   side no longer returns) are listed as one-sided; money fields are totalled per account and currency -- by
+   the vendor where it can add up (NetSuite: SuiteQL SUM ... GROUP BY account, currency), else from the read
+   (HubSpot has no sum query).
 """
 from __future__ import annotations
 
@@ -27,15 +29,16 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
-from connectors.base import ConnectorError
+from connectors.base import ConnectorError, RemoteRecord
 from connectors.services import connector_session
 from integration_hub import audit
 from integration_hub.models import OutboundChange, OutboundStatus, Record, RecordLink
 from integration_hub.sync.rules import SIDES, CompiledMapping, NothingPublished, compile_mapping
 from mapping.drift import drift_check
+from mapping.paths import path_parts, set_path
 from mapping.preview import vendor_fields
 from reconciliation.health.models import ItemKind, ReconciliationReport, ReportItem, ReportStatus
-from reconciliation.health.vendor_queries import record_count
+from reconciliation.health.vendor_queries import TOTALS, money_totals, record_count
 from reconciliation.models import Conflict, ConflictStatus
 
 logger = logging.getLogger(__name__)
@@ -203,6 +206,7 @@ class _Reconciliation:
         # (account key, currency, field) -> {side: Decimal}
         self.money: dict[tuple[str, str, str], dict[str, Decimal]] = defaultdict(dict)
         self.background = _Background()
+        self.money_by_vendor: set[str] = set()  # sides whose money totals the vendor added up
 
     # -- the run -------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -287,6 +291,8 @@ class _Reconciliation:
         with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
             total, how = record_count(connector, system.vendor, obj)
             self.report.counts[side].update({"system": total, "counted_by": how})
+            if self.money_fields and self.per_account:
+                self.report.counts[side]["money_totalled_by"] = self._vendor_money(side, connector)
             self.progress(f"reading {system.name}", 0, total)
             options = connector.read_options(obj, compiled.paths[side])
             batch: list = []
@@ -320,7 +326,7 @@ class _Reconciliation:
         links = lookup.result()
         compared, crm_digests = self.compared, crm.digests if crm is not None else None
         digest_of, digests, unlinked = self.digest, out.digests, out.unlinked
-        add_money = self._add_money if self.money_fields else None
+        add_money = self._add_money if self.money_fields and side not in self.money_by_vendor else None
         out.read += len(remotes)
         for remote in remotes:
             external_id = remote.external_id
@@ -372,6 +378,69 @@ class _Reconciliation:
         return mapped
 
     # -- money ---------------------------------------------------------------------------------------------
+    def _vendor_money(self, side: str, connector) -> str:
+        """Money totals per account and currency from the vendor's aggregate query where it has one (NetSuite:
+        SuiteQL SUM ... GROUP BY account, currency), instead of summing every record read; says how they were
+        totalled. The aggregate's rows go through the side's rules like records, so currencies and accounts are
+        read exactly as on a record (a currency map, the account's link)."""
+        vendor = self.compiled.system(side).vendor
+        if vendor not in TOTALS:
+            return money_totals(None, vendor, "", [], [])[1]  # why not, in the vendor queries' words
+        plan = self._aggregate_plan(side)
+        if plan is None:
+            return "summed while reading (a money, currency or account path is not a plain column)"
+        sums, group_by = plan
+        try:
+            rows, how = money_totals(connector, vendor, self.compiled.vendor_object(side),
+                                     sorted(set(sums.values())), sorted(set(group_by.values())))
+        except ConnectorError as exc:  # refused (a permission, a column it will not sum): the read still sums
+            logger.warning("reconciliation %s: %s aggregate query failed: %s", self.report.pk, side, exc)
+            return f"summed while reading (the aggregate query failed: {getattr(exc, 'message', exc)})"[:300]
+        if rows is None:
+            return how
+        remotes = []
+        for number, row in enumerate(rows):
+            fields: dict[str, Any] = {}
+            for path, column in group_by.items():
+                if row.get(column) not in (None, ""):
+                    set_path(fields, path, row[column])
+            for path, column in sums.items():
+                if row.get(f"sum_{column}") not in (None, ""):
+                    set_path(fields, path, row[f"sum_{column}"])
+            remotes.append(RemoteRecord(f"total:{number}", None, fields))
+        for values in self._comparable(side, remotes).values():
+            self._add_money(side, values)
+        self.money_by_vendor.add(side)
+        return how
+
+    def _aggregate_plan(self, side: str) -> tuple[dict[str, str], dict[str, str]] | None:
+        """({money path: column to sum}, {account or currency path: column to group by}), or None when a path
+        is not a column an aggregate query can name (only a body field, or a reference's id, is)."""
+        compiled = self.compiled
+        paths = compiled.field_paths.get(side, {})
+        rules = {rule.field: rule for rule in compiled.version.rules.all()}
+
+        def column(path: str) -> str | None:
+            parts = [part for part, _ in path_parts(path)]
+            if len(parts) == 1 or (len(parts) == 2 and parts[1] == "id"):
+                return parts[0].lower() if "=" not in parts[0] else None
+            return None
+
+        sums: dict[str, str] = {}
+        group_by: dict[str, str] = {}
+        for f in [*self.money_fields, self.account_ref]:
+            if len(paths.get(f) or []) != 1 or column(paths[f][0]) is None:
+                return None
+            (sums if f != self.account_ref else group_by)[paths[f][0]] = column(paths[f][0])
+        for f in self.money_fields:
+            step = next((t for t in getattr(rules[f], f"{side}_transforms") or [] if t.get("name") == "money"), None)
+            currency = ((step or {}).get("params") or {}).get("currency_field")
+            if currency:
+                if column(currency) is None:
+                    return None
+                group_by[currency] = column(currency)
+        return sums, group_by
+
     def _add_money(self, side: str, values: dict) -> None:
         if self.per_account:
             ref = values["__account__"] if "__account__" in values else values.get(self.account_ref)
