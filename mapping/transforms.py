@@ -229,6 +229,10 @@ class Trim(Transform):
     def build(self, params: dict, path: Any) -> Compiled:
         if params.get("collapse"):
             def forward(value: Any, _record: Mapping) -> str:
+                if type(value) is str:
+                    value = " ".join(value.split())
+                    if len(value) <= MAX_TEXT_LENGTH and "\x00" not in value:
+                        return value
                 return canonical_text(" ".join(_text(value).split()))
         else:
             def forward(value: Any, _record: Mapping) -> str:
@@ -579,8 +583,19 @@ class _CurrencyMap:
     def __init__(self, mapping: Mapping[str, str] | None, preferred: Mapping[str, str] | None = None) -> None:
         self.mapping = {key: value.upper() for key, value in (mapping or {}).items()}
         self.reverse, self.ambiguous = _reverse_map(self.mapping, {k.upper(): v for k, v in (preferred or {}).items()})
+        self.known: dict[str, str] = {}  # vendor texts already read (a handful of currencies): read once
 
     def read(self, value: Any) -> str:
+        if type(value) is str:
+            code = self.known.get(value)
+            if code is None:
+                code = self._read(value)
+                if len(self.known) < 1000:
+                    self.known[value] = code
+            return code
+        return self._read(value)
+
+    def _read(self, value: Any) -> str:
         if self.mapping:
             found = self.mapping.get(_key(value) if not isinstance(value, str) else value.strip())
             if found is not None:

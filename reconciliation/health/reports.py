@@ -100,6 +100,7 @@ def _norm(value: Any) -> Any:
 
 
 _TWO_DECIMALS = re.compile(r"-?[1-9]\d*\.\d\d|-?0\.\d\d")
+_AMOUNTS: dict[str, Decimal] = {}  # amount text -> Decimal, for the amounts seen most (credit limits, round sums)
 
 
 def _decimal_text(value: Any) -> Any:
@@ -120,41 +121,21 @@ def _money_text(amount: Decimal) -> str:
     return str(amount.quantize(Decimal("0.01")) if amount.as_tuple().exponent > -2 else amount)
 
 
-def _digest(values: dict[str, Any], fields: list[str]) -> int:
-    """A 64-bit fingerprint of the synced fields, normalised as `_norm` does (Python's hash: stable within the
-    one process that compares, which is all it is used for)."""
-    parts = []
-    append = parts.append
-    for f in fields:
-        value = values.get(f)
-        kind = type(value)
-        if kind is str:
-            append(value or None)
-        elif value is None or value is UNKNOWN:
-            append(None)
-        elif kind is dict:
-            append(_dict_part(value))
-        elif kind is list:
-            append(repr(value) if value else None)
-        else:
-            append(value)
-    return hash(tuple(parts))
-
-
-def _dict_part(value: dict) -> Any:
+def _money_part(value: dict) -> Any:
+    """Money from a mapper (canonical: "6200.00"), taken as it is: amounts spelled two ways would only make
+    a candidate, which the field-by-field check then compares normalised."""
     if "amount" in value:
-        amount = value.get("amount")
-        if type(amount) is not str or not _TWO_DECIMALS.fullmatch(amount):
-            amount = _decimal_text(amount)
-        return amount, value.get("currency")
+        return value.get("amount"), value.get("currency")
     return repr(sorted(value.items()))
 
 
 def _digester(fields: list[str]) -> Callable[[dict[str, Any]], int]:
-    """`_digest` for these fields, compiled: the same fingerprint with no per-field loop in Python.
+    """A 64-bit fingerprint of the synced fields (Python's hash: stable within the one process that compares,
+    which is all it is used for), compiled for these fields: no per-field loop in Python.
 
-    Text fields are taken as they are (the mappers give canonical text: never "" -- an empty value is None),
-    other fields go through `_digest`'s per-value normalisation."""
+    Absent, None, "" and a value the rules could not read (UNKNOWN) are the same empty value; text is taken as it
+    is, money as (amount, currency). Equal values always give equal fingerprints; a difference the
+    normalised field-by-field comparison would not see can only make a candidate, never hide a mismatch."""
     lines = ["def digest(values):", "    get = values.get"]
     parts = []
     for position, name in enumerate(fields):
@@ -175,7 +156,7 @@ def _part(value: Any) -> Any:
         return None
     kind = type(value)
     if kind is dict:
-        return _dict_part(value)
+        return _money_part(value)
     if kind is list:
         return repr(value) if value else None
     return value
@@ -347,11 +328,14 @@ class _Reconciliation:
     def _comparable(self, side: str, remotes: Iterable) -> dict[str, dict[str, Any]]:
         """Each record's synced fields as canonical values, references turned into golden record ids."""
         compiled = self.compiled
-        mapper = compiled.mappers[side]
+        to_canonical = compiled.mappers[side].to_canonical
+        stopped = compiled.stopped.get(side)
         mapped = {}
         for remote in remotes:
-            result = mapper.to_canonical(vendor_fields(remote))
-            values = compiled.readable(side, result.values)
+            result = to_canonical(vendor_fields(remote))
+            values = result.values
+            if stopped:
+                values = compiled.readable(side, values)
             if result.errors:
                 values = {**values, **dict.fromkeys(result.errors, UNKNOWN)}
             mapped[remote.external_id] = values
@@ -452,10 +436,15 @@ class _Reconciliation:
             value = values.get(f)
             if type(value) is not dict:
                 continue
-            try:
-                amount = Decimal(value["amount"])
-            except (KeyError, TypeError, InvalidOperation):
-                continue
+            text = value.get("amount")
+            amount = _AMOUNTS.get(text) if type(text) is str else None
+            if amount is None:
+                try:
+                    amount = Decimal(text)
+                except (TypeError, InvalidOperation):
+                    continue
+                if type(text) is str and len(_AMOUNTS) < 10_000:
+                    _AMOUNTS[text] = amount
             bucket = money[(account, value.get("currency") or "", f)]
             bucket[side] = bucket.get(side, 0) + amount
 
