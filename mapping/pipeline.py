@@ -13,7 +13,15 @@ from typing import Any
 
 from mapping.paths import compile_path, path_parts, path_problems, root, selected
 from mapping.transforms import TRANSFORMS, Compiled, _same_text, get_transform
-from mapping.types import CANONICALISERS, FieldType, MappingError, TransformError, show
+from mapping.types import (
+    CANONICALISERS,
+    MAX_TEXT_LENGTH,
+    FieldType,
+    MappingError,
+    TransformError,
+    canonical_text,
+    show,
+)
 from mapping.validation import RANGE_TYPES, check_rules, compile_validator
 
 SIDES = {"crm": "CRM", "erp": "ERP"}
@@ -214,6 +222,9 @@ def _convert_lines(position: int, item: _Field, indent: str) -> list[str]:
     """Statements turning the non-empty vendor value ``v`` into the canonical value (as ``_reader`` does)."""
     steps = item.steps
     if not steps:
+        if item.canon is canonical_text:  # its checks in line; anything else (or a failure) through the call
+            return [f"{indent}if type(v) is not str or len(v) > MAX_TEXT_LENGTH or '\\x00' in v: "
+                    f"v = canon{position}(v)"]
         return [f"{indent}v = canon{position}(v)"]
     lines = []
     for number in range(len(steps)):
@@ -234,13 +245,11 @@ def _dict_reader(fields: list[_Field]) -> Callable[[dict], tuple[dict, dict]]:
     per-field readers, with the paths walked inline (shared prefixes once), the transforms called in line and
     the answers of pure transforms remembered per text (at most MEMO_SIZE texts a field)."""
     namespace: dict[str, Any] = {"selected": selected, "failure": _failure, "FAILED": _FAILED,
-                                 "MEMO_SIZE": MEMO_SIZE, "str": str, "bool": bool, "type": type}
+                                 "MEMO_SIZE": MEMO_SIZE, "MAX_TEXT_LENGTH": MAX_TEXT_LENGTH}
     top: list[str] = []
     body: list[str] = []
     prefixes: dict[tuple, str] = {}
     for position, item in enumerate(fields):
-        namespace[f"name{position}"] = item.name
-        namespace[f"sensitive{position}"] = item.sensitive
         namespace[f"canon{position}"] = item.canon
         namespace[f"validate{position}"] = item.validate
         for number, step in enumerate(item.steps):
@@ -268,18 +277,19 @@ def _dict_reader(fields: list[_Field]) -> Callable[[dict], tuple[dict, dict]]:
         else:
             namespace[f"read{position}"] = item.read
             lines = [f"        v = read{position}(fields)"]
+        name = repr(item.name)
         body += ["    try:", *lines,
                  "    except Exception as error:",
-                 f"        errors[name{position}] = failure(error, sensitive{position})",
+                 f"        errors[{name}] = failure(error, {item.sensitive!r})",
                  "    else:"]
         if item.validate is not None:
             body += [f"        problem = validate{position}(v)",
-                     f"        if problem is not None: errors[name{position}] = problem",
-                     f"        else: values[name{position}] = v"]
+                     f"        if problem is not None: errors[{name}] = problem",
+                     f"        else: values[{name}] = v"]
         else:
-            body.append(f"        values[name{position}] = v")
+            body.append(f"        values[{name}] = v")
     source = ["def read_all(fields):", *top, "    values = {}", "    errors = {}", *body, "    return values, errors"]
-    exec("\n".join(source), namespace)  # safe: field names and params are namespace entries, paths validated parts
+    exec("\n".join(source), namespace)  # safe: names are repr literals, params namespace entries, paths validated
     return namespace["read_all"]
 
 

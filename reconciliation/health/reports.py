@@ -129,25 +129,32 @@ def _money_part(value: dict) -> Any:
     return repr(sorted(value.items()))
 
 
-def _digester(fields: list[str]) -> Callable[[dict[str, Any]], int]:
+def _digester(fields: list[str], money_fields: list[str]) -> Callable[[dict[str, Any]], int]:
     """A 64-bit fingerprint of the synced fields (Python's hash: stable within the one process that compares,
-    which is all it is used for), compiled for these fields: no per-field loop in Python.
+    which is all it is used for).
 
-    Absent, None, "" and a value the rules could not read (UNKNOWN) are the same empty value; text is taken as it
-    is, money as (amount, currency). Equal values always give equal fingerprints; a difference the
-    normalised field-by-field comparison would not see can only make a candidate, never hide a mismatch."""
-    lines = ["def digest(values):", "    get = values.get"]
-    parts = []
-    for position, name in enumerate(fields):
-        v = f"v{position}"
-        lines += [f"    {v} = get({name!r})",
-                  f"    if {v} is not None and type({v}) is not str: {v} = part({v})",
-                  f"    elif {v} == '': {v} = None"]
-        parts.append(v)
-    lines.append(f"    return hash(({', '.join(parts)}{',' if len(parts) == 1 else ''}))")
-    namespace: dict[str, Any] = {"part": _part}
-    exec("\n".join(lines), namespace)  # safe: field names are embedded as repr literals
-    return namespace["digest"]
+    The mappers give canonical values -- text, numbers and dates as text, booleans, money as a dict, an empty
+    value as None, a value the rules could not read as UNKNOWN -- so every field but money is taken as it is
+    (one C-level pass), and money as (amount, currency). Equal values always give equal fingerprints; a
+    difference the normalised field-by-field comparison would not see (UNKNOWN on one side, None on the other)
+    can only make a candidate, never hide a mismatch."""
+    money = frozenset(money_fields)
+    plain = tuple(f for f in fields if f not in money)
+    priced = tuple(f for f in fields if f in money)
+
+    def slow(values: dict[str, Any]) -> int:
+        return hash(tuple(repr(_part(values.get(f))) for f in fields))
+
+    def digest(values: dict[str, Any]) -> int:
+        get = values.get
+        parts = tuple(map(get, plain))
+        if priced:
+            parts += tuple([_money_part(v) if type(v) is dict else v for v in map(get, priced)])
+        try:
+            return hash(parts)
+        except TypeError:  # a value of a type no canonical form has: fingerprinted the careful way
+            return slow(values)
+    return digest
 
 
 def _part(value: Any) -> Any:
@@ -210,7 +217,7 @@ class _Reconciliation:
         self.account_ref = next((f for f, entity in compiled.references.items() if entity == "account"
                                  and f in rules), None)
         self.per_account = self.account_ref is not None and mapping.entity_type != "account"
-        self.digest = _digester(self.compared)
+        self.digest = _digester(self.compared, self.money_fields)
         report.counts = {side: {"system_name": getattr(mapping, f"{side}_system").name} for side in SIDES}
         report.save(update_fields=["rule_version", "compared_fields", "skipped_fields", "counts"])
         hub_counts = self.background.submit(self._hub_counts)  # counted by the database while the CRM is read
