@@ -16,11 +16,14 @@
 """
 from __future__ import annotations
 
+import gc
 import logging
 import re
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -73,7 +76,8 @@ def report_run(*, report: ReconciliationReport, progress: Progress | None = None
         with audit.acting_as(f"reconciliation:{report.pk}", reason=f"reconciliation of {report.mapping}"):
             reconciliation = _Reconciliation(report, progress or (lambda *_: None))
             try:
-                reconciliation.run()
+                with _fewer_collections():
+                    reconciliation.run()
             finally:
                 reconciliation.background.close()
         report.status = ReportStatus.SUCCEEDED
@@ -83,6 +87,35 @@ def report_run(*, report: ReconciliationReport, progress: Progress | None = None
     report.finished_at = timezone.now()
     report.save()
     return report
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A run allocates millions of short-lived objects (vendor records, mapped values) that reference counting
+    frees batch by batch, and each batch's objects push the cyclic collector into full collections that would
+    traverse the whole process (Django, the connectors, the rules) over and over. For the run, what existed
+    before it is frozen out of the collections and the young generation is collected less often; both are
+    restored after. Garbage cycles are still collected."""
+    global _runs, _thresholds
+    with _GC_LOCK:  # the collector is the process's: the first run in changes it, the last one out restores it
+        if _runs == 0:
+            _thresholds = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(10_000, 10, 10)
+        _runs += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _runs -= 1
+            if _runs == 0:
+                gc.set_threshold(*_thresholds)
+                gc.unfreeze()
+
+
+_GC_LOCK = threading.Lock()
+_runs = 0
+_thresholds = gc.get_threshold()
 
 
 # --- comparing values ------------------------------------------------------------------------------
