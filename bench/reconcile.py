@@ -217,9 +217,12 @@ def measure() -> None:
 
     plan = Plan(int(sys.argv[sys.argv.index("--linked") + 1]))
     account = ObjectMapping.objects.get(entity_type="account")
+    load = os.getloadavg()[0]
     wall, cpu = time.perf_counter(), time.process_time()
     report = report_run(report=report_create(mapping=account, trigger="command"))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    # The machine's load tells how much of a core the run had: on a busy machine wall time exceeds CPU time.
+    print(f"  load average (1 min) {load:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     assert report.status == "succeeded", report.error
     found_city = report.items.filter(kind="field", field="shipping_city").count()

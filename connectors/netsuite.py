@@ -491,6 +491,31 @@ class NetSuiteConnector(Connector):
             raise ConnectorError.malformed("netsuite: SuiteQL answer is not a collection envelope", details=envelope)
         return envelope["items"], bool(envelope.get("hasMore"))
 
+    def totals(self, object: str, sums: Iterable[str], group_by: Iterable[str] = ()) -> list[dict[str, Any]]:
+        """Sums of number columns per group, added up by NetSuite: `SELECT <group>, SUM(<column>) AS sum_<column>
+        FROM <table> [WHERE <type>] GROUP BY <group> ORDER BY <group>` -- one row per group comes back (paged by
+        1000), not the records. Columns are SuiteQL column names (record field names in lower case). Each row:
+        the group columns, and `sum_<column>` per summed column (absent when every value in the group is empty).
+        """
+        record_type = self.record_type(object)
+        table, condition = SUITEQL_TABLES[record_type]
+        sums, group_by = [c.lower() for c in sums], [c.lower() for c in group_by]
+        bad = [c for c in [*sums, *group_by] if not _COLUMN.fullmatch(c)]
+        if bad or not sums:
+            raise self.config_error(f"cannot total {record_type} by columns {', '.join(bad) or '(none)'}")
+        select = ", ".join([*group_by, *(f"SUM({column}) AS sum_{column}" for column in sums)])
+        query = f"SELECT {select} FROM {table}" + (f" WHERE {condition}" if condition else "")
+        if group_by:
+            query += f" GROUP BY {', '.join(group_by)} ORDER BY {', '.join(group_by)}"  # ordered: stable pages
+        rows: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            page, has_more = self.suiteql(query, limit=SUITEQL_MAX_LIMIT, offset=offset)
+            rows += [{k: v for k, v in row.items() if k != "links"} for row in page if isinstance(row, dict)]
+            if not has_more or not page:
+                return rows
+            offset += len(page)
+
     def _get(self, record_type: str, ref: str) -> dict[str, Any]:
         """One record with its sublists expanded; raises ConnectorError (not_found, malformed, ...)."""
         body = self.http.request_json("GET", f"{RECORD_PATH}/{record_type}/{quote(ref, safe=':')}",

@@ -168,6 +168,12 @@ def compile_path(path: str) -> tuple[Getter, Setter]:
     return _compile_path(path)
 
 
+def path_parts(path: str) -> tuple[tuple[str, int | None], ...]:
+    """A path's parts as the getter walks them: (part, list index or None); PathError if malformed."""
+    compile_path(path)  # validates
+    return tuple((part, int(part) if part.isdigit() else None) for part in _split(path))
+
+
 def get_path(record: Any, path: str) -> Any:
     """The value at ``path`` in ``record``, or None."""
     return compile_path(path)[0](record)

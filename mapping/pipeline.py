@@ -11,9 +11,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mapping.paths import compile_path, path_problems, root
+from mapping.paths import compile_path, path_parts, path_problems, root, selected
 from mapping.transforms import TRANSFORMS, Compiled, _same_text, get_transform
-from mapping.types import CANONICALISERS, FieldType, MappingError, TransformError, show
+from mapping.types import (
+    CANONICALISERS,
+    MAX_TEXT_LENGTH,
+    FieldType,
+    MappingError,
+    TransformError,
+    canonical_text,
+    show,
+)
 from mapping.validation import RANGE_TYPES, check_rules, compile_validator
 
 SIDES = {"crm": "CRM", "erp": "ERP"}
@@ -175,6 +183,114 @@ class _Field:
     validate: Callable[[Any], str | None] | None
     canon: Callable[[Any], Any]
     sensitive: bool
+    paths: tuple[str, ...] = ()
+    steps: tuple[Compiled, ...] = ()
+    trusted: bool = False  # the last step's output is canonical for the field's type already
+
+
+MEMO_SIZE = 8192  # vendor texts remembered per field whose transforms are pure (see Compiled.pure)
+_FAILED = object()
+
+
+def _getter_expression(parts: tuple[tuple[str, int | None], ...], prefixes: dict[tuple, str],
+                       lines: list[str]) -> str:
+    """The local variable holding the value at a path of ``fields`` (a dict), assigning the variables of its
+    prefixes not assigned yet, each step as ``_make_getter`` takes it (never raises; None once a step misses).
+    Fields that share a prefix -- four fields of one NetSuite address line -- walk it once."""
+    node = "fields"
+    for position in range(len(parts)):
+        prefix = parts[:position + 1]
+        name = prefixes.get(prefix)
+        if name is None:
+            key, index = parts[position]
+            if "=" in key:
+                selector, wanted = key.split("=", 1)
+                expression = f"selected({node}, {selector!r}, {wanted.lower()!r})"
+            elif index is None:
+                expression = (f"{node}.get({key!r})" if node == "fields"
+                              else f"({node}.get({key!r}) if isinstance({node}, dict) else None)")
+            else:
+                expression = (f"(({node}[{index}] if len({node}) > {index} else None) if isinstance({node}, list) "
+                              f"else ({node}.get({key!r}) if isinstance({node}, dict) else None))")
+            name = prefixes[prefix] = f"p{len(prefixes)}"
+            lines.append(f"    {name} = {expression}")
+        node = name
+    return node
+
+
+def _convert_lines(position: int, item: _Field, indent: str) -> list[str]:
+    """Statements turning the non-empty vendor value ``v`` into the canonical value (as ``_reader`` does)."""
+    steps = item.steps
+    if not steps:
+        if item.canon is canonical_text:  # its checks in line; anything else (or a failure) through the call
+            return [f"{indent}if type(v) is not str or len(v) > MAX_TEXT_LENGTH or '\\x00' in v: "
+                    f"v = canon{position}(v)"]
+        return [f"{indent}v = canon{position}(v)"]
+    lines = []
+    for number in range(len(steps)):
+        lines.append(f"{indent}v = step{position}_{number}(v, fields)")
+        if number < len(steps) - 1 or not item.trusted:
+            lines.append(f"{indent}if v is None or v == '': v = None")
+            lines.append(f"{indent}else:")
+            indent += "    "
+        else:
+            lines.append(f"{indent}if v == '': v = None")
+    if not item.trusted:
+        lines.append(f"{indent}v = canon{position}(v)")
+    return lines
+
+
+def _dict_reader(fields: list[_Field]) -> Callable[[dict], tuple[dict, dict]]:
+    """One function reading every field of a vendor record that is a dict: the same values and errors as the
+    per-field readers, with the paths walked inline (shared prefixes once), the transforms called in line and
+    the answers of pure transforms remembered per text (at most MEMO_SIZE texts a field)."""
+    namespace: dict[str, Any] = {"selected": selected, "failure": _failure, "FAILED": _FAILED,
+                                 "MEMO_SIZE": MEMO_SIZE, "MAX_TEXT_LENGTH": MAX_TEXT_LENGTH}
+    top: list[str] = []
+    body: list[str] = []
+    prefixes: dict[tuple, str] = {}
+    for position, item in enumerate(fields):
+        namespace[f"canon{position}"] = item.canon
+        namespace[f"validate{position}"] = item.validate
+        for number, step in enumerate(item.steps):
+            namespace[f"step{position}_{number}"] = step.to_canonical
+        if len(item.paths) == 1:
+            source = _getter_expression(path_parts(item.paths[0]), prefixes, top)
+            lines = [f"        v = {source}", "        if v is None or v == '': v = None"]
+            convert = _convert_lines(position, item, "            ")
+            if item.steps and all(step.pure for step in item.steps):
+                namespace[f"memo{position}"] = {}
+                lines += ["        elif type(v) is str:",
+                          f"            found = memo{position}.get(v, FAILED)",
+                          "            if found is FAILED:",
+                          "                text = v",
+                          *["    " + line for line in convert],
+                          f"                if len(memo{position}) < MEMO_SIZE and (v is None or type(v) is str "
+                          "or type(v) is bool):",
+                          f"                    memo{position}[text] = v",
+                          "            else:",
+                          "                v = found",
+                          "        else:",
+                          *convert]
+            else:
+                lines += ["        else:", *convert]
+        else:
+            namespace[f"read{position}"] = item.read
+            lines = [f"        v = read{position}(fields)"]
+        name = repr(item.name)
+        body += ["    try:", *lines,
+                 "    except Exception as error:",
+                 f"        errors[{name}] = failure(error, {item.sensitive!r})",
+                 "    else:"]
+        if item.validate is not None:
+            body += [f"        problem = validate{position}(v)",
+                     f"        if problem is not None: errors[{name}] = problem",
+                     f"        else: values[{name}] = v"]
+        else:
+            body.append(f"        values[{name}] = v")
+    source = ["def read_all(fields):", *top, "    values = {}", "    errors = {}", *body, "    return values, errors"]
+    exec("\n".join(source), namespace)  # safe: names are repr literals, params namespace entries, paths validated
+    return namespace["read_all"]
 
 
 class SideMapper:
@@ -189,12 +305,16 @@ class SideMapper:
         # Plain tuples: unpacking them in the loops is cheaper than attribute look-ups, once per field per record.
         self._readers = tuple((item.name, item.read, item.validate, item.sensitive) for item in fields)
         self._writers = tuple((item.name, item.canon, item.validate, item.write, item.sensitive) for item in fields)
+        self._read_dict = _dict_reader(list(fields))
 
     def to_canonical(self, fields: Mapping) -> MappingResult:
         """Vendor fields -> canonical values by field name, plus the reason for each field that failed."""
+        if type(fields) is dict:
+            values, errors = self._read_dict(fields)
+            return MappingResult(values, errors)
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
-        if type(fields) is not dict and not isinstance(fields, Mapping):
+        if not isinstance(fields, Mapping):
             return MappingResult({}, {item.name: f"the record's fields are {show(fields)}, not an object"
                                       for item in self._fields})
         for name, read, validate, sensitive in self._readers:
@@ -272,6 +392,9 @@ def compile_rules(specs: Iterable[RuleSpec], side: str) -> SideMapper:
                 validate=compile_validator(field_type, spec.validation, sensitive=spec.sensitive),
                 canon=canon,
                 sensitive=spec.sensitive,
+                paths=tuple(paths),
+                steps=tuple(steps),
+                trusted=bool(steps) and field_type in steps[-1].canonical,
             )
         except (MappingError, ValueError, TypeError, KeyError) as error:
             raise MappingError(f"{spec.field}: {SIDES[side]} side cannot compile: {error}") from error

@@ -65,6 +65,9 @@ class Compiled:
     sibling_paths: tuple[str, ...] = ()
     empty_as: Any = None  # when set, writing an empty value goes through to_vendor as this (split_part: "")
     canonical: frozenset[FieldType] = frozenset()  # field types its output is already canonical for: no 2nd pass
+    # to_canonical's answer depends on the vendor value alone (no sibling field, no clock) and is worth
+    # remembering (a lookup or a parse dearer than a dict look-up): the pipeline may reuse it for the same text.
+    pure: bool = False
 
 
 def _identity(value: Any, _context: Any) -> Any:
@@ -226,6 +229,10 @@ class Trim(Transform):
     def build(self, params: dict, path: Any) -> Compiled:
         if params.get("collapse"):
             def forward(value: Any, _record: Mapping) -> str:
+                if type(value) is str:
+                    value = " ".join(value.split())
+                    if len(value) <= MAX_TEXT_LENGTH and "\x00" not in value:
+                        return value
                 return canonical_text(" ".join(_text(value).split()))
         else:
             def forward(value: Any, _record: Mapping) -> str:
@@ -450,7 +457,8 @@ class Picklist(Transform):
                 return value
             raise TransformError("{value} has no value to write in the picklist map", value)
 
-        return Compiled(forward, reverse, canonical=frozenset() if unknown == "pass_through" else ANY_TYPE)
+        return Compiled(forward, reverse, canonical=frozenset() if unknown == "pass_through" else ANY_TYPE,
+                        pure=True)
 
 
 class Boolean(Transform):
@@ -575,8 +583,19 @@ class _CurrencyMap:
     def __init__(self, mapping: Mapping[str, str] | None, preferred: Mapping[str, str] | None = None) -> None:
         self.mapping = {key: value.upper() for key, value in (mapping or {}).items()}
         self.reverse, self.ambiguous = _reverse_map(self.mapping, {k.upper(): v for k, v in (preferred or {}).items()})
+        self.known: dict[str, str] = {}  # vendor texts already read (a handful of currencies): read once
 
     def read(self, value: Any) -> str:
+        if type(value) is str:
+            code = self.known.get(value)
+            if code is None:
+                code = self._read(value)
+                if len(self.known) < 1000:
+                    self.known[value] = code
+            return code
+        return self._read(value)
+
+    def _read(self, value: Any) -> str:
         if self.mapping:
             found = self.mapping.get(_key(value) if not isinstance(value, str) else value.strip())
             if found is not None:
@@ -633,7 +652,7 @@ class CurrencyCode(Transform):
     def build(self, params: dict, path: Any) -> Compiled:
         currencies = _CurrencyMap(params.get("map"), params.get("preferred"))
         return Compiled(lambda value, _record: currencies.read(value),
-                        lambda value, _out: currencies.write(canonical_currency(value)), canonical=ANY_TYPE)
+                        lambda value, _out: currencies.write(canonical_currency(value)), canonical=ANY_TYPE, pure=True)
 
 
 class Money(Transform):
@@ -1010,7 +1029,7 @@ class PhoneE164(Transform):
                 raise TransformError("{value} is not a valid phone number", value)
             return world.format_phone(e164, style)
 
-        return Compiled(forward, reverse, canonical=ANY_TYPE)
+        return Compiled(forward, reverse, canonical=ANY_TYPE, pure=True)
 
 
 class Country(Transform):
@@ -1057,7 +1076,7 @@ class Country(Transform):
                 return alpha3[code]
             return own.get(code) or display[code]
 
-        return Compiled(forward, reverse, canonical=ANY_TYPE)
+        return Compiled(forward, reverse, canonical=ANY_TYPE, pure=True)
 
 
 TRANSFORMS: dict[str, Transform] = {transform.name: transform for transform in (

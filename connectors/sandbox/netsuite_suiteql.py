@@ -2,10 +2,13 @@
 
 Grammar (keywords and identifiers are case-insensitive; column names are lower-case)::
 
-    query    := SELECT items FROM table [WHERE expr] [ORDER BY key {, key}]
+    query    := SELECT items FROM table [WHERE expr] [GROUP BY column {, column}] [ORDER BY key {, key}]
     items    := '*' | item {, item}
     item     := column [[AS] alias] | TO_CHAR(column, 'fmt') [[AS] alias] | BUILTIN.DF(column) [[AS] alias]
-              | COUNT(*) [[AS] alias]   (alone in the select list: one row with the number of matching rows)
+              | COUNT(*) [[AS] alias] | SUM(column) [[AS] alias]
+                (aggregates: without GROUP BY alone in the select list, one row over all matching rows; with
+                 GROUP BY one row per group, beside the grouped columns -- other columns are refused, as Oracle
+                 refuses them. SUM adds numbers exactly, skips NULLs, and is NULL for a group of NULLs.)
     key      := column [ASC | DESC]
     expr     := conj {OR conj};  conj := neg {AND neg};  neg := [NOT] atom
     atom     := '(' expr ')' | value op value | value IS [NOT] NULL | value [NOT] IN (value {, value})
@@ -57,9 +60,12 @@ class Query:
     where: Callable[[Row], bool] = field(default_factory=lambda: _hinted(lambda row: True, everything=True))
     order: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
     referenced: set[str] = field(default_factory=set)
+    group: list[str] = field(default_factory=list)  # GROUP BY columns
+    sums: dict[str, str] = field(default_factory=dict)  # output name -> column, for SUM(column) items
 
 
 COUNT_ALL = "count(*)"
+SUM_OF = "sum("  # the column marker of a SUM(column) item is "sum(<column>)"
 
 
 def oracle_format(fmt: str) -> str:
@@ -177,6 +183,13 @@ class _Parser:
         if self.peek("WHERE"):
             self.take("WHERE")
             q.where = self.expr()
+        if self.peek("GROUP"):
+            self.take("GROUP")
+            self.take("BY")
+            q.group.append(self.column())
+            while self.peek(","):
+                self.next()
+                q.group.append(self.column())
         if self.peek("ORDER"):
             self.take("ORDER")
             self.take("BY")
@@ -214,6 +227,12 @@ class _Parser:
                 self.take("*")
                 self.take(")")
                 col = name = COUNT_ALL
+            elif self.peek("SUM"):
+                self.next()
+                self.take("(")
+                summed = self.column()
+                self.take(")")
+                col = name = f"{SUM_OF}{summed})"
             elif self.peek("BUILTIN.DF"):
                 self.next()
                 self.take("(")
@@ -469,14 +488,12 @@ def run(query: Query, rows: Iterable[Row], known_columns: set[str],
     if unknown:
         raise SuiteQLError(f"Field '{unknown[0]}' for record '{query.table}' was not found.")
     selected = [row for row in rows if query.where(row)]
+    if query.group or (query.columns is not None and any(_aggregate(col) for _, col, _, _ in query.columns)):
+        return _grouped(query, selected)
     for col, desc in reversed(query.order):
         selected.sort(key=lambda row, c=col: _sort_key(row.get(c)), reverse=desc)
     if query.columns is None:
         return selected
-    if any(col == COUNT_ALL for _, col, _, _ in query.columns):
-        if not all(col == COUNT_ALL for _, col, _, _ in query.columns):
-            raise SuiteQLError("COUNT(*) cannot be mixed with columns without GROUP BY")
-        return [{name: len(selected) for name, _, _, _ in query.columns}]
     out = []
     for row in selected:
         projected = {}
@@ -489,3 +506,58 @@ def run(query: Query, rows: Iterable[Row], known_columns: set[str],
             projected[name] = value
         out.append(projected)
     return out
+
+
+def _aggregate(col: str) -> bool:
+    return col == COUNT_ALL or col.startswith(SUM_OF)
+
+
+def _grouped(query: Query, selected: list[Row]) -> list[Row]:
+    """GROUP BY (or one group of every row when there is no GROUP BY): one row per group, with the grouped
+    columns and the aggregates; ORDER BY names grouped columns or output names."""
+    if query.columns is None:
+        raise SuiteQLError("SELECT * cannot be used with GROUP BY")
+    for _name, col, fmt, shown in query.columns:
+        if not _aggregate(col) and (col not in query.group or fmt is not None or shown):
+            kind = "GROUP BY" if query.group else "an aggregate"
+            raise SuiteQLError(f"{col} must appear in the GROUP BY clause to be selected with {kind}")
+    groups: dict[tuple, list[Row]] = {}
+    for row in selected:
+        groups.setdefault(tuple(row.get(col) for col in query.group), []).append(row)
+    if not query.group and not groups:
+        groups[()] = []  # an aggregate over no rows is still one row (COUNT 0, SUM NULL)
+    out = []
+    for key, members in groups.items():
+        values = dict(zip(query.group, key, strict=True))
+        projected: Row = {}
+        for name, col, _, _ in query.columns:
+            if col == COUNT_ALL:
+                projected[name] = len(members)
+            elif col.startswith(SUM_OF):
+                projected[name] = _sum(col[len(SUM_OF):-1], members)
+            else:
+                projected[name] = values[col]
+        out.append((values, projected))
+    names = {name for name, _, _, _ in query.columns}
+    for col, desc in reversed(query.order):
+        if col not in names and col not in query.group:
+            raise SuiteQLError(f"ORDER BY {col} must name a grouped column or a selected aggregate")
+        out.sort(key=lambda pair, c=col: _sort_key(pair[1][c] if c in pair[1] else pair[0].get(c)), reverse=desc)
+    return [projected for _, projected in out]
+
+
+def _sum(column: str, rows: list[Row]) -> Decimal | None:
+    """SUM(column): exact decimal addition of the non-NULL values; NULL when there are none."""
+    total: Decimal | None = None
+    for row in rows:
+        value = row.get(column)
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool):
+            raise SuiteQLError(f"SUM({column}) needs numbers, not booleans")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise SuiteQLError(f"SUM({column}) needs numbers, not {value!r}") from None
+        total = number if total is None else total + number
+    return total

@@ -10,30 +10,38 @@
    waiting in the outbox, a change the next sync has not pulled yet, or a conflict waiting for a person) or a
    *mismatch*, explained by its lineage.
 5. Records read on one side with no counterpart on the other (not linked, or linked to a record the other
-   side no longer returns) are listed as one-sided; money fields are totalled per account and currency.
+   side no longer returns) are listed as one-sided; money fields are totalled per account and currency -- by
+   the vendor where it can add up (NetSuite: SuiteQL SUM ... GROUP BY account, currency), else from the read
+   (HubSpot has no sum query).
 """
 from __future__ import annotations
 
+import gc
 import logging
 import re
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.db import connection, connections
 from django.utils import timezone
 
-from connectors.base import ConnectorError
+from connectors.base import ConnectorError, RemoteRecord
 from connectors.services import connector_session
 from integration_hub import audit
 from integration_hub.models import OutboundChange, OutboundStatus, Record, RecordLink
 from integration_hub.sync.rules import SIDES, CompiledMapping, NothingPublished, compile_mapping
 from mapping.drift import drift_check
+from mapping.paths import path_parts, set_path
 from mapping.preview import vendor_fields
 from reconciliation.health.models import ItemKind, ReconciliationReport, ReportItem, ReportStatus
-from reconciliation.health.vendor_queries import record_count
+from reconciliation.health.vendor_queries import TOTALS, money_totals, record_count
 from reconciliation.models import Conflict, ConflictStatus
 
 logger = logging.getLogger(__name__)
@@ -66,7 +74,12 @@ def report_run(*, report: ReconciliationReport, progress: Progress | None = None
     report.save(update_fields=["status", "error"])
     try:
         with audit.acting_as(f"reconciliation:{report.pk}", reason=f"reconciliation of {report.mapping}"):
-            _Reconciliation(report, progress or (lambda *_: None)).run()
+            reconciliation = _Reconciliation(report, progress or (lambda *_: None))
+            try:
+                with _fewer_collections():
+                    reconciliation.run()
+            finally:
+                reconciliation.background.close()
         report.status = ReportStatus.SUCCEEDED
     except (ConnectorError, NothingPublished) as exc:
         report.status, report.error = ReportStatus.FAILED, getattr(exc, "message", str(exc))[:2000]
@@ -74,6 +87,35 @@ def report_run(*, report: ReconciliationReport, progress: Progress | None = None
     report.finished_at = timezone.now()
     report.save()
     return report
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A run allocates millions of short-lived objects (vendor records, mapped values) that reference counting
+    frees batch by batch, and each batch's objects push the cyclic collector into full collections that would
+    traverse the whole process (Django, the connectors, the rules) over and over. For the run, what existed
+    before it is frozen out of the collections and the young generation is collected less often; both are
+    restored after. Garbage cycles are still collected."""
+    global _runs, _thresholds
+    with _GC_LOCK:  # the collector is the process's: the first run in changes it, the last one out restores it
+        if _runs == 0:
+            _thresholds = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(10_000, 10, 10)
+        _runs += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _runs -= 1
+            if _runs == 0:
+                gc.set_threshold(*_thresholds)
+                gc.unfreeze()
+
+
+_GC_LOCK = threading.Lock()
+_runs = 0
+_thresholds = gc.get_threshold()
 
 
 # --- comparing values ------------------------------------------------------------------------------
@@ -91,6 +133,7 @@ def _norm(value: Any) -> Any:
 
 
 _TWO_DECIMALS = re.compile(r"-?[1-9]\d*\.\d\d|-?0\.\d\d")
+_AMOUNTS: dict[str, Decimal] = {}  # amount text -> Decimal, for the amounts seen most (credit limits, round sums)
 
 
 def _decimal_text(value: Any) -> Any:
@@ -111,26 +154,52 @@ def _money_text(amount: Decimal) -> str:
     return str(amount.quantize(Decimal("0.01")) if amount.as_tuple().exponent > -2 else amount)
 
 
-def _digest(values: dict[str, Any], fields: list[str]) -> int:
-    """A 64-bit fingerprint of the synced fields, normalised as `_norm` does (Python's hash: stable within the
-    one process that compares, which is all it is used for)."""
-    parts = []
-    append = parts.append
-    for f in fields:
-        value = values.get(f)
-        kind = type(value)
-        if kind is str:
-            append(value or None)
-        elif value is None or value is UNKNOWN:
-            append(None)
-        elif kind is dict:
-            append((_decimal_text(value.get("amount")), value.get("currency")) if "amount" in value
-                   else repr(sorted(value.items())))
-        elif kind is list:
-            append(repr(value) if value else None)
-        else:
-            append(value)
-    return hash(tuple(parts))
+def _money_part(value: dict) -> Any:
+    """Money from a mapper (canonical: "6200.00"), taken as it is: amounts spelled two ways would only make
+    a candidate, which the field-by-field check then compares normalised."""
+    if "amount" in value:
+        return value.get("amount"), value.get("currency")
+    return repr(sorted(value.items()))
+
+
+def _digester(fields: list[str], money_fields: list[str]) -> Callable[[dict[str, Any]], int]:
+    """A 64-bit fingerprint of the synced fields (Python's hash: stable within the one process that compares,
+    which is all it is used for).
+
+    The mappers give canonical values -- text, numbers and dates as text, booleans, money as a dict, an empty
+    value as None, a value the rules could not read as UNKNOWN -- so every field but money is taken as it is
+    (one C-level pass), and money as (amount, currency). Equal values always give equal fingerprints; a
+    difference the normalised field-by-field comparison would not see (UNKNOWN on one side, None on the other)
+    can only make a candidate, never hide a mismatch."""
+    money = frozenset(money_fields)
+    plain = tuple(f for f in fields if f not in money)
+    priced = tuple(f for f in fields if f in money)
+
+    def slow(values: dict[str, Any]) -> int:
+        return hash(tuple(repr(_part(values.get(f))) for f in fields))
+
+    def digest(values: dict[str, Any]) -> int:
+        get = values.get
+        parts = tuple(map(get, plain))
+        if priced:
+            parts += tuple([_money_part(v) if type(v) is dict else v for v in map(get, priced)])
+        try:
+            return hash(parts)
+        except TypeError:  # a value of a type no canonical form has: fingerprinted the careful way
+            return slow(values)
+    return digest
+
+
+def _part(value: Any) -> Any:
+    """One non-text value as `_digest` fingerprints it."""
+    if value is UNKNOWN:
+        return None
+    kind = type(value)
+    if kind is dict:
+        return _money_part(value)
+    if kind is list:
+        return repr(value) if value else None
+    return value
 
 
 def _normalised(values: dict[str, Any], fields: list[str]) -> dict[str, Any]:
@@ -157,6 +226,8 @@ class _Reconciliation:
         self.kept: dict[str, int] = defaultdict(int)
         # (account key, currency, field) -> {side: Decimal}
         self.money: dict[tuple[str, str, str], dict[str, Decimal]] = defaultdict(dict)
+        self.background = _Background()
+        self.money_by_vendor: set[str] = set()  # sides whose money totals the vendor added up
 
     # -- the run -------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -179,13 +250,17 @@ class _Reconciliation:
         self.account_ref = next((f for f, entity in compiled.references.items() if entity == "account"
                                  and f in rules), None)
         self.per_account = self.account_ref is not None and mapping.entity_type != "account"
-        report.counts = self._hub_counts()
+        self.digest = _digester(self.compared, self.money_fields)
+        report.counts = {side: {"system_name": getattr(mapping, f"{side}_system").name} for side in SIDES}
         report.save(update_fields=["rule_version", "compared_fields", "skipped_fields", "counts"])
+        hub_counts = self.background.submit(self._hub_counts)  # counted by the database while the CRM is read
 
         reads = {}
         candidates: list[tuple[int, str, dict, bool]] = []
         for side in ("crm", "erp"):
             reads[side] = self._read_side(side, reads.get("crm"), candidates)
+        for key, counts in hub_counts.result().items():
+            report.counts.setdefault(key, {}).update(counts)
         self._one_sided(reads)
         mismatched, in_flight = self._compare_candidates(candidates, reads)
         erp_digests = reads["erp"].digests
@@ -237,6 +312,8 @@ class _Reconciliation:
         with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
             total, how = record_count(connector, system.vendor, obj)
             self.report.counts[side].update({"system": total, "counted_by": how})
+            if self.money_fields and self.per_account:
+                self.report.counts[side]["money_totalled_by"] = self._vendor_money(side, connector)
             self.progress(f"reading {system.name}", 0, total)
             options = connector.read_options(obj, compiled.paths[side])
             batch: list = []
@@ -263,36 +340,42 @@ class _Reconciliation:
         """Map a batch of one side's records, look their links up at once, keep the fingerprints."""
         if not remotes:
             return
-        links = dict(RecordLink.objects.filter(
-            system=self.compiled.system(side), entity_type=self.mapping.entity_type,
-            external_id__in=[r.external_id for r in remotes]).values_list("external_id", "record_id"))
+        # The link lookup runs on the database while this thread maps the batch (see _Background).
+        lookup = self.background.submit(_links, self.compiled.system(side).pk, self.mapping.entity_type,
+                                        [r.external_id for r in remotes])
         values = self._comparable(side, remotes)
+        links = lookup.result()
         compared, crm_digests = self.compared, crm.digests if crm is not None else None
+        digest_of, digests, unlinked = self.digest, out.digests, out.unlinked
+        add_money = self._add_money if self.money_fields and side not in self.money_by_vendor else None
+        out.read += len(remotes)
         for remote in remotes:
-            out.read += 1
-            comparable = values[remote.external_id]
-            record_id = links.get(remote.external_id)
-            if self.money_fields:
-                self._add_money(side, comparable)
+            external_id = remote.external_id
+            comparable = values[external_id]
+            if add_money is not None:
+                add_money(side, comparable)
+            record_id = links.get(external_id)
             if record_id is None:
                 out.unlinked_count += 1
-                if len(out.unlinked) < MAX_ITEMS_PER_KIND:
-                    out.unlinked.append(remote.external_id)
+                if len(unlinked) < MAX_ITEMS_PER_KIND:
+                    unlinked.append(external_id)
                 continue
-            digest = _digest(comparable, compared)
-            out.digests[record_id] = digest
+            digest = digest_of(comparable)
+            digests[record_id] = digest
             if crm_digests is not None and crm_digests.get(record_id, digest) != digest:
-                candidates.append((record_id, remote.external_id, _normalised(comparable, compared),
-                                   remote.updated_at))
+                candidates.append((record_id, external_id, _normalised(comparable, compared), remote.updated_at))
 
     def _comparable(self, side: str, remotes: Iterable) -> dict[str, dict[str, Any]]:
         """Each record's synced fields as canonical values, references turned into golden record ids."""
         compiled = self.compiled
-        mapper = compiled.mappers[side]
+        to_canonical = compiled.mappers[side].to_canonical
+        stopped = compiled.stopped.get(side)
         mapped = {}
         for remote in remotes:
-            result = mapper.to_canonical(vendor_fields(remote))
-            values = compiled.readable(side, result.values)
+            result = to_canonical(vendor_fields(remote))
+            values = result.values
+            if stopped:
+                values = compiled.readable(side, values)
             if result.errors:
                 values = {**values, **dict.fromkeys(result.errors, UNKNOWN)}
             mapped[remote.external_id] = values
@@ -319,6 +402,69 @@ class _Reconciliation:
         return mapped
 
     # -- money ---------------------------------------------------------------------------------------------
+    def _vendor_money(self, side: str, connector) -> str:
+        """Money totals per account and currency from the vendor's aggregate query where it has one (NetSuite:
+        SuiteQL SUM ... GROUP BY account, currency), instead of summing every record read; says how they were
+        totalled. The aggregate's rows go through the side's rules like records, so currencies and accounts are
+        read exactly as on a record (a currency map, the account's link)."""
+        vendor = self.compiled.system(side).vendor
+        if vendor not in TOTALS:
+            return money_totals(None, vendor, "", [], [])[1]  # why not, in the vendor queries' words
+        plan = self._aggregate_plan(side)
+        if plan is None:
+            return "summed while reading (a money, currency or account path is not a plain column)"
+        sums, group_by = plan
+        try:
+            rows, how = money_totals(connector, vendor, self.compiled.vendor_object(side),
+                                     sorted(set(sums.values())), sorted(set(group_by.values())))
+        except ConnectorError as exc:  # refused (a permission, a column it will not sum): the read still sums
+            logger.warning("reconciliation %s: %s aggregate query failed: %s", self.report.pk, side, exc)
+            return f"summed while reading (the aggregate query failed: {getattr(exc, 'message', exc)})"[:300]
+        if rows is None:
+            return how
+        remotes = []
+        for number, row in enumerate(rows):
+            fields: dict[str, Any] = {}
+            for path, column in group_by.items():
+                if row.get(column) not in (None, ""):
+                    set_path(fields, path, row[column])
+            for path, column in sums.items():
+                if row.get(f"sum_{column}") not in (None, ""):
+                    set_path(fields, path, row[f"sum_{column}"])
+            remotes.append(RemoteRecord(f"total:{number}", None, fields))
+        for values in self._comparable(side, remotes).values():
+            self._add_money(side, values)
+        self.money_by_vendor.add(side)
+        return how
+
+    def _aggregate_plan(self, side: str) -> tuple[dict[str, str], dict[str, str]] | None:
+        """({money path: column to sum}, {account or currency path: column to group by}), or None when a path
+        is not a column an aggregate query can name (only a body field, or a reference's id, is)."""
+        compiled = self.compiled
+        paths = compiled.field_paths.get(side, {})
+        rules = {rule.field: rule for rule in compiled.version.rules.all()}
+
+        def column(path: str) -> str | None:
+            parts = [part for part, _ in path_parts(path)]
+            if len(parts) == 1 or (len(parts) == 2 and parts[1] == "id"):
+                return parts[0].lower() if "=" not in parts[0] else None
+            return None
+
+        sums: dict[str, str] = {}
+        group_by: dict[str, str] = {}
+        for f in [*self.money_fields, self.account_ref]:
+            if len(paths.get(f) or []) != 1 or column(paths[f][0]) is None:
+                return None
+            (sums if f != self.account_ref else group_by)[paths[f][0]] = column(paths[f][0])
+        for f in self.money_fields:
+            step = next((t for t in getattr(rules[f], f"{side}_transforms") or [] if t.get("name") == "money"), None)
+            currency = ((step or {}).get("params") or {}).get("currency_field")
+            if currency:
+                if column(currency) is None:
+                    return None
+                group_by[currency] = column(currency)
+        return sums, group_by
+
     def _add_money(self, side: str, values: dict) -> None:
         if self.per_account:
             ref = values["__account__"] if "__account__" in values else values.get(self.account_ref)
@@ -330,10 +476,15 @@ class _Reconciliation:
             value = values.get(f)
             if type(value) is not dict:
                 continue
-            try:
-                amount = Decimal(value["amount"])
-            except (KeyError, TypeError, InvalidOperation):
-                continue
+            text = value.get("amount")
+            amount = _AMOUNTS.get(text) if type(text) is str else None
+            if amount is None:
+                try:
+                    amount = Decimal(text)
+                except (TypeError, InvalidOperation):
+                    continue
+                if type(text) is str and len(_AMOUNTS) < 10_000:
+                    _AMOUNTS[text] = amount
             bucket = money[(account, value.get("currency") or "", f)]
             bucket[side] = bucket.get(side, 0) + amount
 
@@ -457,6 +608,40 @@ class _Reconciliation:
         self.kept[kind] += 1
         fields["detail"] = fields.get("detail", "")[:500]
         self.items.append(ReportItem(kind=kind, record_id=record_id, **fields))
+
+
+def _links(system_id: int, entity_type: str, external_ids: list[str]) -> dict[str, int]:
+    """external id -> golden record id, for the ids linked in this system (one query)."""
+    if connection.vendor == "postgresql":  # one array parameter, not thousands of placeholders to build and parse
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT external_id, record_id FROM {RecordLink._meta.db_table} "
+                           "WHERE system_id = %s AND entity_type = %s AND external_id = ANY(%s)",
+                           [system_id, entity_type, external_ids])
+            return dict(cursor.fetchall())
+    return dict(RecordLink.objects.filter(system_id=system_id, entity_type=entity_type,
+                                          external_id__in=external_ids).values_list("external_id", "record_id"))
+
+
+class _Background:
+    """Read-only queries run on a second database connection while the report's thread maps records: the
+    database works while Python does. Inside a transaction (tests, a caller's atomic block) a second connection
+    would not see what the transaction holds, so the queries run in line instead -- the same results."""
+
+    def __init__(self) -> None:
+        self.pool = None if connection.in_atomic_block else ThreadPoolExecutor(1, thread_name_prefix="reconcile-db")
+
+    def submit(self, fn: Callable, *args: Any) -> Future:
+        if self.pool is not None:
+            return self.pool.submit(fn, *args)
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.submit(connections.close_all).result()  # the worker thread's own connection
+            self.pool.shutdown()
+            self.pool = None
 
 
 def _show(value: Any) -> str:

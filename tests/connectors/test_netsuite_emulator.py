@@ -5,6 +5,7 @@ import json
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import requests
@@ -243,7 +244,8 @@ def test_suiteql_transaction_table_filters_by_type_and_prints_values_as_text(ns)
 
 
 @pytest.mark.parametrize("sql", ["SELECT nosuchcolumn FROM customer", "SELECT id FROM nosuchtable",
-                                 "SELECT id FROM customer GROUP BY id", "DELETE FROM customer"])
+                                 "SELECT id FROM customer GROUP BY id HAVING COUNT(*) > 1",
+                                 "SELECT id, SUM(balance) FROM customer", "DELETE FROM customer"])
 def test_suiteql_outside_the_subset_is_invalid_parameter(ns, sql):
     response = query(ns, sql)
 
@@ -522,3 +524,39 @@ def test_suiteql_builtin_df_gives_a_references_name(ns):
 
     assert rows[0]["rep"] == "Jane Seller" and rows[0]["name"] == "Acme Incorporated"
     assert rows[0]["salesrep"].isdigit()
+
+
+def test_suiteql_sums_and_counts_per_group():
+    rows = [{"id": 1, "entity": "7", "currency": "USD", "total": 10.5},
+            {"id": 2, "entity": "7", "currency": "USD", "total": 0.25},
+            {"id": 3, "entity": "7", "currency": "EUR", "total": 3},
+            {"id": 4, "entity": "8", "currency": "USD", "total": None}]
+    known = {"id", "entity", "currency", "total"}
+    sql = ("SELECT entity, currency, SUM(total) AS t, COUNT(*) AS n FROM transaction WHERE id > 0 "
+           "GROUP BY entity, currency ORDER BY entity, currency")
+
+    assert suiteql.run(suiteql.parse(sql), rows, known) == [
+        {"entity": "7", "currency": "EUR", "t": Decimal("3"), "n": 1},
+        {"entity": "7", "currency": "USD", "t": Decimal("10.75"), "n": 2},
+        {"entity": "8", "currency": "USD", "t": None, "n": 1}]  # a sum of NULLs is NULL
+    assert suiteql.run(suiteql.parse("SELECT SUM(total) AS t, COUNT(*) AS n FROM transaction"), rows, known) == [
+        {"t": Decimal("13.75"), "n": 4}]
+    assert suiteql.run(suiteql.parse("SELECT COUNT(*) AS n FROM transaction WHERE id > 9"), rows, known) == [{"n": 0}]
+    for bad in ("SELECT id, SUM(total) FROM transaction GROUP BY entity",  # id is not grouped
+                "SELECT id, COUNT(*) FROM transaction",
+                "SELECT * FROM transaction GROUP BY entity"):
+        with pytest.raises(suiteql.SuiteQLError):
+            suiteql.run(suiteql.parse(bad), rows, known)
+
+
+
+def test_suiteql_aggregates_over_http_sum_what_the_rows_hold(ns):
+    rows = query(ns, "SELECT tranid, entity, currency, total FROM transaction WHERE type = 'CustInvc'").json()["items"]
+    sums = query(ns, "SELECT entity, currency, SUM(total) AS t, COUNT(*) AS n FROM transaction "
+                     "WHERE type = 'CustInvc' GROUP BY entity, currency ORDER BY entity, currency").json()["items"]
+
+    expected: dict[tuple, list] = {}
+    for row in rows:
+        expected.setdefault((row["entity"], row["currency"]), []).append(Decimal(row["total"]))
+    assert sums and {(s["entity"], s["currency"]): (Decimal(s["t"]), int(s["n"])) for s in sums} == {
+        key: (sum(totals), len(totals)) for key, totals in expected.items()}

@@ -215,3 +215,71 @@ def test_money_totals_are_compared_per_account_and_currency(synced, emulators, r
     assert (money.field, money.record_id, money.currency) == ("amount_due", account.pk, "USD")
     assert f"Outstanding for {account.display_name} in USD: CRM" in money.detail
     assert {(i.kind, i.field) for i in report.items.all()} == {("field", "amount_due"), ("money", "amount_due")}
+
+
+def test_an_erp_invoice_total_off_by_a_cent_is_found_through_netsuites_aggregate_query(
+        synced, emulators, revops_user, finance_user, monkeypatch):
+    """NetSuite adds the invoice totals up (SuiteQL SUM ... GROUP BY customer, currency); HubSpot has no sum query,
+    so its side is summed from the read. A cent taken off one NetSuite invoice is found in the field and in the
+    account's invoiced total -- and nothing else is."""
+    from connectors.netsuite import NetSuiteConnector
+
+    _, netsuite = emulators
+    queries: list[str] = []
+    suiteql = NetSuiteConnector.suiteql
+
+    def spy(self, query, **kwargs):
+        queries.append(query)
+        return suiteql(self, query, **kwargs)
+    monkeypatch.setattr(NetSuiteConnector, "suiteql", spy)
+    invoice = invoice_rules_fixed(synced, revops_user, finance_user)
+    for _ in range(2):
+        sync(invoice)
+    baseline = reconcile(invoice)
+    assert baseline.mismatched == 0 and baseline.money_mismatches == 0, found(baseline)
+    assert baseline.counts["erp"]["money_totalled_by"] == "SuiteQL SUM(...) GROUP BY"
+    assert baseline.counts["crm"]["money_totalled_by"] == "no aggregate query for this vendor: summed while reading"
+    record = next(r for r in Record.objects.filter(entity_type="invoice")
+                  if (r.values.get("amount") or {}).get("amount") == "6200.00")
+    account = Record.objects.get(pk=int(record.values["customer"][7:]))
+    erp_id = record.links.get(system=invoice.erp_system).external_id
+    netsuite.store.table("invoice")[erp_id]["total"] = 6199.99
+    queries.clear()
+
+    report = reconcile(invoice)
+
+    assert ("SELECT currency, entity, SUM(amountpaid) AS sum_amountpaid, SUM(amountremaining) AS sum_amountremaining, "
+            "SUM(total) AS sum_total FROM transaction WHERE type = 'CustInvc' GROUP BY currency, entity "
+            "ORDER BY currency, entity") in queries
+    assert {(i.kind, i.field) for i in report.items.all()} == {("field", "amount"), ("money", "amount")}
+    money = report.items.get(kind="money")
+    assert (money.record_id, money.currency) == (account.pk, "USD")
+    assert Decimal(money.crm_value) - Decimal(money.erp_value) == Decimal("0.01")
+    assert f"Invoiced for {account.display_name} in USD" in money.detail
+    invoiced = next(m for m in report.money if m["field"] == "amount")
+    assert invoiced["difference"] == "0.01" and not invoiced["agree"]
+    assert all(m["agree"] for m in report.money if m["field"] != "amount")
+
+
+def test_the_erp_totals_are_netsuites_sums_not_the_records_read(synced, emulators, revops_user, finance_user,
+                                                                  monkeypatch):
+    """What NetSuite's aggregate answers is the ERP's total, even where it disagrees with the records read."""
+    from connectors.netsuite import NetSuiteConnector
+
+    invoice = invoice_rules_fixed(synced, revops_user, finance_user)
+    for _ in range(2):
+        sync(invoice)
+    totals = NetSuiteConnector.totals
+
+    def doctored(self, object, sums, group_by=()):
+        rows = totals(self, object, sums, group_by)
+        rows[0]["sum_amountpaid"] = str(Decimal(rows[0].get("sum_amountpaid") or 0) + Decimal("1.00"))
+        return rows
+    monkeypatch.setattr(NetSuiteConnector, "totals", doctored)
+
+    report = reconcile(invoice)
+
+    paid = next(m for m in report.money if m["field"] == "amount_paid")
+    assert paid["difference"] == "-1.00" and not paid["agree"]
+    assert report.mismatched == 0  # the records themselves agree
+    assert {(i.kind, i.field) for i in report.items.all()} == {("money", "amount_paid")}

@@ -167,16 +167,41 @@ def test_a_text_longer_than_any_field_is_refused_before_validation():
                                      "than the 100000-character limit for any text")
 
 
-def test_an_unexpected_exception_in_a_field_is_contained():
-    mapper = compile_rules(specs(), "crm")
+class Fields(dict):
+    """Vendor fields in a dict subclass: read by the per-field readers, not the compiled whole-record reader."""
 
-    def broken(record):
+
+def test_an_unexpected_exception_in_a_field_is_contained(monkeypatch):
+    from mapping.transforms import TRANSFORMS, Compiled, _same_text
+
+    def boom(value, record):
         raise RuntimeError("boom")
-    name, _read, validate, sensitive = mapper._readers[0]
-    mapper._readers = ((name, broken, validate, sensitive), *mapper._readers[1:])
-    result = mapper.to_canonical(CRM)
-    assert result.errors == {"name": "unexpected error while mapping (RuntimeError: boom)"}
-    assert "city" in result.values
+    trim = TRANSFORMS["trim"]
+    build = trim.build
+    monkeypatch.setattr(trim, "build", lambda params, path: Compiled(boom, _same_text) if path == "name"
+                        else build(params, path))
+    mapper = compile_rules(specs(), "crm")
+    # a dict (the compiled whole-record reader) and a dict subclass (the per-field loop) fail alike
+    for record in (CRM, Fields(CRM)):
+        result = mapper.to_canonical(record)
+        assert result.errors == {"name": "unexpected error while mapping (RuntimeError: boom)"}
+        assert "city" in result.values
+
+
+def test_the_whole_record_reader_gives_what_the_per_field_readers_give():
+    """Dicts take the compiled reader (paths walked inline, pure transforms remembered); other mappings the
+    per-field loop: the same values and the same errors, record after record (the memo included)."""
+    for side, sample in (("crm", CRM), ("erp", ERP)):
+        mapper = compile_rules(specs(), side)
+        broken = {**sample, "name": None, "lifecyclestage": "nope", "entityStatus": {"id": "99"},
+                  "credit_limit": "abc", "creditLimit": "abc", "city": 12}
+        for record in [sample, broken, sample, broken, {}, {"addressbook": {"items": "x"}}]:
+            assert mapper.to_canonical(record) == mapper.to_canonical(Fields(record))
+    crm_records, erp_records = records(300)
+    for side, sample in (("crm", crm_records), ("erp", erp_records)):
+        mapper = compile_rules(account_specs(), side)
+        for record in sample * 2:  # the second time from the memo
+            assert mapper.to_canonical(record) == mapper.to_canonical(Fields(record))
 
 
 def test_compile_rules_names_the_field_that_cannot_compile():
