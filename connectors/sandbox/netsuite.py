@@ -730,7 +730,7 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         plan = suiteql.plan(query)
         types = [t for t in record_types if _may_match(plan, t)]
         keyset = plan.after is not None and query.order == [("lastmodifieddate", False), ("id", False)] and not (
-            query.columns and any(col == suiteql.COUNT_ALL for _, col, _, _ in query.columns))
+            suiteql.aggregated(query))
         if "id" in plan.within:
             wanted = {_int_text(v) for v in plan.within["id"]} - {None}
             keys = [(t, i) for t in types for i in sorted(wanted, key=int) if i in self.store.table(t)]

@@ -508,6 +508,11 @@ def run(query: Query, rows: Iterable[Row], known_columns: set[str],
     return out
 
 
+def aggregated(query: Query) -> bool:
+    """Whether the query groups or aggregates rows (its result rows are not table rows)."""
+    return bool(query.group) or (query.columns is not None and any(_aggregate(col) for _, col, _, _ in query.columns))
+
+
 def _aggregate(col: str) -> bool:
     return col == COUNT_ALL or col.startswith(SUM_OF)
 
