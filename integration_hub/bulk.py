@@ -142,5 +142,8 @@ def update_many(model: type[models.Model], objs: Sequence[models.Model], field_n
         with cursor.cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
             for obj in objs:
                 copy.write_row([c(getattr(obj, name)) for c, name in zip(convert, attnames, strict=True)])
+        # A temporary table has no statistics: without them the planner may scan the whole target table
+        # instead of looking each row up by its primary key.
+        cursor.execute(f"ANALYZE {scratch}")
         cursor.execute(f"UPDATE {q(meta.db_table)} AS t SET {assignments} FROM {scratch} AS v "
                        f"WHERE t.{q(pk.column)} = v.{q(pk.column)}")

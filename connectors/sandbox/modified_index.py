@@ -35,46 +35,47 @@ def netsuite_stamp(row: Any) -> Any:
 
 
 class ModifiedIndex:
-    """Sorted (modified timestamp, id) keys of one record type, with each id's stored lastModifiedDate text."""
+    """Sorted (modified timestamp, id) keys of one record type, with each id's stored modification text (every
+    row has an entry there, a row without a readable time no key)."""
 
     def __init__(self, table: dict[str, Any], stamp: Stamp) -> None:
         self.table, self.stamp = table, stamp
         self.keys: list[Key] = []
-        self.stamps: dict[str, str] = {}
+        self.stamps: dict[str, Any] = {}
         self.rebuild()
 
     def rebuild(self) -> None:
         stamps, keys = {}, []
         for record_id, row in self.table.items():
-            key = self._key(record_id, row)
+            stamps[record_id] = self.stamp(row)
+            key = self._key(record_id, stamps[record_id])
             if key is not None:
                 keys.append(key)
-                stamps[record_id] = self.stamp(row)
         keys.sort()
         self.keys, self.stamps = keys, stamps
 
-    def _key(self, record_id: str, row: Any) -> Key | None:
-        moment = _moment(self.stamp(row))
+    @staticmethod
+    def _key(record_id: str, stamp: Any) -> Key | None:
+        moment = _moment(stamp)
         if moment is None or not record_id.isdigit():
             return None
         return (moment, int(record_id))
 
     def written(self, record_id: str, row: Any) -> None:
         """Record `record_id`'s new state (None: deleted)."""
-        old = self.stamps.pop(record_id, None)
-        if old is not None:
-            old_key = (_moment(old), int(record_id))
+        old_key = self._key(record_id, self.stamps.pop(record_id, None))
+        if old_key is not None:
             position = bisect.bisect_left(self.keys, old_key)
             if position < len(self.keys) and self.keys[position] == old_key:
                 del self.keys[position]
-        key = self._key(record_id, row) if row is not None else None
-        if key is not None:
-            bisect.insort(self.keys, key)
+        if row is not None:
             self.stamps[record_id] = self.stamp(row)
+            key = self._key(record_id, self.stamps[record_id])
+            if key is not None:
+                bisect.insort(self.keys, key)
 
     def current(self, table: dict[str, Any]) -> bool:
-        """False when the store changed behind the index's back (a replaced table, rows added or removed; rows
-        without a readable time are not indexed, so such a table is rebuilt each time: not on the hot path)."""
+        """False when the store changed behind the index's back (a replaced table, rows added or removed)."""
         return table is self.table and len(self.stamps) == len(table)
 
     def after(self, moment: datetime, after_id: int | None) -> list[Key]:
@@ -95,13 +96,16 @@ class Indexes:
         self.by_type: dict[str, ModifiedIndex] = {}
 
     def written(self, record_type: str, record_id: str, row: Any) -> None:
-        """Call after the store took the write (`row` None: a delete)."""
+        """Call after the store took the write (`row` None: a delete). The index is built at the type's first
+        write (a vendor's database has its indexes before the first query), then kept."""
+        table = self.table_of(record_type)
         index = self.by_type.get(record_type)
-        if index is None:
+        if index is None or index.table is not table:
+            self.by_type[record_type] = ModifiedIndex(table, self.stamp_of(record_type))
             return
         index.written(record_id, row)
-        if not index.current(self.table_of(record_type)):
-            del self.by_type[record_type]  # out of step: rebuilt on next use
+        if not index.current(table):
+            del self.by_type[record_type]  # out of step (the store was edited directly): rebuilt on next use
 
     def keys_after(self, record_type: str, moment: datetime, after_id: int | None) -> list[Key]:
         """(modified, id) keys of `record_type` at or after the bound, oldest first, checked against the store."""
