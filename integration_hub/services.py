@@ -12,7 +12,8 @@ from integration_hub import audit, matching
 from integration_hub.bulk import insert_many, update_many
 from integration_hub.models import Record, RecordLink
 
-# Sent after records are written in bulk (no post_save per record): receivers get `records` and `created`.
+# Sent after records are written in bulk (no post_save per record): receivers get `records`, `created` and, for
+# updates, `changed` (record id -> the field names that changed).
 records_written = Signal()
 
 # Fields whose value names the record in lists, in order of preference per entity.
@@ -158,7 +159,8 @@ def records_update_many(items: list[tuple[Record, dict[str, Any], Source]]) -> l
     key_fields = {part for key in keys for part in key.split("+")}
     rekey = [record for record, changed in updated if key_fields.intersection(changed)]
     matching.keys_refresh(rekey, keys)
-    records_written.send(sender=Record, records=records, created=False)
+    records_written.send(sender=Record, records=records, created=False,
+                         changed={record.pk: set(fields) for record, fields in updated})
     return updated
 
 

@@ -11,6 +11,34 @@ def keys_for(entity_type: str, values: dict) -> set[str]:
     return blocking.blocking_keys(entity_type, profile.prepare(values or {}))
 
 
+class _Reads(dict):
+    """Values that remember which fields were read."""
+
+    def __init__(self, values) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key) -> bool:
+        self.read.add(key)
+        return super().__contains__(key)
+
+
+def keys_and_reads(entity_type: str, values: dict) -> tuple[set[str], set[str]]:
+    """The blocking keys, and the fields reading them took. The keys depend on those fields only: a record
+    whose change touched none of them keeps its keys (the same reads of the same values give the same
+    keys)."""
+    reads = _Reads(values or {})
+    return keys_for(entity_type, reads), reads.read
+
+
 def index_record(record) -> None:
     """Refresh one record's keys (one read; writes only what changed)."""
     from reconciliation.duplicates.models import BlockingKey

@@ -12,15 +12,21 @@ def _record_saved(sender, instance, raw=False, **kwargs) -> None:
     index.index_record(instance)
 
 
-def _records_written(sender, records, created=False, **kwargs) -> None:
-    """Records the sync wrote in bulk: their keys in one pass (new records have none to compare with)."""
+def _records_written(sender, records, created=False, changed=None, **kwargs) -> None:
+    """Records the sync wrote in bulk: their keys in one pass (new records have none to compare with). An
+    updated record whose changed fields its keys never read keeps the keys it has (`changed`: record id ->
+    field names, when the sender knows them)."""
     from reconciliation.duplicates import index
 
     by_entity: dict[str, list] = {}
     for record in records:
         by_entity.setdefault(record.entity_type, []).append(record)
     for entity_type, group in by_entity.items():
-        wanted = {record.pk: index.keys_for(entity_type, record.values) for record in group}
+        wanted = {}
+        for record in group:
+            keys, read = index.keys_and_reads(entity_type, record.values)
+            if created or changed is None or read & changed.get(record.pk, read):
+                wanted[record.pk] = keys
         index.store_keys(entity_type, wanted, existing={pk: set() for pk in wanted} if created else None)
 
 

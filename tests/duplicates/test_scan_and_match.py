@@ -5,6 +5,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from reconciliation.duplicates import services
 from reconciliation.duplicates.models import BlockingKey, CandidateKind, CandidateStatus, DuplicateCandidate
@@ -74,6 +76,23 @@ def test_every_saved_record_is_in_the_blocking_index(make_record):
     record.save()
     keys = set(BlockingKey.objects.filter(record=record).values_list("key", flat=True))
     assert "d:zentrix.com" in keys and "d:zentrix.co.uk" not in keys
+
+
+def test_a_bulk_update_rekeys_only_records_whose_key_fields_changed(make_record):
+    """The sync's bulk writes keep the index too; a change to a field no key reads leaves the keys alone
+    (and costs no index query), a change to one that does moves them."""
+    from integration_hub import services as hub
+
+    records = [make_record(name=f"Zentrix Labs {i}", domain=f"zentrix{i}.com") for i in range(3)]
+    source = hub.Source(system="hub")
+    with CaptureQueriesContext(connection) as queries:
+        hub.records_update_many([(record, {"payment_terms": "Net 60"}, source) for record in records])
+    assert queries.captured_queries and not [q for q in queries.captured_queries
+                                             if BlockingKey._meta.db_table in q["sql"]]
+    hub.records_update_many([(records[0], {"domain": "zentrix.org"}, source)])
+    keys = set(BlockingKey.objects.filter(record=records[0]).values_list("key", flat=True))
+    assert "d:zentrix.org" in keys and "d:zentrix0.com" not in keys
+    assert "d:zentrix1.com" in set(BlockingKey.objects.filter(record=records[1]).values_list("key", flat=True))
 
 
 class TestMatchForSync:
