@@ -293,3 +293,15 @@ def record_holds(*, record: Record) -> list[Hold]:
         holds.append(Hold(change.side, f"{change.system.name} refused the write: {change.last_error}", change.run_id,
                           change.created_at))
     return holds
+
+
+def merged_into(*, record: Record):
+    """The duplicate merge that absorbed this record into another (undone merges do not count), or None."""
+    from django.apps import apps
+
+    if not apps.is_installed("reconciliation.duplicates"):
+        return None
+    from reconciliation.duplicates.models import Merge, MergeStatus
+
+    return (Merge.objects.filter(absorbed=record, status=MergeStatus.DONE).select_related("survivor", "merged_by")
+            .order_by("-created_at").first())

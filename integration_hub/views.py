@@ -56,6 +56,7 @@ class RecordDetailView(RolePermissionMixin, DetailView):
             for name, value in sorted(selectors.masked_values(record.values, hidden).items())
         ]
         ctx["links"] = record.links.select_related("system")
+        ctx["merged_into"] = selectors.merged_into(record=record)
         ctx["documents"] = selectors.record_documents(record=record)
         entries = selectors.mask_timeline(selectors.record_timeline(record=record), hidden)
         timeline = Paginator(entries, self.TIMELINE_PAGE)

@@ -54,6 +54,17 @@ def test_merge_takes_the_chosen_values_moves_links_children_and_history(acme, re
     assert services.duplicates_scan(entity_type="account").clusters == 0  # absorbed records are not scanned
 
 
+def test_the_absorbed_records_page_says_what_it_was_merged_into_until_undone(acme, revops_user, client):
+    survivor, absorbed, _, candidate = acme
+    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
+    client.force_login(revops_user)
+    page = client.get(absorbed.get_absolute_url()).content.decode()
+    assert "Merged into" in page and survivor.get_absolute_url() in page and str(revops_user) in page
+    assert "Merged into" not in client.get(survivor.get_absolute_url()).content.decode()
+    services.merge_undo(merge=merge, user=revops_user)
+    assert "Merged into" not in client.get(absorbed.get_absolute_url()).content.decode()
+
+
 def test_undo_restores_values_links_and_children(acme, revops_user, crm_system):
     survivor, absorbed, contact, candidate = acme
     before = dict(survivor.values)
