@@ -454,8 +454,8 @@ def _membership(options: list[Any]) -> Callable[[Any], bool]:
             try:
                 return Decimal(str(value)) in keys
             except InvalidOperation:
-                pass
-        elif strings and isinstance(value, str):
+                return _in(value, options)  # not a number: `_in` compares it as text
+        if strings and isinstance(value, str):
             return value in keys
         return _in(value, options)
 
