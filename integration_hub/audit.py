@@ -78,7 +78,7 @@ class HistoryIsAppendOnly(Exception):
 class AuditedHistoricalModel(models.Model):
     """Base of every history table: the actor and correlation id, and no edits or deletes."""
 
-    history_actor = models.CharField(max_length=150, blank=True, db_index=True)
+    history_actor = models.CharField(max_length=150, blank=True)  # shown, never searched: no index to keep up
     history_correlation_id = models.CharField(max_length=64, blank=True)
 
     class Meta:

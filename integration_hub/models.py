@@ -22,8 +22,8 @@ class EntityType(models.TextChoices):
 class Record(models.Model):
     """The golden record of one real-world thing, with where each field's value came from."""
 
-    entity_type = models.CharField(max_length=20, choices=EntityType.choices, db_index=True)
-    display_name = models.CharField(max_length=255, blank=True, db_index=True)
+    entity_type = models.CharField(max_length=20, choices=EntityType.choices)
+    display_name = models.CharField(max_length=255, blank=True)
     # Canonical field name -> value (money as {"amount": "12.50", "currency": "EUR"}).
     values = JSONField(default=dict, blank=True)
     # Canonical field name -> {"system", "actor", "sync_run", "rule_version", "at"}.
@@ -31,11 +31,15 @@ class Record(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
-    history = audited_history()
+    # History is read per record (by id, in date order), never searched by these.
+    history = audited_history(no_db_index=["entity_type", "display_name", "updated_at"])
 
     class Meta:
         ordering = ["-updated_at", "-id"]
-        indexes = [models.Index(fields=["entity_type", "display_name"])]
+        # Each index costs every write: a sync writes many records a second. Lists filter by entity type
+        # and sort by name or date; a substring search of names cannot use an index.
+        indexes = [models.Index(fields=["entity_type", "display_name"]),
+                   models.Index(fields=["display_name"], name="record_by_name")]
 
     def __str__(self) -> str:
         return self.display_name or f"{self.get_entity_type_display()} #{self.pk}"
@@ -54,7 +58,9 @@ class RecordLink(models.Model):
     """One record's identity in one system, and the values both sides agreed on last."""
 
     record = models.ForeignKey(Record, on_delete=models.PROTECT, related_name="links")
-    system = models.ForeignKey("connectors.ConnectedSystem", on_delete=models.PROTECT, related_name="links")
+    # Found by system through the unique constraint below (system first), which needs no index of its own.
+    system = models.ForeignKey("connectors.ConnectedSystem", on_delete=models.PROTECT, related_name="links",
+                               db_index=False)
     entity_type = models.CharField(max_length=20, choices=EntityType.choices)
     external_id = models.CharField(max_length=255)
     # The field values both sides agreed on at the last sync: the "base" of the three-way merge.
@@ -67,10 +73,10 @@ class RecordLink(models.Model):
     status = models.CharField(max_length=10, choices=LinkStatus.choices, default=LinkStatus.ACTIVE)
     # Set when a pull stores new remote values, cleared when the record is merged: a run that dies
     # between the two leaves the flag, and the next run (or the same one, redelivered) merges it.
-    needs_merge = models.BooleanField(default=False, db_index=True)
+    needs_merge = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = audited_history(excluded_fields=["remote_values", "needs_merge"])
+    history = audited_history(excluded_fields=["remote_values", "needs_merge"], no_db_index=["system"])
 
     class Meta:
         ordering = ["system__role", "id"]
@@ -78,6 +84,9 @@ class RecordLink(models.Model):
             models.UniqueConstraint(fields=["system", "entity_type", "external_id"],
                                     name="unique_external_id_per_system_entity"),
         ]
+        # The merge finds flagged links in record order; only flagged ones are in the index.
+        indexes = [models.Index(fields=["entity_type", "record"], condition=models.Q(needs_merge=True),
+                                name="links_to_merge")]
 
     def __str__(self) -> str:
         return f"{self.system.slug}:{self.entity_type}:{self.external_id}"
@@ -164,11 +173,12 @@ class SyncEventKind(models.TextChoices):
 class SyncEvent(models.Model):
     """Something that happened to one record in a run, worth showing (unchanged records leave no event)."""
 
-    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="events")
+    # Found by run through the (run, kind) index.
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="events", db_index=False)
     record = models.ForeignKey(Record, null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_events")
     side = models.CharField(max_length=3, blank=True)
     external_id = models.CharField(max_length=255, blank=True)
-    kind = models.CharField(max_length=15, choices=SyncEventKind.choices, db_index=True)
+    kind = models.CharField(max_length=15, choices=SyncEventKind.choices)
     field = models.CharField(max_length=80, blank=True)
     message = models.TextField(blank=True)
     data = JSONField(default=dict, blank=True)
@@ -177,7 +187,7 @@ class SyncEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["run", "kind"])]
+        indexes = [models.Index(fields=["run", "kind"]), models.Index(fields=["kind"], name="sync_events_by_kind")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.side}:{self.external_id} {self.field}".strip()
@@ -212,16 +222,16 @@ class OutboundChange(models.Model):
 
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound")
     record = models.ForeignKey(Record, on_delete=models.PROTECT, related_name="outbound")
-    system = models.ForeignKey("connectors.ConnectedSystem", on_delete=models.PROTECT, related_name="outbound")
+    system = models.ForeignKey("connectors.ConnectedSystem", on_delete=models.PROTECT, related_name="outbound",
+                               db_index=False)  # found through the (system, status) index
     link = models.ForeignKey(RecordLink, null=True, blank=True, on_delete=models.PROTECT, related_name="outbound",
                              help_text="Empty for a create: the link is made when the system answers.")
     side = models.CharField(max_length=3)
     vendor_object = models.CharField(max_length=100)
     values = JSONField(help_text="Canonical field -> value this change writes (the base after success).")
     payload = JSONField(help_text="The vendor fields sent.")
-    idempotency_key = models.CharField(max_length=64, unique=True)
-    status = models.CharField(max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.PENDING,
-                              db_index=True)
+    idempotency_key = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -230,6 +240,10 @@ class OutboundChange(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # A constraint, not unique=True: the key is looked up whole, never by prefix (no pattern index needed).
+        constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="one_outbound_change_per_key")]
+        indexes = [models.Index(fields=["system", "status"], name="outbox_by_system_status"),
+                   models.Index(fields=["status"], name="outbox_by_status")]
 
     def __str__(self) -> str:
         return f"{self.system.slug} {self.vendor_object} record {self.record_id} ({self.get_status_display()})"
@@ -242,7 +256,8 @@ class MatchKey(models.Model):
     `digest` is a hash of the key's exact values (the same equality the match has always used). Kept by
     integration_hub.matching whenever records are written; rebuilt for an entity when its keys change."""
 
-    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="match_keys")
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="match_keys",
+                               db_index=False)  # the unique (record, key) constraint indexes it
     entity_type = models.CharField(max_length=20, choices=EntityType.choices)
     key = models.CharField(max_length=200)
     digest = models.CharField(max_length=40)

@@ -42,9 +42,23 @@ def sync_mapping(self, mapping_id: int, trigger: str = "schedule", mode: str = "
                                      full=full)
         if task_id:
             SyncRun.objects.filter(pk=run.pk).update(task_id=task_id)
-    engine.sync_run_execute(run=run)
+    engine.sync_run_execute(run=run, progress=send_while_syncing)
     transaction.on_commit(dispatch_outbox.delay)
     return run.pk
+
+
+SEND_WHILE_SYNCING_SECONDS = 2
+
+
+def send_while_syncing(run) -> None:
+    """A running sync's progress: writes it has queued (committed with each page or chunk) go out meanwhile,
+    in another worker process, instead of after the whole run. At most one dispatch is asked for every few
+    seconds; two dispatchers never send the same write (outbox._claim)."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    if run.counts.get("written") and cache.add("outbox:send-while-syncing", run.pk, SEND_WHILE_SYNCING_SECONDS):
+        transaction.on_commit(dispatch_outbox.delay)
 
 
 DISPATCH_BUDGET_SECONDS = 10 * 60  # then the next scheduled dispatch (every minute) goes on

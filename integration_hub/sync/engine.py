@@ -85,8 +85,9 @@ def sync_run_execute(*, run: SyncRun, progress: Progress | None = None) -> SyncR
     """Run a sync: pull both sides' changes since their cursors, merge, queue the writes."""
 
     def work(compiled: CompiledMapping) -> None:
-        for side in _pull_order(compiled.mapping):
-            _pull_side(run, compiled, side, progress)
+        order = _pull_order(compiled.mapping)
+        for side in order:
+            _pull_side(run, compiled, side, progress, last=side == order[-1])
         _merge_pending(run, compiled, progress)
 
     return _run(run, work)
@@ -243,7 +244,11 @@ def _reread(run: SyncRun, compiled: CompiledMapping, side: str, ids: list[str]) 
 
 # --- 1. pull ------------------------------------------------------------------------------------
 
-def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, progress: Progress | None) -> None:
+def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, progress: Progress | None, *,
+               last: bool = False) -> None:
+    """Read a side's changes page by page. `last`: no other side is read after it in this run, so a golden
+    record created from one of its pages cannot be matched by anything else in the run: it is settled with the
+    page (`_settle_created`) instead of waiting for the merge."""
     system, obj = compiled.system(side), compiled.vendor_object(side)
     if not system.is_active:
         return
@@ -259,7 +264,7 @@ def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, progress: Pro
                     _count(run, "failed")
                     _event(run, SyncEventKind.FAILED, side=side, external_id=problem.external_id or "",
                            message=f"unreadable record from {system.name}: {problem.message}")
-                _stage_page(run, compiled, side, page.records)
+                _stage_page(run, compiled, side, page.records, settle_created=last)
                 if page.cursor:
                     cursor.cursor = page.cursor
                     cursor.save(update_fields=["cursor", "updated_at"])
@@ -272,7 +277,7 @@ def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, progress: Pro
         _reread(run, compiled, side, removed)
 
 
-def _stage_page(run: SyncRun, compiled: CompiledMapping, side: str, remotes) -> None:
+def _stage_page(run: SyncRun, compiled: CompiledMapping, side: str, remotes, *, settle_created: bool = False) -> None:
     """Store what a side says about a page of records: refresh the links of known records (flagged for the
     merge), link the others by the mapping's match keys or create their golden records, hold the rest."""
     system, entity = compiled.system(side), compiled.mapping.entity_type
@@ -311,7 +316,7 @@ def _stage_page(run: SyncRun, compiled: CompiledMapping, side: str, remotes) -> 
     # Raw vendor data, not governed values: stored without history rows.
     update_many(RecordLink, refreshed, ["remote_values", "remote_updated_at", "last_synced_at", "needs_merge"])
     if valid:
-        _link_new(run, compiled, side, valid)
+        _link_new(run, compiled, side, valid, settle_created=settle_created)
     _flush_events(run)
 
 
@@ -327,7 +332,8 @@ def _storable(value: Any) -> Any:
     return value
 
 
-def _link_new(run: SyncRun, compiled: CompiledMapping, side: str, new: dict[str, tuple[Any, dict, dict]]) -> None:
+def _link_new(run: SyncRun, compiled: CompiledMapping, side: str, new: dict[str, tuple[Any, dict, dict]], *,
+              settle_created: bool = False) -> None:
     """Records this side has that no link knows: match them to golden records, or create or hold them."""
     system, entity = compiled.system(side), compiled.mapping.entity_type
     translate = ToGolden(compiled, side, [compiled.readable(side, values) for _, _, values in new.values()])
@@ -344,7 +350,7 @@ def _link_new(run: SyncRun, compiled: CompiledMapping, side: str, new: dict[str,
         entity_type=entity, items=[(values_by_id[external_id], source) for external_id in to_create],
         reason=f"new in {system.name}")
     records = dict(zip(to_create, created, strict=True))
-    links = []
+    links, created_links = [], []
     for external_id, (remote, fields, _) in new.items():
         record_id, base = matched.get(external_id), {}  # first sync of a matched pair: every value is new
         if external_id in records:
@@ -362,11 +368,35 @@ def _link_new(run: SyncRun, compiled: CompiledMapping, side: str, new: dict[str,
                            f"{', '.join(compiled.mapping.match_keys) or 'any key'}, and the mapping does not "
                            f"create golden records from the {side.upper()}")
             continue
-        links.append(RecordLink(record_id=record_id, system=system, entity_type=entity, external_id=external_id,
-                                base_snapshot=base, remote_values=fields, remote_updated_at=remote.updated_at,
-                                needs_merge=True))
+        link = RecordLink(record_id=record_id, system=system, entity_type=entity, external_id=external_id,
+                          base_snapshot=base, remote_values=fields, remote_updated_at=remote.updated_at,
+                          needs_merge=not (settle_created and external_id in records))
+        links.append(link)
+        if settle_created and external_id in records:
+            created_links.append((records[external_id], link, compiled.readable(side, new[external_id][2])))
     services.links_create_many(links)
     _first_sync_of_pairs(system, [link.record_id for link in links if not link.base_snapshot])
+    if created_links:
+        _settle_created(run, compiled, side, created_links, translate)
+
+
+def _settle_created(run: SyncRun, compiled: CompiledMapping, side: str,
+                    created: list[tuple[Record, RecordLink, dict]], translate: ToGolden) -> None:
+    """Golden records just created from this side's values, linked on this side only: a merge would change
+    nothing (golden, the link's base and the side's current values are the same values), so they skip the
+    merge's re-read and only their creates in the other system are worked out and queued, in the page's
+    transaction (`_merge_records` does the same for every other record)."""
+    other = "erp" if side == "crm" else "crm"
+    merged, current = [], {}
+    for record, link, readable in created:
+        links = {side: link, other: None}
+        current[record.pk, side] = readable  # as read, before references became golden ids (like the merge's)
+        record._prefetched_objects_cache = {"links": [link]}  # what `_link_on` reads: no query for it
+        state = SideState(current=link.base_snapshot, base=link.base_snapshot, updated_at=link.remote_updated_at)
+        merged.append((record, links, {side: state}, MergeResult(), record.values,
+                       _creates_for(compiled, record.values, links)))
+    effects = _effects_of(run, compiled, merged, current, {side: translate, other: ToGolden(compiled, other, [])})
+    _apply(run, compiled, effects)
 
 
 def _first_sync_of_pairs(system, record_ids: list[int]) -> None:
@@ -517,6 +547,13 @@ def _merge_records(run: SyncRun, compiled: CompiledMapping, records: list[Record
         after = {**record.values, **result.golden}  # a create follows the values this merge leaves
         creates = [side for side in _creates_for(compiled, after, links) if (record.pk, side) not in already_creating]
         merged.append((record, links, sides, result, after, creates))
+    return _effects_of(run, compiled, merged, current, translate)
+
+
+def _effects_of(run: SyncRun, compiled: CompiledMapping, merged: list, current: dict,
+                translate: dict[str, ToGolden]) -> _Effects:
+    """What merged records change, with the creates each needs in the other system (held when they could only be
+    made partial, given the mapping's create defaults otherwise)."""
     customers = documents.customers_of([after for *_, after, creates in merged if creates])
     effects = _Effects()
     for record, links, sides, result, after, creates in merged:

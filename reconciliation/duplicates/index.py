@@ -51,9 +51,10 @@ def index_record(record) -> None:
 
 
 def store_keys(entity_type: str, wanted: dict[int, set[str]], existing: dict[int, set[str]] | None = None,
-               batch: int = 5000) -> tuple[int, int]:
+               batch: int = 5000, *, new: bool = False) -> tuple[int, int]:
     """Make the index hold exactly ``wanted`` for these records, a batch of records at a time (memory stays
-    flat on a first scan of a large import); returns (added, removed)."""
+    flat on a first scan of a large import); returns (added, removed). ``new``: records created in the current
+    transaction, which no other writer can have keyed (their keys are copied in without a conflict check)."""
     from reconciliation.duplicates.models import BlockingKey
 
     ids = list(wanted)
@@ -66,14 +67,14 @@ def store_keys(entity_type: str, wanted: dict[int, set[str]], existing: dict[int
         else:
             for record_id, key in BlockingKey.objects.filter(record_id__in=chunk).values_list("record_id", "key"):
                 have_by_id.setdefault(record_id, set()).add(key)
-        added, removed = _write_keys(entity_type, {i: wanted[i] for i in chunk}, have_by_id, batch)
+        added, removed = _write_keys(entity_type, {i: wanted[i] for i in chunk}, have_by_id, batch, new=new)
         added_total += added
         removed_total += removed
     return added_total, removed_total
 
 
 def _write_keys(entity_type: str, wanted: dict[int, set[str]], have_by_id: dict[int, set[str]],
-                batch: int) -> tuple[int, int]:
+                batch: int, *, new: bool = False) -> tuple[int, int]:
     from django.db import transaction
 
     from integration_hub.bulk import insert_rows
@@ -89,5 +90,5 @@ def _write_keys(entity_type: str, wanted: dict[int, set[str]], have_by_id: dict[
             if gone:
                 removed += len(gone)
                 BlockingKey.objects.filter(record_id=record_id, key__in=list(gone)).delete()
-        insert_rows(BlockingKey, ["record_id", "entity_type", "key"], added, ignore_conflicts=True)
+        insert_rows(BlockingKey, ["record_id", "entity_type", "key"], added, ignore_conflicts=not new)
     return len(added), removed

@@ -205,7 +205,8 @@ class MergeEffect(models.Model):
 class BlockingKey(models.Model):
     """One blocking key of a golden record: the sync's match step finds candidates through this index."""
 
-    record = models.ForeignKey("hub.Record", on_delete=models.CASCADE, related_name="+")
+    record = models.ForeignKey("hub.Record", on_delete=models.CASCADE, related_name="+",
+                               db_index=False)  # the unique (record, key) constraint indexes it
     entity_type = models.CharField(max_length=20)
     key = models.CharField(max_length=255)
 

@@ -27,7 +27,8 @@ def _records_written(sender, records, created=False, changed=None, **kwargs) -> 
             keys, read = index.keys_and_reads(entity_type, record.values)
             if created or changed is None or read & changed.get(record.pk, read):
                 wanted[record.pk] = keys
-        index.store_keys(entity_type, wanted, existing={pk: set() for pk in wanted} if created else None)
+        index.store_keys(entity_type, wanted, existing={pk: set() for pk in wanted} if created else None,
+                         new=created)
 
 
 def connect() -> None:
