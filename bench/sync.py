@@ -57,28 +57,32 @@ PROFILE: dict = {"dir": None}
 PIDS: dict[str, int] = {}  # emulator -> process id
 
 
-def _proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a live process on this machine (0 when it cannot be read)."""
+def _proc_cpu(pid: int, children: bool = False) -> float:
+    """User + system CPU seconds of a live process on this machine (0 when it cannot be read); `children`: with
+    those of its children that have exited (PostgreSQL's server: the backends of closed connections)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_split() -> dict[str, float]:
     """CPU seconds used so far by this process, each emulator and the local PostgreSQL server's processes
     (when it runs on this machine), to show where a phase's time goes."""
     split = {"hub": time.process_time(), **{vendor: _proc_cpu(pid) for vendor, pid in PIDS.items()}}
-    postgres = 0.0
+    comm: dict[int, tuple[str, int]] = {}  # pid -> (command, parent pid)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    postgres += _proc_cpu(int(entry.name))
-            except OSError:
+                stat = (entry / "stat").read_text()
+                name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+                comm[int(entry.name)] = (name, int(rest[1]))
+            except (OSError, ValueError):
                 continue
-    split["postgresql"] = postgres
+    split["postgresql"] = sum(_proc_cpu(pid, children=comm.get(parent, ("",))[0] != "postgres")
+                              for pid, (name, parent) in comm.items() if name == "postgres")
     return split
 
 
