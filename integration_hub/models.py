@@ -223,7 +223,7 @@ class OutboundChange(models.Model):
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound")
     record = models.ForeignKey(Record, on_delete=models.PROTECT, related_name="outbound")
     system = models.ForeignKey("connectors.ConnectedSystem", on_delete=models.PROTECT, related_name="outbound",
-                               db_index=False)  # found through the (system, status) index
+                               db_index=False)  # found through the outbox_due index
     link = models.ForeignKey(RecordLink, null=True, blank=True, on_delete=models.PROTECT, related_name="outbound",
                              help_text="Empty for a create: the link is made when the system answers.")
     side = models.CharField(max_length=3)
@@ -242,7 +242,9 @@ class OutboundChange(models.Model):
         ordering = ["id"]
         # A constraint, not unique=True: the key is looked up whole, never by prefix (no pattern index needed).
         constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="one_outbound_change_per_key")]
-        indexes = [models.Index(fields=["system", "status"], name="outbox_by_system_status"),
+        # The dispatcher's look-ups: only rows still to send are in it (sent ones, the vast majority, are not).
+        indexes = [models.Index(fields=["system", "id"], name="outbox_due",
+                                condition=models.Q(status__in=["pending", "failed", "sending"])),
                    models.Index(fields=["status"], name="outbox_by_status")]
 
     def __str__(self) -> str:

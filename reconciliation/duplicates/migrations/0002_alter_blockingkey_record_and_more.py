@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('duplicates', '0001_initial'),
-        ('hub', '0012_alter_historicalrecord_display_name_and_more'),
+        ('hub', '0012_trim_indexes_for_sync_writes'),
     ]
 
     operations = [

@@ -94,7 +94,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='outboundchange',
-            index=models.Index(fields=['system', 'status'], name='outbox_by_system_status'),
+            index=models.Index(condition=models.Q(('status__in', ['pending', 'failed', 'sending'])), fields=['system', 'id'], name='outbox_due'),
         ),
         migrations.AddIndex(
             model_name='outboundchange',
