@@ -107,15 +107,18 @@ class Indexes:
         if not index.current(table):
             del self.by_type[record_type]  # out of step (the store was edited directly): rebuilt on next use
 
-    def keys_after(self, record_type: str, moment: datetime, after_id: int | None) -> list[Key]:
-        """(modified, id) keys of `record_type` at or after the bound, oldest first, checked against the store."""
+    def keys_after(self, record_type: str, moment: datetime, after_id: int | None, *,
+                   check: int | None = None) -> list[Key]:
+        """(modified, id) keys of `record_type` at or after the bound, oldest first, checked against the store
+        (only the first `check` of them when given: the rows a page can return; each later page starts from its
+        own bound and checks its own rows, so paging through a large table is not quadratic)."""
         table = self.table_of(record_type)
         for _ in range(2):
             index = self.by_type.get(record_type)
             if index is None or not index.current(table):
                 index = self.by_type[record_type] = ModifiedIndex(table, self.stamp_of(record_type))
             keys = index.after(moment, after_id)
-            if all(index.matches(str(record_id), table.get(str(record_id))) for _, record_id in keys):
+            if all(index.matches(str(record_id), table.get(str(record_id))) for _, record_id in keys[:check]):
                 return keys
             del self.by_type[record_type]  # a row was edited in place: rebuild and look again
         return keys

@@ -705,14 +705,14 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
             raise problem(400, "The request body must contain the query in 'q'.", "INVALID_CONTENT", errorPath="q")
         try:
             query = suiteql.parse(sql)
-            items = self._suiteql(query)
+            items = self._suiteql(query, page_end=_page_end(request))
         except suiteql.SuiteQLError as exc:
             raise problem(400, f"Invalid search query. Detailed unprocessed description follows. {exc}",
                           "INVALID_PARAMETER", errorQueryParam="q") from None
         href = f"http://{request.headers.get('Host', '')}{REST}/query/v1/suiteql"
         return self._collection(request, items, href)
 
-    def _suiteql(self, query: suiteql.Query) -> Sequence[dict[str, Any]]:
+    def _suiteql(self, query: suiteql.Query, page_end: int | None = None) -> Sequence[dict[str, Any]]:
         """The result items of a query (rendered when a page of them is taken).
 
         Only the rows the WHERE clause can match are built: the (lastmodifieddate, id) index answers keyset
@@ -734,6 +734,8 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         if "id" in plan.within:
             wanted = {_int_text(v) for v in plan.within["id"]} - {None}
             keys = [(t, i) for t in types for i in sorted(wanted, key=int) if i in self.store.table(t)]
+        elif keyset and len(types) == 1:  # rows are taken a page at a time: no tuple per row of the rest
+            keys = _Tagged(types[0], self._indexes.keys_after(types[0], plan.after, plan.after_id, check=page_end))
         elif keyset:
             keys = [(t, str(i)) for _, i, t in heapq.merge(*(
                 [(moment, i, t) for moment, i in self._indexes.keys_after(t, plan.after, plan.after_id)]
@@ -875,6 +877,29 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         row.setdefault("dateCreated", row["lastModifiedDate"])
         self._put(record_type, record_id, row)
         return record_id
+
+
+def _page_end(request: Request) -> int | None:
+    """How many result rows the requested page reaches (offset + limit), when the arguments say."""
+    try:
+        return int(request.arg("offset", "0") or 0) + int(request.arg("limit", "1000") or 1000)
+    except ValueError:
+        return None
+
+
+class _Tagged(Sequence):
+    """(record type, id) for each (modified, id) index key of one record type, made only for the keys read."""
+
+    def __init__(self, record_type: str, keys: list) -> None:
+        self.record_type, self.keys = record_type, keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [(self.record_type, str(record_id)) for _, record_id in self.keys[index]]
+        return self.record_type, str(self.keys[index][1])
 
 
 class _LazyItems(Sequence):

@@ -22,6 +22,7 @@ value (a reference's record name) through the `display` function the caller pass
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ COUNT_ALL = "count(*)"
 SUM_OF = "sum("  # the column marker of a SUM(column) item is "sum(<column>)"
 
 
+@functools.lru_cache(maxsize=64)  # a query's format is applied to every row it returns
 def oracle_format(fmt: str) -> str:
     """Translate an Oracle date format ('YYYY-MM-DD"T"HH24:MI:SS') into a strftime format."""
     out, i = [], 0
