@@ -146,7 +146,8 @@ def serve_dispatcher() -> None:
         sent, dead = sent + result.sent, dead + result.dead
         if stopping and not (result.sent or result.dead or result.retrying):
             break
-        if not stopping and select.select([sys.stdin], [], [], 0.05)[0] and not sys.stdin.read(1):
+        idle = 0.05 if result.sent else 0.25  # as a worker waits for the next dispatch task: not a busy poll
+        if not stopping and select.select([sys.stdin], [], [], idle)[0] and not sys.stdin.read(1):
             stopping = True
     print(sent, dead, flush=True)
 
