@@ -117,7 +117,10 @@ def dispatcher_process():
 
     def finish() -> tuple[int, int, float]:
         process.stdin.close()  # "the sync is over": send what is left, then stop
-        sent, dead = (int(n) for n in process.stdout.readline().split())
+        line = process.stdout.readline().split()
+        if len(line) != 2:
+            raise RuntimeError("the dispatcher process stopped without its totals (its error is printed above)")
+        sent, dead = (int(n) for n in line)
         _, _, usage = os.wait4(process.pid, 0)
         done["finished"] = True
         return sent, dead, usage.ru_utime + usage.ru_stime
