@@ -81,6 +81,8 @@ def cpu_split() -> dict[str, float]:
                 comm[int(entry.name)] = (name, int(rest[1]))
             except (OSError, ValueError):
                 continue
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return split  # SQLite runs inside this process
     split["postgresql"] = sum(_proc_cpu(pid, children=comm.get(parent, ("",))[0] != "postgres")
                               for pid, (name, parent) in comm.items() if name == "postgres")
     return split
