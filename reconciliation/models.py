@@ -12,6 +12,7 @@ class ConflictStatus(models.TextChoices):
     OPEN = "open", "Open"
     RESOLVED = "resolved", "Resolved"
     REJECTED = "rejected", "Rejected (kept diverged)"
+    SUPERSEDED = "superseded", "Closed: its record was merged away"
 
 
 class Choice(models.TextChoices):

@@ -35,6 +35,7 @@ from reconciliation.duplicates.models import (
     MergeStatus,
     NotDuplicate,
 )
+from reconciliation.models import Conflict, ConflictStatus
 
 
 class DuplicateError(Exception):
@@ -571,12 +572,43 @@ def merge_records(*, survivor: Record, absorbed: list[Record], user, choices: di
         moved = list(SyncEvent.objects.filter(record__in=absorbed).values_list("pk", "record_id"))
         SyncEvent.objects.filter(pk__in=[pk for pk, _ in moved]).update(record=survivor)
         merge.before["events"] = moved
+        merge.before["conflicts"] = _close_conflicts(merge, survivor, absorbed)
         merge.save(update_fields=["before"])
         for other in DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN, records__in=absorbed) \
                 .exclude(pk=getattr(candidate, "pk", None)).distinct():
             _close(other, CandidateStatus.STALE, user, f"record merged away by merge #{merge.pk}")
     transaction.on_commit(_dispatch_soon)
     return merge
+
+
+def _close_conflicts(merge: Merge, survivor: Record, absorbed: list[Record]) -> list[int]:
+    """An absorbed record's open conflicts leave the queue: the record is gone, and its systems' links now
+    belong to the survivor, whose next sync compares their values again (a disagreement left is a new
+    conflict, on the survivor). Returns their ids, reopened if the merge is undone."""
+    closed = []
+    for conflict in Conflict.objects.select_for_update().filter(record__in=absorbed, status=ConflictStatus.OPEN):
+        conflict.status = ConflictStatus.SUPERSEDED
+        conflict._change_reason = (f"merge #{merge.pk}: record #{conflict.record_id} merged into #{survivor.pk}; "
+                                   f"its next sync compares the systems' values again")
+        conflict.save(update_fields=["status"])
+        closed.append(conflict.pk)
+    return closed
+
+
+def _undo_conflicts(merge: Merge) -> list[dict[str, Any]]:
+    report = []
+    for conflict in Conflict.objects.select_for_update().filter(pk__in=merge.before.get("conflicts", []),
+                                                                 status=ConflictStatus.SUPERSEDED):
+        if Conflict.objects.filter(record_id=conflict.record_id, field=conflict.field,
+                                   status=ConflictStatus.OPEN).exists():
+            report.append({"what": f"conflict #{conflict.pk} ({conflict.field}): another one is open, left closed",
+                           "done": False})
+            continue
+        conflict.status = ConflictStatus.OPEN
+        conflict._change_reason = f"undo of merge #{merge.pk}: open again"
+        conflict.save(update_fields=["status"])
+        report.append({"what": f"conflict #{conflict.pk} ({conflict.field}): open again", "done": True})
+    return report
 
 
 def _move_links(merge: Merge, survivor: Record, absorbed: list[Record]) -> list[RecordLink]:
@@ -851,6 +883,7 @@ def merge_undo(*, merge: Merge, user) -> Merge:
         report += [{"what": f"{name}: changed since the merge, kept", "done": False} for name in kept]
         report += _undo_children(merge)
         report += _undo_links(merge)
+        report += _undo_conflicts(merge)
         report += _undo_effects(merge, survivor)
         SyncEvent.objects.filter(pk__in=[pk for pk, _ in merge.before.get("events", [])]).update(record=None)
         for pk, record_id in merge.before.get("events", []):

@@ -65,6 +65,35 @@ def test_the_absorbed_records_page_says_what_it_was_merged_into_until_undone(acm
     assert "Merged into" not in client.get(absorbed.get_absolute_url()).content.decode()
 
 
+def test_an_absorbed_records_open_conflicts_leave_the_queue_and_come_back_on_undo(acme, revops_user, client,
+                                                                                  crm_system, erp_system):
+    from mapping.models import ObjectMapping
+    from reconciliation.models import Conflict, ConflictStatus
+
+    survivor, absorbed, _, candidate = acme
+    mapping = ObjectMapping.objects.create(entity_type="account", crm_system=crm_system, erp_system=erp_system,
+                                           crm_object="companies", erp_object="customer")
+    conflict = Conflict.objects.create(record=absorbed, mapping=mapping, field="phone", crm_value="1", erp_value="2",
+                                       policy="manual_review", approver_role="revops", reason="both changed")
+    client.force_login(revops_user)
+    assert conflict.get_absolute_url() in client.get("/conflicts/").content.decode()
+
+    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
+    conflict.refresh_from_db()
+    assert conflict.status == ConflictStatus.SUPERSEDED
+    assert conflict.get_absolute_url() not in client.get("/conflicts/").content.decode()
+    page = client.get(conflict.get_absolute_url()).content.decode()
+    assert "Closed: its record was merged away" in page and f"merge #{merge.pk}" in page  # status, and why
+    assert 'name="choice"' not in page  # nothing left to decide
+
+    services.merge_undo(merge=merge, user=revops_user)
+    conflict.refresh_from_db()
+    merge.refresh_from_db()
+    assert conflict.status == ConflictStatus.OPEN
+    assert {"what": f"conflict #{conflict.pk} (phone): open again", "done": True} in merge.undo_report
+    assert conflict.get_absolute_url() in client.get("/conflicts/").content.decode()
+
+
 def test_undo_restores_values_links_and_children(acme, revops_user, crm_system):
     survivor, absorbed, contact, candidate = acme
     before = dict(survivor.values)
