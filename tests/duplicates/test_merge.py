@@ -260,3 +260,22 @@ def test_a_child_linked_in_a_system_gets_its_reference_rewritten_there(published
     assert write.values == {"account": f"record:{survivor.pk}"} and write.link.external_id == "N-5"
     assert "C-1" in str(write.payload) and "C-2" not in str(write.payload)
     assert merge.effects.filter(record=contact, kind=EffectKind.UPDATE).exists()
+
+
+def test_revops_reads_candidates_and_merges_in_the_admin_and_cannot_change_them(acme, revops_user, viewer_user,
+                                                                                  client):
+    survivor, _, _, candidate = acme
+    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
+    client.force_login(revops_user)
+    for url in ("/admin/duplicates/duplicatecandidate/", "/admin/duplicates/merge/", "/admin/duplicates/notduplicate/",
+                f"/admin/duplicates/merge/{merge.pk}/change/",
+                f"/admin/duplicates/duplicatecandidate/{candidate.pk}/change/"):
+        assert client.get(url).status_code == 200, url
+    page = client.get(f"/admin/duplicates/merge/{merge.pk}/change/").content.decode()
+    assert 'name="_save"' not in page  # read-only: merges are undone on the merge page, through the service
+    assert client.post(f"/admin/duplicates/merge/{merge.pk}/change/", {"status": "undone"}).status_code == 403
+    assert client.post(f"/admin/duplicates/merge/{merge.pk}/delete/", {"post": "yes"}).status_code == 403
+    merge.refresh_from_db()
+    assert merge.status == MergeStatus.DONE
+    client.force_login(viewer_user)
+    assert client.get("/admin/duplicates/merge/").status_code == 403
