@@ -218,11 +218,20 @@ class BlockingKey(models.Model):
         return f"{self.entity_type} {self.key} -> {self.record_id}"
 
 
+class ReadinessStatus(models.TextChoices):
+    BUILDING = "building", "Being built"
+    DONE = "done", "Built"
+    FAILED = "failed", "Failed"
+
+
 class ReadinessReport(models.Model):
-    """The last readiness report built for a mapping (JSON, as shown and exported)."""
+    """A readiness report of a mapping (JSON, as shown and exported), built by a worker: reading both systems
+    whole takes far longer than a web request may."""
 
     mapping = models.ForeignKey("mapping.ObjectMapping", on_delete=models.CASCADE, related_name="+")
-    data = models.JSONField()
+    status = models.CharField(max_length=8, choices=ReadinessStatus.choices, default=ReadinessStatus.DONE)
+    error = models.TextField(blank=True)
+    data = models.JSONField(default=dict)
     built_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -194,17 +195,56 @@ def _unlinkable(mapping, pulled: dict[str, list], section: Section) -> None:
             section.rows.append(Row(side, system[side], external_id, _name(values), detail=detail))
 
 
-def readiness_build(*, mapping, user=None):
-    """Build and store a mapping's readiness report."""
-    from reconciliation.duplicates.models import ReadinessReport
+# A build taking longer than this is taken for dead (its worker killed): asking again starts a new one.
+BUILD_TIMEOUT = timedelta(minutes=30)
 
-    report = build_report(mapping=mapping)
-    return ReadinessReport.objects.create(mapping=mapping, data=report.as_json(),
-                                         built_by=user if user is not None and user.is_authenticated else None)
+
+def readiness_request(*, mapping, user=None):
+    """Ask a worker to build a mapping's readiness report; a build already under way is joined, not repeated."""
+    from django.db import transaction
+
+    from reconciliation.duplicates import tasks
+    from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
+
+    running = building(mapping=mapping)
+    if running is not None:
+        return running
+    stored = ReadinessReport.objects.create(mapping=mapping, status=ReadinessStatus.BUILDING,
+                                           built_by=user if user is not None and user.is_authenticated else None)
+    transaction.on_commit(lambda: tasks.build_readiness_report.delay(stored.pk))
+    return stored
+
+
+def readiness_complete(stored) -> None:
+    """Build a requested report (the worker's part); a system that cannot be read fails it with the reason."""
+    from connectors.base import ConnectorError
+    from reconciliation.duplicates.models import ReadinessStatus
+
+    try:
+        stored.data, stored.status = build_report(mapping=stored.mapping).as_json(), ReadinessStatus.DONE
+    except (ConnectorError, ValueError) as exc:
+        stored.status, stored.error = ReadinessStatus.FAILED, str(getattr(exc, "message", exc))[:2000]
+    stored.save(update_fields=["data", "status", "error"])
 
 
 def latest_report(*, mapping) -> Report | None:
-    from reconciliation.duplicates.models import ReadinessReport
+    from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
 
-    stored = ReadinessReport.objects.filter(mapping=mapping).first()
+    stored = ReadinessReport.objects.filter(mapping=mapping, status=ReadinessStatus.DONE).first()
     return Report.from_json(stored.data) if stored else None
+
+
+def building(*, mapping):
+    """The build under way for this mapping, if any (one older than BUILD_TIMEOUT is taken for dead)."""
+    from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
+
+    return ReadinessReport.objects.filter(mapping=mapping, status=ReadinessStatus.BUILDING,
+                                          created_at__gte=timezone.now() - BUILD_TIMEOUT).first()
+
+
+def last_failure(*, mapping):
+    """The newest build, when it failed (shown with its reason until a build succeeds)."""
+    from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
+
+    newest = ReadinessReport.objects.filter(mapping=mapping).exclude(status=ReadinessStatus.BUILDING).first()
+    return newest if newest is not None and newest.status == ReadinessStatus.FAILED else None

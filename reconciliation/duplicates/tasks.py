@@ -24,3 +24,15 @@ def dispatch_merge_effects() -> dict:
 
     with audit.acting_as("duplicates:merge-effects", reason="vendor merge calls"):
         return services.merge_effects_dispatch()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def build_readiness_report(report_id: int) -> str:
+    """Build a readiness report a RevOps admin asked for (reads both systems whole; writes nothing there)."""
+    from reconciliation.duplicates import readiness
+    from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
+
+    stored = ReadinessReport.objects.select_related("mapping").get(pk=report_id)
+    if stored.status == ReadinessStatus.BUILDING:
+        readiness.readiness_complete(stored)
+    return stored.status

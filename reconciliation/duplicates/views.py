@@ -196,22 +196,16 @@ class ReadinessView(RolePermissionMixin, TemplateView):
             page = Paginator(section.rows, self.PAGE).get_page(request.GET.get(section.key))
             sections.append((section, page))
         return self.render_to_response(self.get_context_data(
-            mapping=mapping, report=report, sections=sections, can_build=request.user.has_perm(MERGE)))
+            mapping=mapping, report=report, sections=sections, can_build=request.user.has_perm(MERGE),
+            building=readiness.building(mapping=mapping), failed=readiness.last_failure(mapping=mapping)))
 
     def post(self, request, *args, **kwargs):
         if not request.user.has_perm(MERGE):
             raise PermissionDenied("Only RevOps admins build readiness reports.")
         mapping = get_object_or_404(ObjectMapping, pk=kwargs["pk"])
-        try:
-            readiness.readiness_build(mapping=mapping, user=request.user)
-        except Exception as exc:  # a vendor that cannot be read: said plainly, nothing stored
-            from connectors.base import ConnectorError
-
-            if not isinstance(exc, ConnectorError | ValueError):
-                raise
-            messages.error(request, f"Could not build the report: {getattr(exc, 'message', exc)}")
-        else:
-            messages.success(request, "Readiness report built from both systems (nothing was written).")
+        readiness.readiness_request(mapping=mapping, user=request.user)
+        messages.success(request, "The report is being built from both systems (nothing is written to them); "
+                                  "this page shows it when it is ready.")
         return redirect("duplicates:readiness", pk=mapping.pk)
 
 

@@ -148,8 +148,13 @@ class TestApi:
 
 
 def test_readiness_report_lists_what_to_fix_and_exports_csv(client, published, emulators, revops_user,
-                                                           viewer_user):
+                                                           viewer_user, monkeypatch,
+                                                           django_capture_on_commit_callbacks):
     from connectors.services import connector_session
+    from reconciliation.duplicates import tasks
+
+    asked = []
+    monkeypatch.setattr(tasks.build_readiness_report, "delay", asked.append)  # the worker runs it below
 
     hubspot, _ = emulators
     mapping = published["account"]
@@ -165,8 +170,15 @@ def test_readiness_report_lists_what_to_fix_and_exports_csv(client, published, e
     assert "No report yet" in client.get(url).content.decode()
     assert client.post(url).status_code == 403
     _login(client, revops_user)
-    client.post(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url)
+        client.post(url)  # asked twice: one build
+    assert len(asked) == 1
+    waiting = client.get(url).content.decode()
+    assert 'id="building"' in waiting and 'http-equiv="refresh"' in waiting and 'id="build-button"' not in waiting
+    assert tasks.build_readiness_report.apply(asked).result == "done"  # the worker's part
     html = client.get(url).content.decode()
+    assert 'id="building"' not in html and 'id="build-button"' in html
     assert "Duplicates within one side" in html and "Zentrix Labs Ltd" in html
     assert "AGRICULTURE" in html and "is not in the picklist map" in html
     assert "Records the match keys cannot link" in html and "Orphan Co" in html
@@ -191,3 +203,21 @@ def test_a_record_held_by_the_sync_is_shown_beside_its_likely_matches(client, re
                            follow=True)
     assert "the next sync merges its values" in response.content.decode()
     assert RecordLink.objects.get(system=erp_system, external_id="C-77").record == zeta
+
+
+def test_a_readiness_build_that_cannot_read_a_system_says_why(client, published, emulators, revops_user,
+                                                               monkeypatch, django_capture_on_commit_callbacks):
+    from reconciliation.duplicates import tasks
+
+    hubspot, _ = emulators
+    mapping = published["account"]
+    asked = []
+    monkeypatch.setattr(tasks.build_readiness_report, "delay", asked.append)
+    url = reverse("duplicates:readiness", args=[mapping.pk])
+    _login(client, revops_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url)
+    hubspot.stop()  # HubSpot cannot be reached while the worker reads it
+    assert tasks.build_readiness_report.apply(asked).result == "failed"
+    html = client.get(url).content.decode()
+    assert 'id="build-failed"' in html and "No report yet" in html and 'id="build-button"' in html
