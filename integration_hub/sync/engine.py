@@ -6,7 +6,8 @@
    again unchanged is skipped), are linked by external id, else matched by the mapping's keys (an index,
    see integration_hub.matching), else become a new golden record where the mapping lets that side
    create one, else are held as "unlinked". A page is stored in one transaction with the cursor past it,
-   so a run that dies resumes where it stopped.
+   so a run that dies resumes where it stopped. A golden record created from the side read last has nothing
+   to merge and nothing later in the run can match it: its create in the other system is queued with its page.
 2. Merge every record a pull flagged (`needs_merge`) field by field against each side's base (three-way,
    see merge.py), a chunk at a time; in one transaction per chunk apply the golden changes, move the bases,
    open conflicts, log blocked edits, put the writes in the outbox and clear the flags. The outbox is sent
