@@ -224,6 +224,10 @@ def readiness_complete(stored) -> None:
         stored.data, stored.status = build_report(mapping=stored.mapping).as_json(), ReadinessStatus.DONE
     except (ConnectorError, ValueError) as exc:
         stored.status, stored.error = ReadinessStatus.FAILED, str(getattr(exc, "message", exc))[:2000]
+    except Exception as exc:  # a bug: the page says the build failed instead of "being built" for half an hour
+        stored.status, stored.error = ReadinessStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}"[:2000]
+        stored.save(update_fields=["status", "error"])
+        raise
     stored.save(update_fields=["data", "status", "error"])
 
 
