@@ -28,19 +28,31 @@ def test_a_users_edit_in_the_admin_is_recorded_with_the_user_as_actor(client, re
     assert record.provenance["phone"]["system"] == "hub"
 
 
-def test_a_worker_write_is_recorded_with_its_system_actor_and_reason():
-    record = services.record_create(entity_type="account", values={"name": "Acme Inc"})
-    changed = tasks.record_apply_values.apply(
-        args=(record.pk, {"name": "Acme Incorporated"}, "sync-run:42", "ERP owns the legal name", "erp", 42)
-    ).get()
-    assert changed == ["name"]
+def test_a_worker_sync_is_recorded_with_its_run_as_actor(published, emulators):
+    """The worker's own sync task names the run in history: no task takes who to record from its caller."""
+    hubspot, _ = emulators
+    item = published["item"]
+    run_id = tasks.sync_mapping.apply(args=(item.pk,)).get()
+    record = Record.objects.get(entity_type="item", values__sku="WID-100")
     latest = record.history.latest()
-    assert latest.history_actor == "sync-run:42"
-    assert latest.history_change_reason == "ERP owns the legal name"
+    assert latest.history_actor == f"sync-run:{run_id}"
+    assert latest.history_change_reason  # the sync says why (e.g. "new in NetSuite")
     assert latest.history_user is None
-    record.refresh_from_db()
-    assert record.provenance["name"] == {**record.provenance["name"], "system": "erp", "sync_run": 42,
-                                         "actor": "sync-run:42"}
+    assert record.provenance["name"]["sync_run"] == run_id
+    assert record.provenance["name"]["actor"] == f"sync-run:{run_id}"
+
+
+def test_no_task_takes_an_actor_from_its_caller():
+    import inspect
+
+    from integration_hub.celery import app
+
+    app.loader.import_default_modules()
+    product_tasks = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
+    assert "integration_hub.tasks.sync_mapping" in product_tasks
+    for name, task in product_tasks.items():
+        parameters = set(inspect.signature(task.run).parameters)
+        assert not parameters & {"actor", "user", "user_id", "username", "acting_as"}, name
 
 
 def test_writes_outside_any_request_or_run_are_named_system():

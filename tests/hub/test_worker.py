@@ -1,28 +1,30 @@
-"""A real Celery worker process, on Redis, writes to PostgreSQL with its own actor in history."""
+"""A real Celery worker process, on Redis, syncs into PostgreSQL with its own run as the actor in history."""
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
-from integration_hub import services, tasks
-from integration_hub.models import Record
+from integration_hub import tasks
+from integration_hub.models import Record, SyncRun, SyncStatus
+from integration_hub.sync import engine
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 
 
-def test_a_real_worker_applies_a_task_and_history_names_its_actor(celery_workers):
+def test_a_real_worker_syncs_and_history_names_the_run(celery_workers, published):
     celery_workers.start()
-    record = services.record_create(entity_type="account", values={"name": "Acme Inc", "city": "Leeds"})
-    async_result = tasks.record_apply_values.apply_async(
-        args=(record.pk, {"city": "York"}, "sync-run:42", "shipping address from the CRM", "crm", 42),
-        queue=celery_workers.queue,
-    )
-    assert async_result.get(timeout=60) == ["city"]
+    item = published["item"]
+    cache.delete(engine._lock_key(item.pk))  # a killed worker of an earlier session may have left it
+    async_result = tasks.sync_mapping.apply_async(args=(item.pk,), queue=celery_workers.queue)
+    run_id = async_result.get(timeout=60)
 
-    record = Record.objects.get(pk=record.pk)  # read back from PostgreSQL
-    assert record.values["city"] == "York"
-    assert record.provenance["city"]["sync_run"] == 42
+    run = SyncRun.objects.get(pk=run_id)  # read back from PostgreSQL
+    assert run.status == SyncStatus.SUCCEEDED, run.error
+    record = Record.objects.get(entity_type="item", values__sku="WID-100")
+    assert record.provenance["name"]["sync_run"] == run_id
     latest = record.history.latest()
-    assert latest.history_actor == "sync-run:42"
-    assert latest.history_change_reason == "shipping address from the CRM"
+    assert latest.history_actor == f"sync-run:{run_id}"
+    assert latest.history_change_reason  # the sync says why (e.g. "new in NetSuite")
+    assert latest.history_user is None
     assert connection.vendor == "postgresql"
