@@ -15,12 +15,12 @@ from connectors.base import ConnectorError
 from integration_hub import audit, roles
 from integration_hub import services as hub_services
 from integration_hub.models import Record, RecordLink, SyncTrigger
-from integration_hub.sync.merge import SIDE_LABELS, ConflictSpec, same, settle_conflict
+from integration_hub.sync.merge import SIDE_LABELS, ConflictSpec, is_empty, same, settle_conflict
 from integration_hub.sync.rules import SIDES, NothingPublished
 from mapping.models import ApproverRole
 from reconciliation import remote
 from reconciliation.models import BulkDecision, BulkStatus, Choice, Conflict, ConflictComment, ConflictStatus
-from reconciliation.values import decision_value
+from reconciliation.values import decision_value, field_rule
 
 logger = logging.getLogger(__name__)
 
@@ -89,13 +89,30 @@ def _check(conflict: Conflict, choice: str, value: Any, comment: str) -> Any:
         raise ValidationError({"choice": [f"Choose one of: {', '.join(Choice.values)}."]})
     if comment_required(conflict) and not (comment or "").strip():
         raise ValidationError({"comment": ["A comment is required for a finance field: say why."]})
-    if choice == Choice.CRM:
-        return conflict.crm_value
-    if choice == Choice.ERP:
-        return conflict.erp_value
+    if choice in (Choice.CRM, Choice.ERP):
+        chosen = getattr(conflict, f"{choice}_value")
+        _refuse_erasing_owner(conflict, choice, chosen)
+        return chosen
     if choice == Choice.VALUE:
-        return decision_value(conflict=conflict, value=value)
+        chosen = decision_value(conflict=conflict, value=value)
+        if is_empty(chosen):
+            raise ValidationError({"value": ["Enter a value. To keep both systems as they are, reject instead."]})
+        return chosen
     return None
+
+
+def _refuse_erasing_owner(conflict: Conflict, choice: str, chosen: Any) -> None:
+    """Taking one side's empty value empties the other side: only that field's owner may empty it."""
+    other = "erp" if choice == Choice.CRM else "crm"
+    if not is_empty(chosen) or is_empty(getattr(conflict, f"{other}_value")):
+        return
+    rule = field_rule(conflict)
+    if rule is not None and rule.system_of_record == other:
+        names = {"crm": conflict.mapping.crm_system.name, "erp": conflict.mapping.erp_system.name}
+        raise ValidationError({"choice": [
+            f"{names[choice]} has no value for {conflict.field}: taking it would erase {names[other]}'s value, "
+            f"and {names[other]} owns this field (only it may empty it). Take {names[other]}'s value, enter a "
+            f"value, or reject."]})
 
 
 def _compare(conflict: Conflict, now: dict[str, remote.SideNow], user) -> None:

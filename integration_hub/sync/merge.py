@@ -28,7 +28,8 @@ requested); a side value that could not be mapped must hold the record instead, 
 Owned fields (owner "crm" or "erp"; the other side is the non-owner):
 
 - ``A`` is the owner's value when the owner changed it; else golden's value (a resolved conflict or a hub edit
-  is pushed to both sides, the owner included); else the owner's unchanged value when golden has none yet. When
+  is pushed to both sides, the owner included) unless golden is empty and the owner's is not (only the owner
+  empties its field); else the owner's unchanged value when golden has none yet. When
   the owner is not read (not linked, stopped, or not in ``current``) and golden has no value, the field waits:
   a non-owner's value never becomes golden.
 - The non-owner changed it to something other than ``A``:
@@ -187,6 +188,11 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and bool(a == b)
 
 
+def is_empty(value: Any) -> bool:
+    """An empty canonical value: nothing, blank text, no lines, an empty object."""
+    return value is None or (isinstance(value, str | list | tuple | dict) and len(value) == 0)
+
+
 def _when(value: Any) -> datetime | None:
     """A timestamp usable to order edits: an aware datetime; anything else cannot decide."""
     if isinstance(value, datetime) and value.utcoffset() is not None:
@@ -256,7 +262,7 @@ def _decide_owned(policy: FieldPolicy, golden: Mapping[str, Any], views: Mapping
     owner_known = owner_view is not None and owner_view.known
     if owner_known and owner_view.changed:
         accepted = owner_view.value
-    elif name in golden:
+    elif name in golden and (not is_empty(golden[name]) or (owner_known and is_empty(owner_view.value))):
         accepted = golden[name]
     elif owner_known:
         accepted = owner_view.value

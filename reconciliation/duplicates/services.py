@@ -20,6 +20,7 @@ from connectors.models import ConnectedSystem, RolloutStage
 from integration_hub import audit
 from integration_hub import services as hub
 from integration_hub.models import LinkStatus, OutboundChange, OutboundStatus, Record, RecordLink, SyncEvent
+from integration_hub.sync.merge import is_empty
 from reconciliation.duplicates import index, matching, scoring
 from reconciliation.duplicates.models import (
     BlockingKey,
@@ -387,10 +388,6 @@ def field_owners(entity_type: str) -> dict[str, str]:
     return owners
 
 
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value == {}
-
-
 def survivorship_defaults(*, records: list[Record], survivor: Record) -> dict[str, FieldChoice]:
     """Per field, the default value of the merged record: the system of record's value (a record linked in
     the owning system), else the most recent value (per-field provenance time), else the most complete
@@ -401,11 +398,11 @@ def survivorship_defaults(*, records: list[Record], survivor: Record) -> dict[st
             .values_list("record_id", "system__role"):
         roles[record_id].add(role)
     ordered = [survivor] + [r for r in records if r.pk != survivor.pk]
-    completeness = {r.pk: sum(not _empty(v) for v in r.values.values()) for r in ordered}
+    completeness = {r.pk: sum(not is_empty(v) for v in r.values.values()) for r in ordered}
     fields = sorted({f for r in ordered for f in r.values})
     out: dict[str, FieldChoice] = {}
     for name in fields:
-        having = [r for r in ordered if not _empty(r.values.get(name))]
+        having = [r for r in ordered if not is_empty(r.values.get(name))]
         if not having:
             out[name] = FieldChoice(name, survivor.pk, survivor.values.get(name), "no record has a value")
             continue
@@ -453,14 +450,18 @@ def resolve_choices(*, records: list[Record], survivor: Record,
     by_id = {r.pk: r for r in records}
     for name, chosen in (overrides or {}).items():
         if isinstance(chosen, dict) and "value" in chosen:
-            choices[name] = FieldChoice(name, None, chosen["value"], "typed in")
-            continue
-        try:
-            record = by_id[int(chosen)]
-        except (KeyError, TypeError, ValueError):
-            raise DuplicateError(f"{name}: choose one of the merged records ({', '.join(map(str, by_id))}), "
-                                 f"not {chosen!r}.") from None
-        choices[name] = FieldChoice(name, record.pk, record.values.get(name), "chosen")
+            choice = FieldChoice(name, None, chosen["value"], "typed in")
+        else:
+            try:
+                record = by_id[int(chosen)]
+            except (KeyError, TypeError, ValueError):
+                raise DuplicateError(f"{name}: choose one of the merged records ({', '.join(map(str, by_id))}), "
+                                     f"not {chosen!r}.") from None
+            choice = FieldChoice(name, record.pk, record.values.get(name), "chosen")
+        if is_empty(choice.value) and any(not is_empty(r.values.get(name)) for r in records):
+            raise DuplicateError(f"{name}: a merge keeps values, it never empties a field the records hold; "
+                                 f"choose a record that has a value.")
+        choices[name] = choice
     return choices
 
 
@@ -545,7 +546,9 @@ def merge_records(*, survivor: Record, absorbed: list[Record], user, choices: di
         raise DuplicateError("A record in this merge was already merged away; undo that merge first.")
     survivor = Record.objects.select_for_update().get(pk=survivor.pk)
     resolved = resolve_choices(records=records, survivor=survivor, overrides=choices)
-    changes = {name: c.value for name, c in resolved.items() if survivor.values.get(name) != c.value}
+    # Only a field's owner empties it, in its own system: a merge never writes an empty value.
+    changes = {name: c.value for name, c in resolved.items()
+               if survivor.values.get(name) != c.value and not is_empty(c.value)}
     merge = Merge.objects.create(
         candidate=candidate, entity_type=survivor.entity_type, survivor=survivor, merged_by=user,
         undo_until=timezone.now() + undo_window(),
@@ -765,7 +768,7 @@ def _queue_survivor_writes(merge: Merge, survivor: Record, changes: dict[str, An
     for link in RecordLink.objects.filter(record=survivor, status=LinkStatus.ACTIVE).select_related("system"):
         if link.pk in moved_ids:
             base = link.base_snapshot or {}
-            values = {f: v for f, v in survivor.values.items() if base.get(f) != v and not _empty(v)}
+            values = {f: v for f, v in survivor.values.items() if base.get(f) != v and not is_empty(v)}
         else:
             values = changes
         _queue_values(merge, survivor, link, values, f"survivor:{link.pk}")

@@ -279,3 +279,19 @@ def test_revops_reads_candidates_and_merges_in_the_admin_and_cannot_change_them(
     assert merge.status == MergeStatus.DONE
     client.force_login(viewer_user)
     assert client.get("/admin/duplicates/merge/").status_code == 403
+
+
+def test_a_merge_never_empties_a_value_the_records_hold(acme, revops_user):
+    survivor, absorbed, _, candidate = acme
+    writes = OutboundChange.objects.count()
+    # The absorbed record has no phone: choosing it for the phone would erase the survivor's systems' phone.
+    with pytest.raises(services.DuplicateError, match="never empties a field"):
+        services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
+                                 choices={"phone": absorbed.pk})
+    with pytest.raises(services.DuplicateError, match="never empties a field"):
+        services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
+                                 choices={"domain": {"value": "  "[:0]}})
+    candidate.refresh_from_db()
+    survivor.refresh_from_db()
+    assert candidate.status == CandidateStatus.OPEN and survivor.values["phone"] == "(415) 555-0123"
+    assert OutboundChange.objects.count() == writes

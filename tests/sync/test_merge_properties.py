@@ -15,8 +15,10 @@ Invariants:
    only the non-owner produced; in the strict setting the hub never writes to the owner at all;
 4. merge is deterministic (same input, same result; the order of the sides does not matter), never writes to a
    stopped side, a side without a path, an unlinked side, or a held field.
-Resolving the open conflicts (any chosen value) and syncing again converges too, with the chosen value on both
-sides.
+5. no erase: a write never empties a value a side holds unless the field's owner emptied it (an owned field's
+   owner holds it empty; a shared field was emptied by one of the sides at some point).
+Resolving the open conflicts (any value a person may choose: never an empty one over its owner's value) and
+syncing again converges too, with the chosen value on both sides.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from integration_hub.sync.merge import (
     FieldPolicy,
     MergeResult,
     SideState,
+    is_empty,
     merge_record,
     same,
     settle_conflict,
@@ -96,6 +99,7 @@ class World:
     open: dict[str, ConflictSpec] = field(default_factory=dict)
     owner_history: dict[str, list[Any]] = field(default_factory=dict)
     resolving: bool = False  # after a person's decision, the hub may write a non-owner's value to the owner
+    emptied: set[str] = field(default_factory=set)  # fields a side has held empty (start included)
 
     @classmethod
     def build(cls, policies: list[FieldPolicy], start: dict, linked: frozenset[str], strict: bool) -> World:
@@ -108,6 +112,7 @@ class World:
         for policy in policies:
             if policy.owner in SIDES:
                 world.owner_history[policy.field] = [start[policy.owner][policy.field]]
+        world.emptied = {name for side in SIDES for name in FIELDS if is_empty(start[side][name])}
         return world
 
     def policy(self, name: str) -> FieldPolicy:
@@ -116,6 +121,8 @@ class World:
     def edit(self, side: str, name: str, value: Any, stamp: datetime | None) -> None:
         self.current[side][name] = value
         self.stamps[side] = stamp
+        if is_empty(value):
+            self.emptied.add(name)
         if self.policy(name).owner == side:
             self.owner_history[name].append(value)
 
@@ -162,6 +169,12 @@ class World:
                 policy = self.policy(name)
                 assert side in policy.writes_to and side not in policy.stopped and name not in result.held
                 state = sides[side]
+                # 5. no erase: only the owner empties a field (a shared field: one of the sides did)
+                if is_empty(value) and not is_empty(self.current[side][name]):
+                    if policy.owner in SIDES:
+                        assert is_empty(self.current[policy.owner][name]), ("erased", side, name)
+                    else:
+                        assert name in self.emptied, ("erased", side, name)
                 # 2. no silent overwrite of an edit the hub has read
                 if name in state.current and not same(state.current[name], state.base.get(name)):
                     assert any(b.field == name and b.side == side for b in result.blocked) or any(
@@ -244,7 +257,12 @@ def test_two_linked_systems_converge_without_silent_overwrites(policies, start, 
     world.resolving = True
     decided = {}
     for name, conflict in sorted(world.open.items()):
-        chosen = data.draw(st.sampled_from([conflict.crm_value, conflict.erp_value, "chosen"]), label=name)
+        owner = world.policy(name).owner
+        owner_value = conflict.crm_value if owner == "crm" else conflict.erp_value if owner == "erp" else None
+        # The decision service refuses an empty choice over the owner's value (reconciliation.services).
+        choices = [value for value in (conflict.crm_value, conflict.erp_value, "chosen")
+                   if not (is_empty(value) and not is_empty(owner_value))]
+        chosen = data.draw(st.sampled_from(choices), label=name)
         golden_change, bases = settle_conflict(conflict, chosen)
         # A side that edits the field after the conflict opened makes a new edit, which the next sync merges.
         seen = {side: (conflict.crm_value if side == "crm" else conflict.erp_value) if side in conflict.read

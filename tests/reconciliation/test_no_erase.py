@@ -1,0 +1,57 @@
+"""A decision never empties a value its owner holds: "enter a value" needs a value, and taking one side's empty
+value over the owner's is refused. Played on the sandboxes through the API, as a Finance approver would."""
+from __future__ import annotations
+
+import pytest
+
+from integration_hub.models import OutboundChange, Record
+from reconciliation.models import Conflict
+from tests.reconciliation.conftest import edit, external_id, sync
+from tests.reconciliation.test_api import resolve
+
+pytestmark = pytest.mark.django_db
+
+
+def _prices(live, record: Record) -> tuple:
+    product = live.hubspot.store.table("products")[external_id(record, live.price.crm_system)]["properties"]
+    item = live.netsuite.store.table("inventoryItem")[external_id(record, live.price.erp_system)]
+    return product.get("price"), item.get("basePrice")
+
+
+def test_enter_a_value_without_a_value_is_refused_and_nothing_is_written(client, live, finance_user, pushed):
+    widget = live.price_conflict.record
+    before, writes = _prices(live, widget), OutboundChange.objects.count()
+    with pushed:
+        response = resolve(client, finance_user, live.price_conflict, choice="value", comment="x")
+    assert response.status_code == 400
+    assert response.json() == {"value": ["Enter a value. To keep both systems as they are, reject instead."]}
+    for blank in ("", "   ", None):
+        again = resolve(client, finance_user, live.price_conflict, choice="value", value=blank, comment="x")
+        assert again.status_code == 400 and "Enter a value" in again.json()["value"][0]
+    assert _prices(live, widget) == before == ("11.00", 12.5)
+    live.price_conflict.refresh_from_db()
+    assert live.price_conflict.status == "open" and live.price_conflict.chosen_value is None
+    assert OutboundChange.objects.count() == writes
+
+
+def test_taking_the_crms_emptied_price_over_the_erp_that_owns_it_is_refused(client, live, finance_user,
+                                                                            django_capture_on_commit_callbacks):
+    cable = Record.objects.get(entity_type="price", values__sku="CBL-010")
+    edit(live.price.crm_system, "products", external_id(cable, live.price.crm_system), {"price": ""})
+    sync(live.price)
+    conflict = Conflict.objects.get(record=cable, field="unit_price", status="open")
+    assert conflict.crm_value is None and conflict.erp_value == {"amount": "7.25", "currency": "USD"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = resolve(client, finance_user, conflict, choice="crm", comment="the rep cleared it")
+    assert response.status_code == 400
+    message = response.json()["choice"][0]
+    assert "would erase" in message and "owns this field" in message
+    assert _prices(live, cable)[1] == 7.25  # NetSuite still has its price
+    cable.refresh_from_db()
+    assert cable.values["unit_price"] == {"amount": "7.25", "currency": "USD"}
+
+    # Taking the owner's value is the way to settle it: the CRM gets the price back.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert resolve(client, finance_user, conflict, choice="erp", comment="ERP owns prices").status_code == 200
+    assert _prices(live, cable) == ("7.25", 7.25)
