@@ -199,9 +199,32 @@ class RuleSetVersion(models.Model):
         rows = [rule.as_dict() for rule in self.rules.order_by("field")]
         return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
 
+    def finance_changes(self) -> list[str]:
+        """What this version changes in money or finance-approved rules, judged against the published version:
+        such a rule added, removed or edited (its approver included), or a rule made money or finance's."""
+        current = self.mapping.published_version
+        before = {} if current is None or current.pk == self.pk else \
+            {rule.field: rule.as_dict() for rule in current.rules.all()}
+        after = {rule.field: rule.as_dict() for rule in self.rules.all()}
+        changes = []
+        for name in sorted(set(before) | set(after)):
+            old, new = before.get(name), after.get(name)
+            if not (_finance_governed(old) or _finance_governed(new)):
+                continue
+            if old is None:
+                changes.append(f"{name}: added")
+            elif new is None:
+                changes.append(f"{name}: removed")
+            else:
+                edited = [key.replace("_", " ") for key in RULE_CONTENT_FIELDS
+                          if key != "position" and old[key] != new[key]]
+                if edited:
+                    changes.append(f"{name}: {', '.join(edited)} changed")
+        return changes
+
     @property
     def needs_finance_signoff(self) -> bool:
-        return self.rules.filter(models.Q(field_type="money") | models.Q(approver_role=ApproverRole.FINANCE)).exists()
+        return bool(self.finance_changes())
 
     @property
     def has_valid_finance_signoff(self) -> bool:
@@ -283,6 +306,10 @@ class FieldRule(models.Model):
         status = RuleSetVersion.objects.filter(pk=self.version_id).values_list("status", flat=True).first()
         if status is not None and status != VersionStatus.DRAFT:
             raise FrozenVersionError("Rules of a published version cannot change; edit a new draft instead.")
+
+
+def _finance_governed(rule: dict | None) -> bool:
+    return rule is not None and (rule["field_type"] == "money" or rule["approver_role"] == ApproverRole.FINANCE)
 
 
 RULE_CONTENT_FIELDS = ("field", "field_type", "crm_path", "erp_path", "system_of_record", "conflict_policy",

@@ -87,9 +87,11 @@ def publish_problems(version: RuleSetVersion, *, check_remote: bool = True) -> l
         problems.extend(reach)
     problems.extend(version_problems(rules, **described))
     problems.extend(_create_default_problems(version.mapping, rules, described.get("crm_options")))
-    if version.needs_finance_signoff and not version.has_valid_finance_signoff:
-        problems.append("Money or finance-approved rules need a Finance approver's sign-off of this exact draft"
-                        + (" (the rules changed after the sign-off)." if version.finance_signoff_by_id else "."))
+    finance_changes = version.finance_changes()
+    if finance_changes and not version.has_valid_finance_signoff:
+        problems.append("Changes to money or finance-approved rules need a Finance approver's sign-off of this "
+                        "exact draft" + (" (the rules changed after the sign-off)" if version.finance_signoff_by_id
+                                         else "") + ": " + "; ".join(finance_changes) + ".")
     return problems
 
 
