@@ -110,6 +110,8 @@ class SyncStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with errors"
+    # Read and merged everything, but the outbox gave up on some of its writes (dead letters): never "succeeded".
+    WRITES_FAILED = "writes_failed", "Completed with failed writes"
     FAILED = "failed", "Failed"
     COALESCED = "coalesced", "Joined a run already in progress"
 
@@ -139,6 +141,16 @@ class SyncRun(models.Model):
     requested_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # The Celery task that runs it: a task redelivered after its worker died finds its own run again.
     task_id = models.CharField(max_length=64, blank=True, db_index=True)
+    # Who executes it now (a task id, or a process's token) and when it last showed it is alive: a run whose
+    # heartbeat stopped is resumed by the stale-run sweep, which hands it to a new owner; the old one, should it
+    # still be alive, finds it is no longer the owner at its next page and stops.
+    owner = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    resumes = models.PositiveSmallIntegerField(default=0, help_text="Times the stale-run sweep resumed it.")
+    # Re-reads records it was given (a webhook, a replay, a decision): not resumable as an incremental sync.
+    targeted = models.BooleanField(default=False)
+    # Its writes the outbox gave up on (dead letters), counted by the dispatcher, possibly after the run ended.
+    dead_writes = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)

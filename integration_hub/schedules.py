@@ -7,6 +7,9 @@ DEFAULT_SCHEDULES = {
     "schema drift check": ("mapping.tasks.check_schema_drift", 60, "Compare published mappings with each API"),
     # Retries writes that failed transiently; a run also triggers it when it finishes.
     "outbox dispatch": ("integration_hub.tasks.dispatch_outbox", 1, "Send queued writes, retry failed ones"),
+    # A sync whose worker died or lost its database is resumed within minutes (SYNC_STALE_RUN_SECONDS), not
+    # left "running" until the broker's visibility timeout hands its task out again.
+    "stale sync runs": ("integration_hub.tasks.resume_stale_runs", 1, "Resume syncs whose worker was lost"),
 }
 
 # name -> (task, setting holding the (hour, minute) in UTC, description): once a day.

@@ -116,9 +116,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
-    # A task a dead worker took (acks late) is handed out again once this many seconds passed since it was.
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": int_from_env("CELERY_VISIBILITY_TIMEOUT",
-                                                                                default=3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}  # visibility_timeout: below, with the time limits it depends on
 else:
     # A file cache is shared by the web, worker and beat processes on one machine.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -148,6 +146,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # with acks_late, do not hoard tasks a de
 # The soft limit raises inside the task so it can clean up; the hard limit then kills it.
 CELERY_TASK_SOFT_TIME_LIMIT = int_from_env("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_TASK_TIME_LIMIT = int_from_env("CELERY_TASK_TIME_LIMIT", default=30 * 60)
+# Lost workers and connections. Redis hands a task a worker took (acks late) to another worker once
+# visibility_timeout passed, whether or not the first one still runs it: so it is longer than the hard time
+# limit, and a live task is never run twice at once. A dead worker's sync does not wait for it: a running sync
+# stamps a heartbeat (each page, and every third of SYNC_STALE_RUN_SECONDS while it waits on a vendor), and the
+# stale-run sweep (beat, every minute) resumes a queued or running run whose heartbeat is older than
+# SYNC_STALE_RUN_SECONDS, in a new task, at most SYNC_STALE_RUN_MAX_RESUMES times. Other tasks are idempotent
+# and have no run to resume: a dead worker's is redelivered after visibility_timeout, or the next beat runs it.
+# A task that hits a lost database or broker connection is retried (integration_hub/task_policy.py).
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = int_from_env(
+        "CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 5 * 60)
+SYNC_STALE_RUN_SECONDS = int_from_env("SYNC_STALE_RUN_SECONDS", default=180, minimum=3)
+SYNC_STALE_RUN_MAX_RESUMES = int_from_env("SYNC_STALE_RUN_MAX_RESUMES", default=5, minimum=0)
 CELERY_TASK_ALWAYS_EAGER = bool_from_env("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The queue tasks go to unless routed elsewhere (the reliability tests give each worker its own).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")

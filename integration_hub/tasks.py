@@ -3,14 +3,18 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from integration_hub.task_policy import RETRY_POLICY
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+
+@shared_task(bind=True, **RETRY_POLICY)
 def sync_mapping(self, mapping_id: int, trigger: str = "schedule", mode: str = "live", full: bool = False,
                  run_id: int | None = None) -> int:
     """Run one sync of a mapping (a beat schedule, a webhook, "Sync now"), then send its outbox.
 
     A task redelivered after its worker died resumes the same run (found by the task's id), which takes its
-    own lock back: a new run would only find the dead run's lock and coalesce into nothing."""
+    own lock back: a new run would only find the dead run's lock and coalesce into nothing. A task retried
+    after a lost connection carries its run's id; one the stale-run sweep queued is given it. A delivery of a
+    run that finished, or that a live worker runs, changes nothing (engine._claim)."""
     from django.db import transaction
 
     from integration_hub.models import SyncRun
@@ -24,12 +28,25 @@ def sync_mapping(self, mapping_id: int, trigger: str = "schedule", mode: str = "
         run = earlier
     else:
         run = engine.sync_run_create(mapping=ObjectMapping.objects.get(pk=mapping_id), trigger=trigger, mode=mode,
-                                     full=full)
-        if task_id:
-            SyncRun.objects.filter(pk=run.pk).update(task_id=task_id)
-    engine.sync_run_execute(run=run, progress=send_while_syncing)
+                                     full=full, task_id=task_id)
+    if isinstance(self.request.kwargs, dict):
+        self.request.kwargs["run_id"] = run.pk  # what a retry is sent with (Task.retry reuses the request's kwargs)
+    engine.sync_run_execute(run=run, progress=send_while_syncing, owner=task_id or None)
     transaction.on_commit(dispatch_outbox.delay)
     return run.pk
+
+
+@shared_task(**RETRY_POLICY)
+def resume_stale_runs() -> list[int]:
+    """Every minute: resume the syncs whose worker died or lost its database (no heartbeat for
+    SYNC_STALE_RUN_SECONDS), each once, in a task of its own."""
+    from integration_hub.sync import engine
+
+    def resume(run, task_id: str) -> None:
+        sync_mapping.apply_async(kwargs={"mapping_id": run.mapping_id, "trigger": run.trigger, "mode": run.mode,
+                                         "full": run.full, "run_id": run.pk}, task_id=task_id)
+
+    return engine.sync_runs_resume_stale(resume=resume)
 
 
 SEND_WHILE_SYNCING_SECONDS = 2
@@ -49,7 +66,7 @@ def send_while_syncing(run) -> None:
 DISPATCH_BUDGET_SECONDS = 10 * 60  # then the next scheduled dispatch (every minute) goes on
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(**RETRY_POLICY)
 def dispatch_outbox() -> dict:
     """Send every system's due writes (also runs every minute, to retry what failed)."""
     from integration_hub.sync import outbox
@@ -61,7 +78,7 @@ def dispatch_outbox() -> dict:
 WEBHOOK_DEBOUNCE_SECONDS = 5
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(**RETRY_POLICY)
 def process_webhooks(system_id: int) -> list[int]:
     """Targeted syncs for the records a system's pending webhooks named (debounced: the first task after a
     burst takes every pending delivery; the others find none)."""

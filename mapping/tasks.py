@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from integration_hub.task_policy import RETRY_POLICY
 from mapping import drift
 from mapping.models import ObjectMapping
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(**RETRY_POLICY)
 def check_schema_drift(mapping_id: int | None = None) -> int:
     """Compare published mappings with each system's describe(); returns the number of open findings."""
     mappings = ObjectMapping.objects.filter(is_enabled=True, published_version__isnull=False)

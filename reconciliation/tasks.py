@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from integration_hub.task_policy import RETRY_POLICY
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+
+@shared_task(**RETRY_POLICY)
 def bulk_decide(job_id: int) -> dict:
     """Perform a bulk decision (a redelivered job picks up the conflicts still open)."""
     from reconciliation.models import BulkDecision, BulkStatus
@@ -21,7 +23,7 @@ def bulk_decide(job_id: int) -> dict:
     return {"decided": job.decided, "stale": job.stale, "refused": job.refused, "failed": job.failed}
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(**RETRY_POLICY)
 def send_finance_digest() -> int:
     """Mail the daily digest of open finance conflicts to Finance approvers; returns how many got it."""
     from reconciliation.digest import finance_digest_send

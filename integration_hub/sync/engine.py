@@ -25,13 +25,17 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import threading
+import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Prefetch
+from django.db import connections, transaction
+from django.db.models import Case, DateTimeField, F, Prefetch, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from connectors.base import ConnectorError, parse_timestamp
@@ -57,6 +61,7 @@ from integration_hub.sync import documents
 from integration_hub.sync.merge import MergeResult, SideState, merge_record, same
 from integration_hub.sync.references import ToGolden, ToSide
 from integration_hub.sync.rules import SIDES, CompiledMapping, NothingPublished, compile_mapping
+from integration_hub.task_policy import TRANSIENT_ERRORS
 from mapping.models import CreatePolicy, ObjectMapping
 from mapping.paths import unshare_selected_lines
 from mapping.preview import vendor_fields
@@ -72,9 +77,10 @@ Progress = Callable[[SyncRun], None]
 
 
 def sync_run_create(*, mapping: ObjectMapping, trigger: str = SyncTrigger.MANUAL, mode: str = SyncMode.LIVE,
-                    full: bool = False, user=None) -> SyncRun:
+                    full: bool = False, user=None, targeted: bool = False, task_id: str = "") -> SyncRun:
     """Record a requested sync; it runs in a worker (or in-process from the command line)."""
-    return SyncRun.objects.create(mapping=mapping, trigger=trigger, mode=mode, full=full,
+    return SyncRun.objects.create(mapping=mapping, trigger=trigger, mode=mode, full=full, targeted=targeted,
+                                  task_id=task_id,
                                   requested_by=user if user is not None and user.is_authenticated else None)
 
 
@@ -82,8 +88,10 @@ def _lock_key(mapping_id: int) -> str:
     return f"sync-lock:mapping:{mapping_id}"
 
 
-def sync_run_execute(*, run: SyncRun, progress: Progress | None = None) -> SyncRun:
-    """Run a sync: pull both sides' changes since their cursors, merge, queue the writes."""
+def sync_run_execute(*, run: SyncRun, progress: Progress | None = None, owner: str | None = None) -> SyncRun:
+    """Run a sync: pull both sides' changes since their cursors, merge, queue the writes.
+
+    `owner`: the Celery task executing it (see `_claim`); None when the caller runs it in its own process."""
 
     def work(compiled: CompiledMapping) -> None:
         order = _pull_order(compiled.mapping)
@@ -91,44 +99,176 @@ def sync_run_execute(*, run: SyncRun, progress: Progress | None = None) -> SyncR
             _pull_side(run, compiled, side, progress, last=side == order[-1])
         _merge_pending(run, compiled, progress)
 
-    return _run(run, work)
+    return _run(run, work, owner=owner)
 
 
-def _run(run: SyncRun, work: Callable[[CompiledMapping], None]) -> SyncRun:
-    """What every kind of run shares: one run per mapping at a time, the published rules, the actor in
-    history, and a final status. A run that finds another one running joins it ("coalesced"): what changed
-    after that run started is read by the next pull from its cursor, so nothing is lost.
+class RunTakenOver(Exception):
+    """The stale-run sweep handed this run to another worker (this process looked dead): stop, change nothing."""
 
-    A run redelivered after its worker died takes its own lock back and resumes: cursors moved only past
-    stored pages, and records stored but not merged are still flagged (`RecordLink.needs_merge`)."""
+
+def _run(run: SyncRun, work: Callable[[CompiledMapping], None], *, owner: str | None = None) -> SyncRun:
+    """What every kind of run shares: one executor per run, one run per mapping at a time, the published rules,
+    the actor in history, a heartbeat, and a final status. A run that finds another one running joins it
+    ("coalesced"): what changed after that run started is read by the next pull from its cursor, so nothing is lost.
+
+    A run resumed after its worker died (redelivered, retried, or re-queued by the stale-run sweep) takes its own
+    lock back and resumes: cursors moved only past stored pages, and records stored but not merged are still
+    flagged (`RecordLink.needs_merge`). A lost database or broker connection leaves the run "running" (with its
+    lock) for that resume instead of failing it."""
+    if not _claim(run, owner):
+        run.refresh_from_db()
+        return run  # finished already, or a live worker runs it: this is a duplicate delivery
     key = _lock_key(run.mapping_id)
     if not cache.add(key, run.pk, LOCK_SECONDS) and cache.get(key) != run.pk:
-        SyncRun.objects.filter(pk=run.pk).update(status=SyncStatus.COALESCED, finished_at=timezone.now())
+        SyncRun.objects.filter(pk=run.pk, owner=run.owner).update(status=SyncStatus.COALESCED,
+                                                                  finished_at=timezone.now())
         run.refresh_from_db()
         return run
+    heartbeat = _Heartbeat(run)
+    release = True
     try:
-        run.status, run.started_at = SyncStatus.RUNNING, timezone.now()
         try:
             compiled = compile_mapping(run.mapping)
         except NothingPublished as exc:
             _finish(run, SyncStatus.FAILED, str(exc))
             return run
         run.rule_version = compiled.version
-        run.save(update_fields=["status", "started_at", "rule_version"])
+        _save_progress(run, ["rule_version"])
         try:
             with audit.acting_as(run.actor, reason=f"sync run {run.pk} ({run.get_trigger_display().lower()})"):
                 work(compiled)
         except ConnectorError as exc:
             _finish(run, SyncStatus.FAILED, exc.message)
             return run
-        except Exception as exc:  # a bug or a database error: the run says so instead of "running" for ever
+        except RunTakenOver:
+            logger.warning("sync run %s was resumed by another worker; this one stops", run.pk)
+            release = False  # the lock is the new owner's now
+            run.refresh_from_db()
+            return run
+        except Exception as exc:
+            if isinstance(exc, TRANSIENT_ERRORS) and not run.targeted:
+                logger.warning("sync run %s interrupted by a lost connection (%s); it will be resumed", run.pk, exc)
+                release = False  # kept for the resume, which takes it back
+                raise
+            # A bug (or a targeted run, which cannot be resumed): the run says so instead of "running" for ever.
             logger.exception("sync run %s failed", run.pk)
             _finish(run, SyncStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}")
             raise
         _finish(run, SyncStatus.COMPLETED_WITH_ERRORS if run.counts["failed"] else SyncStatus.SUCCEEDED)
     finally:
-        cache.delete(key)
+        heartbeat.stop()
+        if release:
+            _release_lock(run)
     return run
+
+
+def _release_lock(run: SyncRun) -> None:
+    try:
+        if cache.get(_lock_key(run.mapping_id)) == run.pk:
+            cache.delete(_lock_key(run.mapping_id))
+    except TRANSIENT_ERRORS:
+        logger.warning("sync run %s could not release its mapping's lock; it expires by itself", run.pk)
+
+
+def _stale_before():
+    return timezone.now() - timedelta(seconds=settings.SYNC_STALE_RUN_SECONDS)
+
+
+def _claim(run: SyncRun, owner: str | None) -> bool:
+    """Make the caller the run's one executor (a conditional UPDATE: of two deliveries of a run, one wins).
+
+    A task may take a queued run; a running one only if it is the run's owner already (its own retry or
+    redelivery; the sweep names the task it queues as the owner) or if the run's heartbeat stopped. A finished
+    run is never run again by a task. A caller in its own process (`owner` None: the command line) runs the run
+    it was given."""
+    now = timezone.now()
+    runs = SyncRun.objects.filter(pk=run.pk)
+    if owner:
+        runs = runs.filter(Q(status=SyncStatus.QUEUED) | Q(status=SyncStatus.RUNNING) & (
+            Q(owner=owner) | Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=_stale_before())))
+    else:
+        owner = f"process-{uuid.uuid4()}"
+    if not runs.update(status=SyncStatus.RUNNING, owner=owner, heartbeat_at=now,
+                       started_at=Coalesce(F("started_at"), Value(now, output_field=DateTimeField()))):
+        return False
+    run.status, run.owner, run.heartbeat_at = SyncStatus.RUNNING, owner, now
+    run.refresh_from_db(fields=["started_at"])
+    return True
+
+
+def _save_progress(run: SyncRun, fields: list[str]) -> None:
+    """Store the run's progress (with the page or chunk it counts) and show it is alive. A run the sweep handed
+    to another worker meanwhile raises `RunTakenOver`, rolling back the page this process was storing."""
+    run.heartbeat_at = timezone.now()
+    if not SyncRun.objects.filter(pk=run.pk, owner=run.owner, status=SyncStatus.RUNNING).update(
+            heartbeat_at=run.heartbeat_at, **{name: getattr(run, name) for name in fields}):
+        raise RunTakenOver(run.pk)
+
+
+class _Heartbeat:
+    """While a run executes, a thread stamps its heartbeat every third of the stale-run limit, so a page that
+    waits long for a slow vendor (retries, Retry-After) is not taken for a dead worker. It dies with its process:
+    a killed worker's run stops beating and the sweep resumes it."""
+
+    def __init__(self, run: SyncRun) -> None:
+        self.run_id, self.owner = run.pk, run.owner
+        self.every = max(1.0, settings.SYNC_STALE_RUN_SECONDS / 3)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"sync-run-{run.pk}-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        try:
+            while not self._stopped.wait(self.every):
+                try:
+                    if not SyncRun.objects.filter(pk=self.run_id, owner=self.owner, status=SyncStatus.RUNNING
+                                                  ).update(heartbeat_at=timezone.now()):
+                        return  # finished, or handed to another worker
+                except Exception as exc:  # the database is away: the run itself fails and is retried
+                    logger.warning("sync run %s: heartbeat not stored (%s)", self.run_id, exc)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
+
+
+def sync_runs_resume_stale(*, resume: Callable[[SyncRun, str], None]) -> list[int]:
+    """Find queued or running runs whose heartbeat stopped longer ago than SYNC_STALE_RUN_SECONDS (their worker
+    died, lost its database, or their task was never delivered) and hand each to a new task: `resume(run,
+    task_id)` queues it, the task id being the run's new owner. Each run is claimed with a conditional UPDATE in
+    the same transaction as its queueing, so two sweeps resume it once, and a queueing that fails claims nothing.
+
+    A targeted run (a webhook's, a replay's) cannot be resumed as an incremental sync, and a run that died
+    SYNC_STALE_RUN_MAX_RESUMES times is not resumed again: both are failed with the reason. Returns the runs resumed."""
+    before = _stale_before()
+    stale = Q(status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING]) & (
+        Q(heartbeat_at__lt=before) | Q(heartbeat_at__isnull=True, created_at__lt=before))
+    resumed = []
+    for run in SyncRun.objects.filter(stale).order_by("pk"):
+        if run.targeted or run.resumes >= settings.SYNC_STALE_RUN_MAX_RESUMES:
+            why = ("Stopped before it finished: the worker running it was lost (stopped, or cut off from the "
+                   "database). Sync the mapping again, or replay the records, to finish its work."
+                   if run.targeted else
+                   f"Stopped {run.resumes + 1} times before it finished (each time its worker was lost or cut off "
+                   "from the database), so it was not resumed again. The next sync of this mapping continues "
+                   "from where it stopped.")
+            if SyncRun.objects.filter(stale, pk=run.pk).update(status=SyncStatus.FAILED, error=why,
+                                                               finished_at=timezone.now()):
+                _release_lock(run)
+            continue
+        owner = str(uuid.uuid4())
+        with transaction.atomic():
+            claimed = SyncRun.objects.filter(stale, pk=run.pk).update(
+                owner=owner, heartbeat_at=timezone.now(),
+                resumes=Case(When(status=SyncStatus.RUNNING, then=F("resumes") + 1), default=F("resumes")))
+            if not claimed:
+                continue  # another sweep resumed it, or its worker came back
+            resume(run, owner)
+        logger.warning("sync run %s had no heartbeat since %s: resumed as task %s", run.pk, run.heartbeat_at, owner)
+        resumed.append(run.pk)
+    return resumed
 
 
 def _pull_order(mapping: ObjectMapping) -> list[str]:
@@ -137,8 +277,16 @@ def _pull_order(mapping: ObjectMapping) -> list[str]:
 
 
 def _finish(run: SyncRun, status: str, error: str = "") -> None:
-    run.status, run.error, run.finished_at = status, error[:2000], timezone.now()
-    run.save()
+    """The final status, with the progress. Not "succeeded" when the outbox gave up on one of the run's writes
+    already (sent while it ran): one UPDATE, so a dead letter recorded at the same moment is not missed."""
+    run.error, run.finished_at = error[:2000], timezone.now()
+    final: Any = Value(status)
+    if status == SyncStatus.SUCCEEDED:
+        final = Case(When(dead_writes__gt=0, then=Value(SyncStatus.WRITES_FAILED)), default=Value(status))
+    SyncRun.objects.filter(pk=run.pk, owner=run.owner).update(
+        status=final, error=run.error, finished_at=run.finished_at, counts=run.counts, processed=run.processed,
+        cursor_before=run.cursor_before, cursor_after=run.cursor_after, rule_version=run.rule_version)
+    run.refresh_from_db(fields=["status", "dead_writes"])
 
 
 def _count(run: SyncRun, key: str, n: int = 1) -> None:
@@ -169,7 +317,7 @@ def sync_run_replay(*, run: SyncRun, event_ids: list[int] | None = None, user=No
     if event_ids is not None:
         events = events.filter(pk__in=event_ids)
     events = list(events)
-    replay = sync_run_create(mapping=run.mapping, trigger=SyncTrigger.REPLAY, mode=run.mode, user=user)
+    replay = sync_run_create(mapping=run.mapping, trigger=SyncTrigger.REPLAY, mode=run.mode, user=user, targeted=True)
 
     def work(compiled: CompiledMapping) -> None:
         for side in _pull_order(replay.mapping):
@@ -221,7 +369,7 @@ def _refresh_dead_creates(run: SyncRun, compiled: CompiledMapping, rows: list[Ou
 def sync_run_for_ids(*, mapping: ObjectMapping, ids: dict[str, list[str]], trigger: str = SyncTrigger.WEBHOOK,
                      user=None) -> SyncRun:
     """A targeted sync of the records a webhook named: re-read them by id, merge, queue the writes."""
-    run = sync_run_create(mapping=mapping, trigger=trigger, user=user)
+    run = sync_run_create(mapping=mapping, trigger=trigger, user=user, targeted=True)
 
     def work(compiled: CompiledMapping) -> None:
         for side in _pull_order(mapping):
@@ -240,7 +388,7 @@ def _reread(run: SyncRun, compiled: CompiledMapping, side: str, ids: list[str]) 
             remotes = connector.get_many(obj, ids[start:start + REREAD_SIZE], **options)
             with transaction.atomic():
                 _stage_page(run, compiled, side, remotes)
-                run.save(update_fields=["counts", "processed"])
+                _save_progress(run, ["counts", "processed"])
 
 
 # --- 1. pull ------------------------------------------------------------------------------------
@@ -254,7 +402,7 @@ def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, progress: Pro
     if not system.is_active:
         return
     cursor, _ = SyncCursor.objects.get_or_create(mapping=compiled.mapping, side=side)
-    run.cursor_before[side] = cursor.cursor
+    run.cursor_before.setdefault(side, cursor.cursor)  # a resumed run keeps the cursor it started from
     since = None if run.full or not cursor.cursor else parse_timestamp(cursor.cursor)
     with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
         pages = connector.changes(obj, since, PAGE_SIZE, **connector.read_options(obj, compiled.paths[side]))
@@ -270,7 +418,7 @@ def _pull_side(run: SyncRun, compiled: CompiledMapping, side: str, progress: Pro
                     cursor.cursor = page.cursor
                     cursor.save(update_fields=["cursor", "updated_at"])
                 run.cursor_after[side] = cursor.cursor
-                run.save(update_fields=["counts", "processed", "cursor_before", "cursor_after"])
+                _save_progress(run, ["counts", "processed", "cursor_before", "cursor_after"])
             if progress:
                 progress(run)
         removed = documents.with_removed_lines(compiled, side, connector, since)  # a line item deleted from a deal
@@ -511,7 +659,7 @@ def _merge_chunk(run: SyncRun, compiled: CompiledMapping, record_ids: list[int])
         RecordLink.objects.filter(record_id__in=record_ids, system_id__in=_system_ids(compiled).values(),
                                   needs_merge=True).update(needs_merge=False)
         _flush_events(run)
-        run.save(update_fields=["counts"])  # with the chunk: a run killed after it counts it once, on resume too
+        _save_progress(run, ["counts"])  # with the chunk: a run killed after it counts it once, on resume too
 
 
 def _system_ids(compiled: CompiledMapping) -> dict[str, int]:

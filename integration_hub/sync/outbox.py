@@ -4,19 +4,21 @@ A row is claimed with a conditional update (two dispatchers never send the same 
 its vendor's batch write, and its result recorded: a success moves the link's base snapshot to the
 written values (so the write's echo on the next pull is no change) and links a created record; a
 transient failure waits with exponential backoff; a permanent one, or too many attempts, is a dead
-letter with the vendor's message. Rows left "sending" by a dead worker are retried after a grace
-period (updates are idempotent by id; creates carry the change's key where the vendor takes one).
+letter with the vendor's message, counted on the run that queued it (which then never reads "succeeded").
+Rows left "sending" by a dead worker are retried after a grace period (updates are idempotent by id; creates
+carry the change's key where the vendor takes one).
 """
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from connectors.base import ConnectorError, WriteResult
@@ -24,7 +26,16 @@ from connectors.models import ConnectedSystem
 from connectors.services import connector_session
 from integration_hub import audit, services
 from integration_hub.bulk import update_many
-from integration_hub.models import OutboundChange, OutboundStatus, Record, RecordLink, SyncEvent, SyncEventKind
+from integration_hub.models import (
+    OutboundChange,
+    OutboundStatus,
+    Record,
+    RecordLink,
+    SyncEvent,
+    SyncEventKind,
+    SyncRun,
+    SyncStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +164,17 @@ def _record_outcomes(system: ConnectedSystem, batch: list[OutboundChange], outco
     for row, outcome in zip(batch, outcomes, strict=True):
         if not outcome.ok:
             _record_failure(row, outcome, result)
+    _count_dead_on_runs([row for row in batch if row.status == OutboundStatus.DEAD])
+
+
+def _count_dead_on_runs(dead: list[OutboundChange]) -> None:
+    """A run's writes given up on are counted on the run, and a run that had succeeded says it did not quite:
+    one UPDATE per run, in the batch's transaction (the engine's own final status checks the count the same way,
+    see engine._finish, so a run still running when its write dies ends "completed with failed writes" too)."""
+    for run_id, n in Counter(row.run_id for row in dead if row.run_id).items():
+        SyncRun.objects.filter(pk=run_id).update(
+            dead_writes=F("dead_writes") + n,
+            status=Case(When(status=SyncStatus.SUCCEEDED, then=Value(SyncStatus.WRITES_FAILED)), default=F("status")))
 
 
 def _record_failure(row: OutboundChange, outcome: WriteResult, result: DispatchResult) -> None:

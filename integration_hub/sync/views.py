@@ -14,7 +14,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from integration_hub import roles, tasks
-from integration_hub.models import SyncEvent, SyncEventKind, SyncRun, SyncStatus, SyncTrigger
+from integration_hub.models import OutboundStatus, SyncEvent, SyncEventKind, SyncRun, SyncStatus, SyncTrigger
 from integration_hub.sync import engine
 from integration_hub.tables import BadgeColumn, BaseTable
 from integration_hub.views import RolePermissionMixin
@@ -35,12 +35,16 @@ class SyncRunTable(BaseTable):
     def render_id(self, value):
         return f"sync-run:{value}"
 
-    def render_counts(self, value):
-        return ", ".join(f"{k} {v}" for k, v in value.items() if v) or "—"
+    def render_counts(self, value, record):
+        return ", ".join([f"{k} {v}" for k, v in value.items() if v] + _dead(record)) or "—"
 
     class Meta(BaseTable.Meta):
         model = SyncRun
         fields = ("id", "mapping", "trigger", "mode", "status", "counts", "created_at", "finished_at")
+
+
+def _dead(run: SyncRun) -> list[str]:
+    return [f"failed writes {run.dead_writes}"] if run.dead_writes else []
 
 
 class SyncEventTable(BaseTable):
@@ -62,6 +66,9 @@ class SyncRunListView(RolePermissionMixin, SingleTableMixin, FilterView):
     template_name = "hub/syncrun_list.html"
 
 
+DEAD_SHOWN = 100  # the run page lists this many of a run's dead writes (the count says how many in all)
+
+
 class SyncRunDetailView(RolePermissionMixin, DetailView):
     permission_required = "hub.view_syncrun"
     model = SyncRun
@@ -78,7 +85,9 @@ class SyncRunDetailView(RolePermissionMixin, DetailView):
         ctx.update(events=table, kinds=SyncEventKind.choices, kind=kind,
                    replayable=self.object.events.filter(kind__in=engine.REPLAYABLE, replayed_by__isnull=True).count(),
                    can_run=roles.is_revops(self.request.user),
-                   running=self.object.status in (SyncStatus.QUEUED, SyncStatus.RUNNING))
+                   running=self.object.status in (SyncStatus.QUEUED, SyncStatus.RUNNING),
+                   dead=self.object.outbound.filter(status=OutboundStatus.DEAD).select_related("record", "system")
+                   .order_by("id")[:DEAD_SHOWN])
         return ctx
 
 
@@ -90,7 +99,7 @@ class SyncRunProgressView(RolePermissionMixin, View):
     def get(self, request, pk: int):
         run = get_object_or_404(SyncRun, pk=pk)
         return JsonResponse({"status": run.status, "status_label": run.get_status_display(),
-                             "processed": run.processed, "counts": run.counts,
+                             "processed": run.processed, "counts": run.counts, "dead_writes": run.dead_writes,
                              "finished": run.finished_at is not None})
 
 

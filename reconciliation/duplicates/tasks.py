@@ -4,9 +4,10 @@ from __future__ import annotations
 from celery import shared_task
 
 from integration_hub import audit
+from integration_hub.task_policy import RETRY_POLICY
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(**RETRY_POLICY)
 def scan_duplicates(entity_type: str) -> dict:
     """A full duplicate scan of one entity (scheduled daily per entity; also queued from the queue page)."""
     from reconciliation.duplicates import services
@@ -17,7 +18,7 @@ def scan_duplicates(entity_type: str) -> dict:
             "stale": summary.stale, "seconds": round(summary.seconds, 1)}
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(**RETRY_POLICY)
 def dispatch_merge_effects() -> dict:
     """Send due vendor merge calls (every minute, and right after a merge)."""
     from reconciliation.duplicates import services
@@ -26,7 +27,7 @@ def dispatch_merge_effects() -> dict:
         return services.merge_effects_dispatch()
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(**RETRY_POLICY)
 def build_readiness_report(report_id: int) -> str:
     """Build a readiness report a RevOps admin asked for (reads both systems whole; writes nothing there)."""
     from reconciliation.duplicates import readiness

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from integration_hub.task_policy import RETRY_POLICY
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+
+@shared_task(**RETRY_POLICY)
 def reconcile_mapping(report_id: int) -> dict:
     """Run a queued reconciliation report (the button, the API)."""
     from reconciliation.health.models import ReconciliationReport
@@ -14,7 +16,7 @@ def reconcile_mapping(report_id: int) -> dict:
     return {"report": report.pk, "status": report.status, "score": report.consistency_score}
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(**RETRY_POLICY)
 def reconcile_all() -> list[int]:
     """The daily reconciliation of every enabled mapping."""
     from reconciliation.health import services
@@ -23,7 +25,7 @@ def reconcile_all() -> list[int]:
     return [report.pk for report in services.reconcile_all()]
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(**RETRY_POLICY)
 def health_check() -> dict:
     """Every five minutes: auth checks, a health sample, the alert rules."""
     from reconciliation.health import services
