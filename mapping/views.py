@@ -78,6 +78,7 @@ class MappingDetailView(RolePermissionMixin, DetailView):
             draft=draft,
             draft_rules=draft_rules,
             draft_problems=services.publish_problems(draft, check_remote=False) if draft else [],
+            finance_changes=draft.finance_changes() if draft else [],
             versions=mapping.versions.select_related("published_by", "finance_signoff_by"),
             findings=mapping.drift_findings.filter(is_open=True),
             can_edit=roles.is_revops(user),
