@@ -4,3 +4,11 @@ from django.contrib.admin.apps import AdminConfig
 
 class HubAdminConfig(AdminConfig):
     default_site = "integration_hub.admin_site.HubAdminSite"
+
+    def ready(self):
+        super().ready()  # discovers every app's admin module, django-celery-beat's and -results' included
+        from django.contrib import admin
+
+        from integration_hub.admin_schedules import replace_celery_admins
+
+        replace_celery_admins(admin.site)

@@ -14,8 +14,9 @@ VIEWER = "Viewer"
 ROLES = (REVOPS_ADMIN, FINANCE_APPROVER, VIEWER)
 
 HUB_APPS = ("hub", "connectors", "mapping", "reconciliation", "duplicates", "health")
-# Schedules are edited in the admin by RevOps; task results are read there.
-REVOPS_EXTRA_APPS = ("django_celery_beat",)
+# RevOps reads schedules and task results in the admin and times the hub's own schedules there; adding tasks,
+# their arguments and running them is for superusers (integration_hub/admin_schedules.py).
+REVOPS_CELERY_CODENAMES = ("change_periodictask",)
 # Extra permissions by codename on top of reading everything.
 FINANCE_EXTRA_CODENAMES: tuple[str, ...] = ("decide_finance_conflict", "comment_conflict")
 # Hub permissions RevOps does not get: a conflict on a finance rule is decided by finance only.
@@ -25,10 +26,11 @@ REVOPS_EXCLUDED_CODENAMES: tuple[str, ...] = ("decide_finance_conflict",)
 def _role_permission_filters() -> dict[str, Q]:
     view_hub = Q(content_type__app_label__in=HUB_APPS, codename__startswith="view_")
     history_writes = Q(codename__regex=r"^(add|change|delete)_historical")
+    celery_apps = ("django_celery_beat", "django_celery_results")
     revops = (
-        (Q(content_type__app_label__in=HUB_APPS + REVOPS_EXTRA_APPS) & ~history_writes
-         & ~Q(codename__in=REVOPS_EXCLUDED_CODENAMES))
-        | Q(content_type__app_label="django_celery_results", codename__startswith="view_")
+        (Q(content_type__app_label__in=HUB_APPS) & ~history_writes & ~Q(codename__in=REVOPS_EXCLUDED_CODENAMES))
+        | Q(content_type__app_label__in=celery_apps, codename__startswith="view_")
+        | Q(content_type__app_label="django_celery_beat", codename__in=REVOPS_CELERY_CODENAMES)
     )
     finance = view_hub | Q(content_type__app_label__in=HUB_APPS, codename__in=FINANCE_EXTRA_CODENAMES)
     return {REVOPS_ADMIN: revops, FINANCE_APPROVER: finance, VIEWER: view_hub}
