@@ -40,12 +40,8 @@ class ConnectedSystemForm(forms.ModelForm):
         return value
 
     def save(self, commit=True):
-        instance = super().save(commit=False)
-        if self.cleaned_data.get("new_credentials") is not None:
-            instance.credentials = self.cleaned_data["new_credentials"]
-        if commit:
-            instance.save()
-        return instance
+        # The admin saves through save_model, which calls the service (credentials follow the address).
+        return super().save(commit=False)
 
 
 @admin.register(ConnectedSystem)
@@ -58,6 +54,10 @@ class ConnectedSystemAdmin(AuditedModelAdmin):
     history_list_display = ("rollout_stage", "auth_status")
     actions = ["test_connection"]
     change_form_template = "admin/connectors/connectedsystem/change_form.html"
+
+    def save_model(self, request, obj, form, change):
+        if services.system_save(system=obj, credentials=form.cleaned_data.get("new_credentials")):
+            self.message_user(request, f"{obj.name}: {services.CREDENTIALS_CLEARED}", messages.WARNING)
 
     @admin.action(description="Test connection", permissions=["change"])
     def test_connection(self, request, queryset):

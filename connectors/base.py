@@ -227,22 +227,28 @@ class Connector(ABC):
     create_key: ClassVar[tuple[str, str | None]] = ("_key", None)
     default_rate_limit: ClassVar[RateLimit | None] = None
     max_concurrency: ClassVar[int | None] = None
+    # The vendor's own API hosts (a leading dot: any subdomain): the only places its credentials go, beside the
+    # hosts an operator allows in settings (connectors.hosts).
+    vendor_hosts: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, base_url: str, credentials: Mapping[str, Any], *,
                  rate_limit: RateLimit | None | EllipsisType = ...,
                  on_credentials_refreshed: Callable[[dict], None] | None = None,
                  timeout: float = 30, max_attempts: int = 5, backoff_base: float = 0.5,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None, allowed_hosts: tuple[str, ...] | None = None) -> None:
+        from connectors import hosts
         from connectors.http import HttpClient
 
         self.base_url = base_url.rstrip("/")
         self.credentials: dict[str, Any] = dict(credentials)
         self.on_credentials_refreshed = on_credentials_refreshed
+        allowed = hosts.operator_allowed_hosts() if allowed_hosts is None else allowed_hosts
         self.http: HttpClient = HttpClient(
             self.base_url, auth=self.build_auth(), vendor=self.vendor,
             rate_limit=self.default_rate_limit if rate_limit is ... else rate_limit,
             timeout=timeout, max_attempts=max_attempts, backoff_base=backoff_base,
             max_concurrency=self.max_concurrency, session=session,
+            url_guard=lambda url: hosts.refusal(url, self.vendor, self.vendor_hosts, allowed),
         )
 
     def build_auth(self) -> AuthStrategy | None:

@@ -88,8 +88,11 @@ class HttpClient:
                  max_retry_wait: float = 60, max_concurrency: int | None = None,
                  session: requests.Session | None = None, pool_maxsize: int = 20,
                  headers: Mapping[str, str] | None = None,
+                 url_guard: Callable[[str], str] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.base_url = base_url.rstrip("/")
+        # Why a URL may not be called with these credentials ("" when it may); see connectors.hosts.
+        self.url_guard = url_guard
         self.auth = auth
         self.vendor = vendor
         self.limiter = RateLimiter(rate_limit) if rate_limit else None
@@ -135,6 +138,8 @@ class HttpClient:
         method = method.upper()
         safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         url = self.url(path)
+        if self.url_guard is not None and (refused := self.url_guard(url)):
+            raise ConnectorError(refused, kind="config", permanent=True)
         auth = self.auth if authenticate else None
         refreshed = False
         attempt = 0

@@ -134,6 +134,7 @@ class HubSpotConnector(Connector):
     # Private apps: 100 requests per 10 s (190 on higher tiers; pass rate_limit=RateLimit(190, 10)).
     default_rate_limit = RateLimit(100, 10)
     search_ceiling = 10_000
+    vendor_hosts = ("api.hubapi.com",)
 
     # Creates go through a batch upsert on the hub's own unique property, so a create retried after a lost
     # answer (or a worker that died after sending) updates the record it made instead of making a second one.

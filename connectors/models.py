@@ -88,6 +88,27 @@ class ConnectedSystem(models.Model):
     def has_credentials(self) -> bool:
         return bool(self.credentials)
 
+    def clean(self) -> None:
+        from connectors import hosts, registry
+        from connectors.base import ConnectorError
+
+        if not (self.base_url and self.vendor):
+            return
+        try:
+            vendor_hosts = registry.connector_class(self.vendor).vendor_hosts
+        except ConnectorError:  # a vendor without a connector yet: only the operator's hosts
+            vendor_hosts = ()
+        problem = hosts.refusal(self.base_url, self.get_vendor_display(), vendor_hosts,
+                                hosts.operator_allowed_hosts())
+        if problem:
+            raise ValidationError({"base_url": problem[:1].upper() + problem[1:] + "."})
+
+    @property
+    def allows_writes(self) -> bool:
+        """Whether a write may actually be sent (shadow mode stores it instead)."""
+        return self.rollout_stage in (RolloutStage.ONE_WAY, RolloutStage.TWO_WAY)
+
+
     @property
     def allows_writes(self) -> bool:
         """Whether a write may actually be sent (shadow mode stores it instead)."""

@@ -261,7 +261,7 @@ class ClientCredentialsAuth(AuthStrategy):
             http = self.connector.http
             self._token_http = HttpClient(http.base_url, vendor=http.vendor, timeout=http.timeout[1],
                                           max_attempts=http.max_attempts, backoff_base=http.backoff_base,
-                                          session=http.session)
+                                          session=http.session, url_guard=http.url_guard)
         return self._token_http
 
     def _fetch(self) -> None:
@@ -379,6 +379,8 @@ class NetSuiteConnector(Connector):
     """SuiteTalk REST: SuiteQL for change detection, the record API for bodies and writes."""
 
     max_concurrency = DEFAULT_CONCURRENCY
+    # <account>.suitetalk.api.netsuite.com (REST and SuiteQL, token endpoint included).
+    vendor_hosts = (".suitetalk.api.netsuite.com",)
 
     @classmethod
     def write_locks(cls, object: str, current: Mapping[str, Any]) -> dict[str, str]:

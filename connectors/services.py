@@ -36,6 +36,28 @@ def connector_for(system: ConnectedSystem, **options: Any) -> Connector:
     )
 
 
+CREDENTIALS_CLEARED = ("Credentials cleared because the vendor or base URL changed: enter them again for the "
+                       "new address.")
+
+
+def system_save(*, system: ConnectedSystem, credentials: dict | None = None) -> bool:
+    """Save a system's settings, with new credentials when given. Credentials belong to the address they were
+    entered for: a new vendor or base URL that comes without new credentials clears them, so a stored secret
+    is never sent where nobody entered it. Returns whether they were cleared."""
+    before = ConnectedSystem.objects.filter(pk=system.pk).values("vendor", "base_url").first() if system.pk else None
+    moved = before is not None and (before["vendor"], before["base_url"]) != (system.vendor, system.base_url)
+    cleared = False
+    if credentials is not None:
+        system.credentials = credentials
+    elif moved and system.credentials:
+        system.credentials, cleared = {}, True
+    if moved or credentials is not None:
+        system.auth_status, system.auth_checked_at = AuthStatus.UNKNOWN, None
+        system.auth_message = CREDENTIALS_CLEARED if cleared else ""
+    system.save()
+    return cleared
+
+
 def system_record_auth(*, system: ConnectedSystem, ok: bool, message: str) -> None:
     """Store the outcome of an auth check or an auth failure seen during a sync."""
     system.auth_status = AuthStatus.OK if ok else AuthStatus.FAILED

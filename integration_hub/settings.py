@@ -174,6 +174,10 @@ SYNC_CONNECTOR_OPTIONS = {
     "max_attempts": int_from_env("SYNC_HTTP_ATTEMPTS", default=6),
 }
 
+# Hosts the hub may send a vendor's credentials to beside the vendor's own API hosts (connectors/hosts.py):
+# the sandbox emulators on this machine by default; a self-hosted ERP or a proxy in production.
+CONNECTOR_ALLOWED_HOSTS = env.list("CONNECTOR_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "::1"])
+
 # --- Duplicates ------------------------------------------------------------------------------
 # How long a merge can be undone, and per-entity tuning of the duplicate score (see
 # reconciliation/duplicates/scoring.py: "bias", "lower", "upper", "features": {name: {"agree", "disagree"}}).

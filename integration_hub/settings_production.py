@@ -26,6 +26,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 if not ALLOWED_HOSTS:
     raise ConfigError("ALLOWED_HOSTS must list the host names the hub is served on.")
 
+# Credentials go only to the vendors' own API hosts unless an operator names more (no localhost by default).
+CONNECTOR_ALLOWED_HOSTS = env.list("CONNECTOR_ALLOWED_HOSTS", default=[])
+
 SECURE_SSL_REDIRECT = bool_from_env("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # behind a TLS-terminating proxy
 SECURE_HSTS_SECONDS = int_from_env("SECURE_HSTS_SECONDS", default=31536000)

@@ -22,6 +22,19 @@ class ConnectedSystemSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("Credentials must be a JSON object.")
         return value
 
+    def create(self, validated_data):
+        return self.update(ConnectedSystem(), validated_data)
+
+    def update(self, instance, validated_data):
+        """Saved by the service: a new base URL or vendor without new credentials clears the stored ones."""
+        from connectors.services import system_save
+
+        credentials = validated_data.pop("credentials", None)
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        system_save(system=instance, credentials=credentials)
+        return instance
+
 
 class RecordLinkSerializer(serializers.ModelSerializer):
     system = serializers.SlugRelatedField(slug_field="slug", read_only=True)
