@@ -139,7 +139,11 @@ class ObjectMapping(models.Model):
         if self.erp_system_id and self.erp_system.role != "erp":
             raise ValidationError({"erp_system": "Choose a system whose role is ERP."})
         if not isinstance(self.match_keys, list) or not all(isinstance(k, str) and k for k in self.match_keys):
-            raise ValidationError({"match_keys": "Match keys must be a list of field names."})
+            raise ValidationError({"match_keys": 'Match keys must be a list of field names, e.g. ["customer_number", '
+                                                 '"domain", "name+shipping_postcode"].'})
+        if unknown := self.unknown_match_fields():
+            raise ValidationError({"match_keys": f"{', '.join(unknown)}: not a field of this mapping's rules. Use "
+                                                 f"the rules' field names (add a rule for the field first)."})
         for side in ("crm", "erp"):
             creates_on_trigger = getattr(self, f"{side}_creates") == CreatePolicy.ON_TRIGGER
             if creates_on_trigger and not getattr(self, f"{side}_create_trigger"):
@@ -148,8 +152,19 @@ class ObjectMapping(models.Model):
 
         if problems := shape_problems(self.erp_create_defaults):
             raise ValidationError({"erp_create_defaults": problems})
-        if self.cadence == Cadence.INTERVAL and not self.interval_minutes:
+        if self.interval_minutes is None or self.interval_minutes < 1:
             raise ValidationError({"interval_minutes": "An interval needs at least one minute."})
+
+    def unknown_match_fields(self) -> list[str]:
+        """Parts of the match keys that name no field of this mapping's rules (any version) nor of the
+        template's rules for its entity: the sync would find no value to match on."""
+        from mapping.default_template import TEMPLATE
+
+        known = {rule["field"] for rule in TEMPLATE.get(self.entity_type, {}).get("rules", [])}
+        if self.pk:
+            known |= set(FieldRule.objects.filter(version__mapping_id=self.pk).values_list("field", flat=True))
+        parts = [part for key in self.match_keys for part in key.split("+")]
+        return list(dict.fromkeys(part for part in parts if part not in known))
 
 
 class VersionStatus(models.TextChoices):

@@ -3,10 +3,11 @@ from rest_framework import serializers
 
 from connectors.models import ConnectedSystem
 from integration_hub import selectors
+from integration_hub.api.validation import ModelValidatedSerializer
 from integration_hub.models import Record, RecordLink, SyncRun
 
 
-class ConnectedSystemSerializer(serializers.ModelSerializer):
+class ConnectedSystemSerializer(ModelValidatedSerializer):
     credentials = serializers.JSONField(write_only=True, required=False,
                                         help_text="Encrypted at rest; never returned.")
     has_credentials = serializers.BooleanField(read_only=True)
@@ -78,7 +79,7 @@ class TimelineEntrySerializer(serializers.Serializer):
     changes = FieldChangeSerializer(many=True)
 
 
-class SyncRunSerializer(serializers.ModelSerializer):
+class SyncRunSerializer(ModelValidatedSerializer):
     rule_version = serializers.IntegerField(source="rule_version.number", read_only=True, default=None)
 
     class Meta:

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from integration_hub.api.validation import ModelValidatedSerializer
 from reconciliation.health.models import Alert, ReconciliationReport, ReportItem
 
 
@@ -10,7 +11,7 @@ class ReportItemSerializer(serializers.ModelSerializer):
                   "hub_value", "lineage", "detail"]
 
 
-class ReconciliationReportSerializer(serializers.ModelSerializer):
+class ReconciliationReportSerializer(ModelValidatedSerializer):
     mapping_name = serializers.CharField(source="mapping.__str__", read_only=True)
     rule_version = serializers.IntegerField(source="rule_version.number", read_only=True, default=None)
     url = serializers.HyperlinkedIdentityField(view_name="reconciliationreport-detail")
