@@ -20,7 +20,7 @@ from integration_hub.sync.rules import SIDES, NothingPublished
 from mapping.models import ApproverRole
 from reconciliation import remote
 from reconciliation.models import BulkDecision, BulkStatus, Choice, Conflict, ConflictComment, ConflictStatus
-from reconciliation.values import decision_value, field_rule
+from reconciliation.values import decision_value, field_rule, value_problems
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,10 @@ def _check(conflict: Conflict, choice: str, value: Any, comment: str) -> Any:
     if choice in (Choice.CRM, Choice.ERP):
         chosen = getattr(conflict, f"{choice}_value")
         _refuse_erasing_owner(conflict, choice, chosen)
+        problems = value_problems(conflict, chosen)
+        if problems:
+            side = (conflict.mapping.crm_system if choice == Choice.CRM else conflict.mapping.erp_system).name
+            raise ValidationError({"choice": [f"{side}'s value cannot be taken: {'; '.join(problems)}."]})
         return chosen
     if choice == Choice.VALUE:
         chosen = decision_value(conflict=conflict, value=value)

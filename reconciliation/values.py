@@ -67,8 +67,6 @@ def _check_reference(value: str, entity: str) -> list[str]:
 
 def decision_value(*, conflict, value: Any) -> Any:
     """The canonical value to decide on, or ValidationError({"value": [reasons]})."""
-    from integration_hub.sync.rules import REFERENCE_TARGETS
-
     rule = field_rule(conflict)
     field_type = FieldType(rule.field_type) if rule else FieldType.TEXT
     sensitive = bool(rule and rule.sensitive)
@@ -81,14 +79,25 @@ def decision_value(*, conflict, value: Any) -> Any:
         canonical = canonicalise(parse_input(value, field_type, conflict_currency(conflict)), field_type)
     except TransformError as exc:
         raise ValidationError({"value": [exc.redacted() if sensitive else str(exc)]}) from None
-    problems = validate(canonical, field_type, rule.validation if rule else {})
-    if field_type == FieldType.REFERENCE and canonical:
-        problems += _check_reference(canonical, REFERENCE_TARGETS.get(conflict.field, ""))
-    if not problems and field_type != FieldType.REFERENCE:
-        problems += _unwritable(conflict, canonical)
+    problems = value_problems(conflict, canonical, rule)
     if problems:
         raise ValidationError({"value": problems})
     return canonical
+
+
+def value_problems(conflict, canonical: Any, rule: FieldRule | None = None) -> list[str]:
+    """Why a decided value may not be written: the field rule's validation (as the sync checks every value it
+    writes), a reference to no record, or a system that cannot hold it. Every decision is checked this way."""
+    from integration_hub.sync.rules import REFERENCE_TARGETS
+
+    rule = rule or field_rule(conflict)
+    field_type = FieldType(rule.field_type) if rule else FieldType.TEXT
+    problems = validate(canonical, field_type, rule.validation if rule else {})
+    if field_type == FieldType.REFERENCE and canonical:
+        problems += _check_reference(canonical, REFERENCE_TARGETS.get(conflict.field, ""))
+    if not problems and canonical is not None and field_type not in (FieldType.REFERENCE, FieldType.LINE_ITEMS):
+        problems += _unwritable(conflict, canonical)
+    return problems
 
 
 def _unwritable(conflict, canonical: Any) -> list[str]:

@@ -3,8 +3,10 @@ value over the owner's is refused. Played on the sandboxes through the API, as a
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from integration_hub.models import OutboundChange, Record
+from reconciliation import services
 from reconciliation.models import Conflict
 from tests.reconciliation.conftest import edit, external_id, sync
 from tests.reconciliation.test_api import resolve
@@ -55,3 +57,22 @@ def test_taking_the_crms_emptied_price_over_the_erp_that_owns_it_is_refused(clie
     with django_capture_on_commit_callbacks(execute=True):
         assert resolve(client, finance_user, conflict, choice="erp", comment="ERP owns prices").status_code == 200
     assert _prices(live, cable) == ("7.25", 7.25)
+
+
+def test_taking_a_side_is_checked_by_the_fields_rule_like_a_typed_value(rows, revops_user):
+    from mapping.models import FieldRule, RuleSetVersion
+
+    version = RuleSetVersion.objects.create(mapping=rows.mapping, number=1)
+    FieldRule.objects.create(version=version, field="name", crm_path="name", erp_path="companyName",
+                             system_of_record="shared", conflict_policy="manual_review",
+                             validation={"max_length": 12})
+    RuleSetVersion.objects.filter(pk=version.pk).update(status="published")
+    rows.mapping.published_version = version
+    rows.mapping.save()
+    # "Acme Incorporated" (ERP) is 17 characters: neither system may be given it under this rule.
+    with pytest.raises(ValidationError) as refused:
+        services.conflict_decide(conflict=rows.name, choice="erp", user=revops_user)
+    assert refused.value.message_dict["choice"] == [
+        "Demo ERP's value cannot be taken: longer than 12 characters (17)."]
+    rows.name.refresh_from_db()
+    assert rows.name.status == "open"
