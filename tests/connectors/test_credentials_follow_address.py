@@ -123,3 +123,17 @@ def test_the_vendors_own_hosts_and_the_operators_are_allowed():
                          (".suitetalk.api.netsuite.com",), ())
     assert hosts.refusal("http://[::1]:8101/x", "hubspot", ("api.hubapi.com",), ("::1",)) == ""
     assert hosts.refusal("https://sap.corp.example:50000/b1s/v2", "sap_b1", (), (".corp.example",)) == ""
+
+
+def test_the_api_refuses_a_base_url_outside_the_vendors_hosts_in_production_settings(client, crm_system,
+                                                                                     revops_user, settings):
+    settings.CONNECTOR_ALLOWED_HOSTS = []
+    response = api(client, revops_user, "patch", f"/api/v1/systems/{crm_system.slug}/",
+                   {"base_url": "https://collector.example.net/"})
+    assert response.status_code == 400
+    assert "is not a host the hub sends HubSpot credentials to" in response.json()["base_url"][0]
+    crm_system.refresh_from_db()
+    assert crm_system.base_url == "http://127.0.0.1:8101" and crm_system.credentials
+    ok = api(client, revops_user, "patch", f"/api/v1/systems/{crm_system.slug}/",
+             {"base_url": "https://api.hubapi.com", "credentials": {"access_token": "pat-na1-live"}})
+    assert ok.status_code == 200 and ok.json()["base_url"] == "https://api.hubapi.com"
