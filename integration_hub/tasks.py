@@ -49,6 +49,22 @@ def resume_stale_runs() -> list[int]:
     return engine.sync_runs_resume_stale(resume=resume)
 
 
+@shared_task(bind=True, **RETRY_POLICY)
+def replay_sync_run(self, replay_id: int, run_id: int, event_ids: list[int] | None = None) -> int:
+    """Carry out a replay the run page queued (its run recorded already): re-read the run's failed records (all,
+    or the ticked events), merge, queue the writes, then send them."""
+    from django.db import transaction
+
+    from integration_hub.models import SyncRun
+    from integration_hub.sync import engine
+
+    replay = SyncRun.objects.get(pk=replay_id)
+    engine.sync_run_replay(run=SyncRun.objects.get(pk=run_id), event_ids=event_ids, replay=replay,
+                           owner=self.request.id or None)
+    transaction.on_commit(dispatch_outbox.delay)
+    return replay.pk
+
+
 SEND_WHILE_SYNCING_SECONDS = 2
 
 

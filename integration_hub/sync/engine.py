@@ -309,15 +309,22 @@ def _buffer(run: SyncRun) -> list[SyncEvent]:
 REPLAYABLE = (SyncEventKind.FAILED, SyncEventKind.UNLINKED, SyncEventKind.WRITE_FAILED)
 
 
-def sync_run_replay(*, run: SyncRun, event_ids: list[int] | None = None, user=None) -> SyncRun:
+def sync_run_replay_create(*, run: SyncRun, user=None) -> SyncRun:
+    """Record a requested replay of a run's failed records (queued; `sync_run_replay` carries it out)."""
+    return sync_run_create(mapping=run.mapping, trigger=SyncTrigger.REPLAY, mode=run.mode, user=user, targeted=True)
+
+
+def sync_run_replay(*, run: SyncRun, event_ids: list[int] | None = None, user=None, replay: SyncRun | None = None,
+                    owner: str | None = None) -> SyncRun:
     """Replay a run's failed records through the same path: re-read them by id, merge, queue the writes.
 
-    Failed writes (dead letters) of that run are queued again. Returns the new run (trigger "replay")."""
+    Failed writes (dead letters) of that run are queued again. Returns the new run (trigger "replay"): `replay`
+    when one was recorded already (a worker carrying out a replay the run page queued, `owner` its task)."""
     events = SyncEvent.objects.filter(run=run, kind__in=REPLAYABLE, replayed_by__isnull=True)
     if event_ids is not None:
         events = events.filter(pk__in=event_ids)
     events = list(events)
-    replay = sync_run_create(mapping=run.mapping, trigger=SyncTrigger.REPLAY, mode=run.mode, user=user, targeted=True)
+    replay = replay or sync_run_replay_create(run=run, user=user)
 
     def work(compiled: CompiledMapping) -> None:
         for side in _pull_order(replay.mapping):
@@ -343,7 +350,7 @@ def sync_run_replay(*, run: SyncRun, event_ids: list[int] | None = None, user=No
         _flush_events(replay)
         SyncEvent.objects.filter(pk__in=[e.pk for e in events]).update(replayed_by=replay)
 
-    return _run(replay, work)
+    return _run(replay, work, owner=owner)
 
 
 def _refresh_dead_creates(run: SyncRun, compiled: CompiledMapping, rows: list[OutboundChange]) -> set[int]:

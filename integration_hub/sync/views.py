@@ -126,7 +126,8 @@ class SyncNowView(RolePermissionMixin, View):
 
 
 class ReplayView(RolePermissionMixin, View):
-    """Replay a run's failed records (all, or the ticked ones) through the same path."""
+    """Queue a replay of a run's failed records (all, or the ticked ones) for a worker and show its run page,
+    as "Sync now" does: re-reading records from the vendors does not belong in a web request."""
 
     permission_required = "hub.add_syncrun"
     http_method_names = ["post"]
@@ -134,9 +135,9 @@ class ReplayView(RolePermissionMixin, View):
     def post(self, request, pk: int):
         _require_revops(request.user)
         run = get_object_or_404(SyncRun, pk=pk)
-        chosen = [int(i) for i in request.POST.getlist("replay") if i.isdigit()] or None
-        replay = engine.sync_run_replay(run=run, event_ids=chosen, user=request.user)
-        transaction.on_commit(tasks.dispatch_outbox.delay)
-        messages.success(request, f"Replayed in sync-run:{replay.pk}: "
-                                  + (", ".join(f"{k} {v}" for k, v in replay.counts.items() if v) or "nothing to do"))
+        chosen = [int(i) for i in request.POST.getlist("replay") if i.isascii() and i.isdigit()] or None
+        replay = engine.sync_run_replay_create(run=run, user=request.user)
+        transaction.on_commit(lambda: tasks.replay_sync_run.delay(replay.pk, run.pk, event_ids=chosen))
+        messages.success(request, f"sync-run:{replay.pk} queued: a replay of "
+                                  f"{'the ticked' if chosen else 'the'} failed records of sync-run:{run.pk}.")
         return redirect(replay)

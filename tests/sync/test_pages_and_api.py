@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def eager(monkeypatch):
     """Tasks sent to the broker run in-process instead (the worker itself is tested in tests/hub/test_worker.py)."""
-    for task in (tasks.sync_mapping, tasks.dispatch_outbox):
+    for task in (tasks.sync_mapping, tasks.replay_sync_run, tasks.dispatch_outbox):
         monkeypatch.setattr(task, "delay", lambda *args, _task=task, **kwargs: _task.apply(args, kwargs, throw=True))
 
 
@@ -60,12 +60,13 @@ def test_viewers_and_finance_cannot_start_or_replay_syncs(client, viewer_user, f
     assert SyncRun.objects.count() == 1
 
 
-def test_replay_from_the_run_page(client, revops_user, item_run):
+def test_replay_from_the_run_page(client, revops_user, item_run, eager, django_capture_on_commit_callbacks):
     SyncEvent.objects.create(run=item_run, kind="failed", side="crm", external_id="1017", message="held: test")
     client.force_login(revops_user)
-    page = client.post(f"/sync-runs/{item_run.pk}/replay/", follow=True).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(f"/sync-runs/{item_run.pk}/replay/", follow=True).content.decode()
     replay = SyncRun.objects.get(trigger="replay")
-    assert f"Replayed in sync-run:{replay.pk}" in page and replay.counts["read"] == 1
+    assert f"sync-run:{replay.pk} queued" in page and replay.counts["read"] == 1  # run by the (eager) worker
 
 
 def test_the_api_starts_a_run_and_reports_progress(client, revops_user, viewer_user, published, eager,
