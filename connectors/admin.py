@@ -1,6 +1,4 @@
 """Admin for connected systems: credentials can be replaced, never read back."""
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -10,6 +8,7 @@ from django.urls import path
 
 from connectors import services
 from connectors.models import ConnectedSystem, WebhookDelivery
+from integration_hub import json_guard
 from integration_hub.admin_site import AuditedModelAdmin
 
 
@@ -32,9 +31,9 @@ class ConnectedSystemForm(forms.ModelForm):
         if not raw:
             return None
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Credentials must be a JSON object ({exc.msg}).") from exc
+            value = json_guard.loads(raw, what="text")
+        except json_guard.JSONRefused as exc:
+            raise forms.ValidationError(f"Credentials must be a JSON object. {exc}") from exc
         if not isinstance(value, dict):
             raise forms.ValidationError("Credentials must be a JSON object.")
         return value

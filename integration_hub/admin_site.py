@@ -2,10 +2,23 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from simple_history.admin import SimpleHistoryAdmin
 
-from integration_hub import roles
+from integration_hub import json_guard, roles
+
+NO_ADMIN_ACCESS = "the admin is for RevOps admins, and {user} has no admin access"
+# JSON typed into an admin form goes through the one guard (depth, NUL characters, size).
+JSON_FORMFIELD_OVERRIDES = {models.JSONField: {"form_class": json_guard.GuardedJSONFormField}}
+
+
+def _no_admin_access(request) -> PermissionDenied:
+    return PermissionDenied(NO_ADMIN_ACCESS.format(user=request.user.get_username()))
 
 
 class HubAdminSite(admin.AdminSite):
@@ -18,20 +31,23 @@ class HubAdminSite(admin.AdminSite):
         return request.user.is_active and roles.is_revops(request.user)
 
     def login(self, request, extra_context=None):
-        # One sign-in page for the whole hub; a signed-in user without the role gets 403.
+        # One sign-in page for the whole hub (django-axes counts its failures); a signed-in user without the
+        # role gets 403 here: sending them to sign in again would bring them straight back.
+        next_url = request.GET.get("next", "")
+        if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+            next_url = reverse("admin:index", current_app=self.name)
         if request.user.is_authenticated:
             if not self.has_permission(request):
-                raise PermissionDenied("The admin is for RevOps admins.")
-        from django.contrib.auth.views import redirect_to_login
-
-        return redirect_to_login(request.GET.get("next", request.get_full_path()))
+                raise _no_admin_access(request)
+            return redirect(next_url)
+        return redirect_to_login(next_url)
 
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)
 
         def guarded(request, *args, **kwargs):
             if request.user.is_authenticated and not self.has_permission(request):
-                raise PermissionDenied("The admin is for RevOps admins.")
+                raise _no_admin_access(request)
             return inner(request, *args, **kwargs)
 
         guarded.__dict__.update(inner.__dict__)
@@ -40,6 +56,8 @@ class HubAdminSite(admin.AdminSite):
 
 class AuditedModelAdmin(SimpleHistoryAdmin):
     """Admin for governed models: the history list is shown; no old version can be reopened and saved."""
+
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # simple-history's version form would save an old version over the live one, bypassing

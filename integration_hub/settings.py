@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -65,15 +66,18 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "integration_hub.middleware.HostileInputMiddleware",
     "integration_hub.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "integration_hub.middleware.AuditContextMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out sign-in
 ]
 
 ROOT_URLCONF = "integration_hub.urls"
@@ -214,8 +218,12 @@ LOGOUT_REDIRECT_URL = "login"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "integration_hub.throttling.ThrottledTokenAuthentication",
     ],
+    # JSON through the one guard (size, depth, NUL characters); forms for the browsable API.
+    "DEFAULT_PARSER_CLASSES": ["integration_hub.json_guard.GuardedJSONParser",
+                               "integration_hub.json_guard.GuardedFormParser",
+                               "integration_hub.json_guard.GuardedMultiPartParser"],
     "DEFAULT_PERMISSION_CLASSES": ["integration_hub.permissions.RoleModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend",
                                 "rest_framework.filters.OrderingFilter"],
@@ -274,6 +282,44 @@ WHITENOISE_USE_FINDERS = True  # serve straight from the apps when collectstatic
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Hostile input: bodies over this many bytes are refused before parsing (API JSON, webhooks, forms), and
+# JSON nested deeper than JSON_MAX_DEPTH levels (integration_hub/json_guard.py).
+API_MAX_BODY_BYTES = int_from_env("API_MAX_BODY_BYTES", default=1024 * 1024, minimum=1024)
+JSON_MAX_DEPTH = int_from_env("JSON_MAX_DEPTH", default=32, minimum=2)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Failed sign-ins (django-axes): 5 failures for one username from one address lock that pair out for 15
+# minutes; a success clears the count. Failed API tokens: API_AUTH_FAILURE_LIMIT per address per window,
+# then 429 with Retry-After. Addresses come from REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies from
+# X-Forwarded-For (integration_hub/throttling.py).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+LOGIN_FAILURE_LIMIT = int_from_env("LOGIN_FAILURE_LIMIT", default=5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = int_from_env("LOGIN_LOCKOUT_MINUTES", default=15, minimum=1)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = LOGIN_LOCKOUT_MINUTES / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "integration_hub.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "integration_hub.throttling.login_locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+TRUSTED_PROXY_COUNT = int_from_env("TRUSTED_PROXY_COUNT", default=0, minimum=0)
+API_AUTH_FAILURE_LIMIT = int_from_env("API_AUTH_FAILURE_LIMIT", default=10, minimum=1)
+API_AUTH_FAILURE_WINDOW_SECONDS = int_from_env("API_AUTH_FAILURE_WINDOW_SECONDS", default=15 * 60, minimum=1)
+# Content-Security-Policy on every page (django-csp): scripts and styles from the hub's own static files
+# only, no inline scripts (pages read their data from data- attributes); style attributes stay allowed
+# (the admin, history and browsable-API templates use them; they cannot run code).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 # Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>`; unset = signed-in users only.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="integration-hub@localhost")

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from integration_hub import views
 from integration_hub.api.urls import router
@@ -33,6 +33,8 @@ hub_patterns = [
     path("health/", health_views.DashboardView.as_view(), name="health"),
 ]
 
+handler400 = "integration_hub.middleware.bad_request"
+
 urlpatterns = [
     path("", include((hub_patterns, "hub"))),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -44,7 +46,8 @@ urlpatterns = [
     path("api/v1/", include("reconciliation.health.api.urls")),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP to allow.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz),
     path("", include("reconciliation.health.urls")),
 ]

@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from integration_hub.admin_site import AuditedModelAdmin
+from integration_hub.admin_site import JSON_FORMFIELD_OVERRIDES, AuditedModelAdmin
 from mapping import services
 from mapping.models import DriftFinding, FieldRule, ObjectMapping, RuleSetVersion
 
@@ -21,6 +21,7 @@ class FieldRuleForm(forms.ModelForm):
 class FieldRuleInline(admin.TabularInline):
     model = FieldRule
     form = FieldRuleForm
+    formfield_overrides = JSON_FORMFIELD_OVERRIDES
     extra = 0
 
     def _editable(self, obj) -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 from django.views.generic import DetailView
@@ -106,28 +106,37 @@ class MappingActionView(RolePermissionMixin, View):
                 messages.error(request, message)
         return redirect(mapping)
 
-    def _version(self, request, mapping) -> RuleSetVersion:
-        return get_object_or_404(RuleSetVersion, mapping=mapping, pk=request.POST.get("version"))
+    def _version(self, request, mapping, *allowed: str, action: str) -> RuleSetVersion:
+        """The version the form names, once the user's role may act on it: someone who may not gets 403
+        whatever they sent; a `version` that is not a version number is the sender's mistake (400)."""
+        if not roles.has_role(request.user, *allowed):
+            raise PermissionDenied(f"Only {' or '.join(allowed)}s may {action}.")
+        raw = request.POST.get("version", "")
+        if not raw.isdigit() or not raw.isascii():
+            raise BadRequest(f"Choose a version to {action}: {raw!r} is not a version number.")
+        return get_object_or_404(RuleSetVersion, mapping=mapping, pk=int(raw))
 
     def do_draft(self, request, mapping):
         draft = services.version_create_draft(mapping=mapping, user=request.user)
         messages.success(request, f"Draft v{draft.number} is open; edit its rules in the admin.")
 
     def do_sign_off(self, request, mapping):
-        version = services.version_sign_off(version=self._version(request, mapping), user=request.user)
+        version = self._version(request, mapping, roles.FINANCE_APPROVER, action="sign off finance rules")
+        version = services.version_sign_off(version=version, user=request.user)
         messages.success(request, f"Finance sign-off recorded for v{version.number}.")
 
     def do_publish(self, request, mapping):
-        version = services.version_publish(version=self._version(request, mapping), user=request.user)
+        version = self._version(request, mapping, roles.REVOPS_ADMIN, action="publish rules")
+        version = services.version_publish(version=version, user=request.user)
         messages.success(request, f"v{version.number} is published: syncs use it from now on.")
 
     def do_rollback(self, request, mapping):
-        version = services.version_rollback(version=self._version(request, mapping), user=request.user)
+        version = self._version(request, mapping, roles.REVOPS_ADMIN, action="roll back rules")
+        version = services.version_rollback(version=version, user=request.user)
         messages.success(request, f"Rolled back: v{version.number} is the published version again.")
 
     def do_preview(self, request, mapping):
-        services.require_revops(request.user, action="run a preview")
-        version = self._version(request, mapping)
+        version = self._version(request, mapping, roles.REVOPS_ADMIN, action="run a preview")
         result = preview.version_preview(version=version)
         messages.success(request, f"Preview of v{version.number} over {result['records']} records is ready.")
 

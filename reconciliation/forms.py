@@ -9,6 +9,14 @@ from reconciliation.services import comment_required
 from reconciliation.values import conflict_currency, field_rule
 
 
+class CommentForm(forms.Form):
+    """A comment typed on a conflict page or a bulk decision: what any text field refuses, this refuses (NUL
+    characters); who may comment and how long a comment may be are the service's rules."""
+
+    text = forms.CharField(required=False, error_messages={
+        "null_characters_not_allowed": "A comment cannot contain a NUL character."})
+
+
 class DecisionForm(forms.Form):
     choice = forms.ChoiceField(choices=Choice.choices, widget=forms.HiddenInput)
     value = forms.CharField(required=False, label="Value", max_length=100_000)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,7 +14,7 @@ from django_tables2 import SingleTableMixin
 from integration_hub.views import RolePermissionMixin
 from reconciliation import selectors, services
 from reconciliation.filters import ConflictFilterSet, known_fields
-from reconciliation.forms import DecisionForm
+from reconciliation.forms import CommentForm, DecisionForm
 from reconciliation.models import BulkDecision, Choice, Conflict
 from reconciliation.tables import ConflictTable
 
@@ -122,14 +122,24 @@ class ConflictDetailView(RolePermissionMixin, DetailView):
         return redirect(reverse("hub:conflicts") + (f"?{queue_query(request)}" if queue_query(request) else ""))
 
 
+def posted_comment(request, name: str) -> str:
+    """The comment a form sent, through CommentForm; BadRequest (400, with the reason) when it cannot be kept."""
+    form = CommentForm({"text": request.POST.get(name, "")})
+    if not form.is_valid():
+        raise BadRequest(" ".join(form.errors["text"]))
+    return form.cleaned_data["text"]
+
+
 class ConflictCommentView(RolePermissionMixin, View):
     permission_required = "reconciliation.view_conflict"
     http_method_names = ["post"]
 
     def post(self, request, pk: int):
         conflict = get_object_or_404(Conflict, pk=pk)
+        if not services.can_comment(request.user):
+            raise PermissionDenied("Only RevOps admins and Finance approvers may comment on conflicts.")
         try:
-            services.conflict_comment(conflict=conflict, user=request.user, text=request.POST.get("text", ""))
+            services.conflict_comment(conflict=conflict, user=request.user, text=posted_comment(request, "text"))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -179,7 +189,7 @@ class BulkStartView(RolePermissionMixin, View):
         ids, filter_params = _bulk_selection(request)
         try:
             job = services.bulk_decision_start(user=request.user, choice=request.POST.get("choice", ""),
-                                               comment=request.POST.get("comment", ""), conflict_ids=ids,
+                                               comment=posted_comment(request, "comment"), conflict_ids=ids,
                                                filter_params=filter_params)
         except ValidationError as exc:
             queryset = services.bulk_queryset(conflict_ids=ids, filter_params=filter_params)
