@@ -312,6 +312,11 @@ class Connector(ABC):
         """(object, external id) pairs a verified webhook payload names; vendors override."""
         return []
 
+    def webhook_event_ids(self, payload: Any) -> list[str]:
+        """The vendor's own ids of the events a webhook payload carries, when every event has one (a
+        redelivered event keeps its id); empty when the vendor sends none. Vendors override."""
+        return []
+
     @abstractmethod
     def verify_webhook(self, method: str, uri: str, body: bytes, headers: Mapping[str, str],
                        now: float | None = None) -> bool:

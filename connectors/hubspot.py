@@ -670,6 +670,14 @@ class HubSpotConnector(Connector):
                 named.append((plural, str(object_id)))
         return named
 
+    def webhook_event_ids(self, payload: Any) -> list[str]:
+        """HubSpot numbers each event in a delivery ("eventId"); a retried delivery repeats them."""
+        events = payload if isinstance(payload, list) else [payload]
+        ids = [event.get("eventId") if isinstance(event, dict) else None for event in events]
+        if not ids or any(isinstance(i, bool) or not isinstance(i, int | str) or i == "" for i in ids):
+            return []
+        return [str(i) for i in ids]
+
     def verify_webhook(self, method: str, uri: str, body: bytes, headers: Mapping[str, str],
                        now: float | None = None) -> bool:
         """Signature v3 with the app's client secret, within 5 minutes either side of now."""

@@ -123,10 +123,14 @@ class WebhookDelivery(models.Model):
         PROCESSED = "processed", "Processed"
         FAILED = "failed", "Failed"
 
+    # What makes a redelivery the same delivery: the vendor's event ids, else a digest of the body (cleared once
+    # the signature window has passed, so the same body sent again later is a new delivery).
+    dedupe_key = models.CharField(max_length=80, null=True, blank=True, editable=False)
     system = models.ForeignKey(ConnectedSystem, on_delete=models.PROTECT, related_name="webhook_deliveries")
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     payload = models.JSONField()
     event_count = models.PositiveIntegerField(default=0)
+        constraints = [models.UniqueConstraint(fields=["system", "dedupe_key"], name="webhook_delivery_once")]
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     last_error = models.TextField(blank=True)
 

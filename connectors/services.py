@@ -1,18 +1,19 @@
 """Write paths that join connectors to the database: build a system's connector, check its auth."""
 from __future__ import annotations
 
-import json
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connectors import registry, usage
 from connectors.base import AuthCheck, Connector, ConnectorError, RateLimit
 from connectors.models import AuthStatus, ConnectedSystem, WebhookDelivery
-from integration_hub import audit
+from integration_hub import audit, json_guard
 
 
 def _rate_limit_option(system: ConnectedSystem) -> dict[str, Any]:
@@ -98,26 +99,59 @@ def system_check_connection(*, system: ConnectedSystem) -> AuthCheck:
 
 
 class WebhookRejected(Exception):
-    """A webhook call that is not verifiably from the vendor."""
+    """A webhook call that is not verifiably from the vendor (401), or verified but unreadable (400)."""
+
+    def __init__(self, message: str, *, status_code: int = 401):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+# Vendors accept a signature up to 5 minutes either side of its timestamp, so one signed body can arrive again
+# up to 10 minutes after it first did; past that a body digest stops marking a redelivery.
+WEBHOOK_REPLAY_WINDOW = timedelta(minutes=10)
+
+
+def _delivery_key(connector: Connector, payload: Any, body: bytes) -> tuple[str, bool]:
+    """What makes a delivery the same one again, and whether that holds for good (vendor event ids) or only
+    within the replay window (a digest of the body: the same body may legitimately come again later)."""
+    event_ids = connector.webhook_event_ids(payload)
+    if event_ids:
+        return "events:" + hashlib.sha256(",".join(sorted(event_ids)).encode()).hexdigest(), True
+    return "body:" + hashlib.sha256(body).hexdigest(), False
 
 
 @transaction.atomic
 def webhook_receive(*, system: ConnectedSystem, method: str, uri: str, body: bytes,
-                    headers: dict[str, str]) -> WebhookDelivery:
-    """Verify a webhook call the vendor's way and keep it; unverified calls keep nothing."""
+                    headers: dict[str, str]) -> tuple[WebhookDelivery, bool]:
+    """Verify a webhook call the vendor's way and keep it once: (the delivery, whether it is new).
+
+    Unverified calls keep nothing; a verified body the JSON guard refuses keeps nothing (status 400); a
+    redelivery (same vendor event ids, or the same body within the replay window) returns the delivery
+    already kept. The unique key in the database settles two copies arriving at the same moment."""
     connector = connector_for(system)
     try:
-        verified = connector.verify_webhook(method, uri, body, headers)
-    except ConnectorError as exc:
-        raise WebhookRejected(exc.message) from exc
+        try:
+            verified = connector.verify_webhook(method, uri, body, headers)
+        except ConnectorError as exc:
+            raise WebhookRejected(exc.message) from exc
+        if not verified:
+            raise WebhookRejected("signature missing, invalid or too old")
+        try:
+            payload = json_guard.loads(body, what="webhook body")
+        except json_guard.JSONRefused as exc:
+            raise WebhookRejected(str(exc), status_code=400) from exc
+        key, lasting = _delivery_key(connector, payload, body)
     finally:
         connector.close()
-    if not verified:
-        raise WebhookRejected("signature missing, invalid or too old")
-    try:
-        payload = json.loads(body or b"null")
-    except ValueError as exc:
-        raise WebhookRejected(f"body is not JSON ({exc})") from exc
+    kept = WebhookDelivery.objects.filter(system=system, dedupe_key=key).first()
+    if kept is not None:
+        if lasting or kept.received_at >= timezone.now() - WEBHOOK_REPLAY_WINDOW:
+            return kept, False
+        WebhookDelivery.objects.filter(pk=kept.pk).update(dedupe_key=None)  # an old body: this one is new
     events = len(payload) if isinstance(payload, list) else 1
-    with audit.acting_as(f"webhook:{system.slug}", reason="webhook received"):
-        return WebhookDelivery.objects.create(system=system, payload=payload, event_count=events)
+    try:
+        with transaction.atomic(), audit.acting_as(f"webhook:{system.slug}", reason="webhook received"):
+            return WebhookDelivery.objects.create(system=system, payload=payload, event_count=events,
+                                                  dedupe_key=key), True
+    except IntegrityError:  # the same delivery, kept a moment ago by another request
+        return WebhookDelivery.objects.get(system=system, dedupe_key=key), False

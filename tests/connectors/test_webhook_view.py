@@ -61,6 +61,9 @@ def test_an_unsigned_webhook_is_rejected(client, crm):
     assert not WebhookDelivery.objects.exists()
 
 
-def test_an_unknown_system_is_a_404_and_get_is_refused(client, crm):
-    assert client.post("/webhooks/nope/", {}, content_type="application/json").status_code == 404
+def test_an_unknown_system_answers_as_a_bad_signature_and_get_is_refused(client, crm):
+    forged = _post(client, json.dumps(EVENTS).encode(), secret="guessed")
+    unknown = client.post("/webhooks/nope/", {}, content_type="application/json")
+    assert (unknown.status_code, unknown.json()) == (forged.status_code, forged.json()) == (401, {
+        "error": "unauthorized", "message": "signature missing, invalid or too old"})
     assert client.get("/webhooks/hubspot/").status_code == 405
