@@ -138,7 +138,12 @@ else:
     }
 
 # --- Celery (read by integration_hub/celery.py with the CELERY namespace) --------------
-CELERY_RESULT_BACKEND = "django-db"  # django-celery-results: results visible in the admin
+# django-celery-results (results visible in the admin), riding out a database restart (integration_hub/task_results.py):
+# storing a task's state is retried with backoff (at most about two minutes), then given up without killing the worker.
+CELERY_RESULT_BACKEND = "integration_hub.task_results:ResilientDatabaseBackend"
+CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+CELERY_RESULT_BACKEND_MAX_RETRIES = 15
+CELERY_RESULT_BACKEND_BASE_SLEEP_BETWEEN_RETRIES_MS = 200
 CELERY_RESULT_EXTENDED = True  # keep task name and args with the result
 CELERY_ACCEPT_CONTENT = ["json"]  # JSON only: no pickle from the broker
 CELERY_TASK_SERIALIZER = "json"

@@ -34,7 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections, transaction
-from django.db.models import Case, DateTimeField, F, Prefetch, Q, Value, When
+from django.db.models import Case, DateTimeField, F, PositiveSmallIntegerField, Prefetch, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -141,10 +141,7 @@ def _run(run: SyncRun, work: Callable[[CompiledMapping], None], *, owner: str | 
             _finish(run, SyncStatus.FAILED, exc.message)
             return run
         except RunTakenOver:
-            logger.warning("sync run %s was resumed by another worker; this one stops", run.pk)
-            release = False  # the lock is the new owner's now
-            run.refresh_from_db()
-            return run
+            raise
         except Exception as exc:
             if isinstance(exc, TRANSIENT_ERRORS) and not run.targeted:
                 logger.warning("sync run %s interrupted by a lost connection (%s); it will be resumed", run.pk, exc)
@@ -155,6 +152,10 @@ def _run(run: SyncRun, work: Callable[[CompiledMapping], None], *, owner: str | 
             _finish(run, SyncStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}")
             raise
         _finish(run, SyncStatus.COMPLETED_WITH_ERRORS if run.counts["failed"] else SyncStatus.SUCCEEDED)
+    except RunTakenOver:
+        logger.warning("sync run %s was resumed by another worker; this one stops", run.pk)
+        release = False  # the lock is the new owner's now
+        run.refresh_from_db()
     finally:
         heartbeat.stop()
         if release:
@@ -226,6 +227,7 @@ class _Heartbeat:
                         return  # finished, or handed to another worker
                 except Exception as exc:  # the database is away: the run itself fails and is retried
                     logger.warning("sync run %s: heartbeat not stored (%s)", self.run_id, exc)
+                    connections.close_all()  # the next beat connects afresh
         finally:
             connections.close_all()  # this thread's own connections
 
@@ -262,7 +264,8 @@ def sync_runs_resume_stale(*, resume: Callable[[SyncRun, str], None]) -> list[in
         with transaction.atomic():
             claimed = SyncRun.objects.filter(stale, pk=run.pk).update(
                 owner=owner, heartbeat_at=timezone.now(),
-                resumes=Case(When(status=SyncStatus.RUNNING, then=F("resumes") + 1), default=F("resumes")))
+                resumes=Case(When(status=SyncStatus.RUNNING, then=F("resumes") + 1), default=F("resumes"),
+                             output_field=PositiveSmallIntegerField()))
             if not claimed:
                 continue  # another sweep resumed it, or its worker came back
             resume(run, owner)
@@ -283,9 +286,10 @@ def _finish(run: SyncRun, status: str, error: str = "") -> None:
     final: Any = Value(status)
     if status == SyncStatus.SUCCEEDED:
         final = Case(When(dead_writes__gt=0, then=Value(SyncStatus.WRITES_FAILED)), default=Value(status))
-    SyncRun.objects.filter(pk=run.pk, owner=run.owner).update(
-        status=final, error=run.error, finished_at=run.finished_at, counts=run.counts, processed=run.processed,
-        cursor_before=run.cursor_before, cursor_after=run.cursor_after, rule_version=run.rule_version)
+    if not SyncRun.objects.filter(pk=run.pk, owner=run.owner).update(
+            status=final, error=run.error, finished_at=run.finished_at, counts=run.counts, processed=run.processed,
+            cursor_before=run.cursor_before, cursor_after=run.cursor_after, rule_version=run.rule_version):
+        raise RunTakenOver(run.pk)
     run.refresh_from_db(fields=["status", "dead_writes"])
 
 
