@@ -143,11 +143,13 @@ def _run(run: SyncRun, work: Callable[[CompiledMapping], None], *, owner: str | 
         except RunTakenOver:
             raise
         except Exception as exc:
-            if isinstance(exc, TRANSIENT_ERRORS) and not run.targeted:
+            # A lost connection: the run stays "running" for its task's retry (or the stale-run sweep) to resume,
+            # unless nothing will: a targeted run carried out in the caller's own process.
+            if isinstance(exc, TRANSIENT_ERRORS) and (owner is not None or not run.targeted):
                 logger.warning("sync run %s interrupted by a lost connection (%s); it will be resumed", run.pk, exc)
                 release = False  # kept for the resume, which takes it back
                 raise
-            # A bug (or a targeted run, which cannot be resumed): the run says so instead of "running" for ever.
+            # A bug: the run says so instead of "running" for ever.
             logger.exception("sync run %s failed", run.pk)
             _finish(run, SyncStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}")
             raise
@@ -243,9 +245,11 @@ def sync_runs_resume_stale(*, resume: Callable[[SyncRun, str], None]) -> list[in
     the same transaction as its queueing, so two sweeps resume it once, and a queueing that fails claims nothing.
 
     A targeted run (a webhook's, a replay's) cannot be resumed as an incremental sync, and a run that died
-    SYNC_STALE_RUN_MAX_RESUMES times is not resumed again: both are failed with the reason. Returns the runs resumed."""
+    SYNC_STALE_RUN_MAX_RESUMES times is not resumed again: both are failed with the reason. (A targeted run still
+    queued is left to its task: what it re-reads is in the task, and waiting behind other tasks is not dying.)
+    Returns the runs resumed."""
     before = _stale_before()
-    stale = Q(status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING]) & (
+    stale = (Q(status=SyncStatus.RUNNING) | Q(status=SyncStatus.QUEUED, targeted=False)) & (
         Q(heartbeat_at__lt=before) | Q(heartbeat_at__isnull=True, created_at__lt=before))
     resumed = []
     for run in SyncRun.objects.filter(stale).order_by("pk"):

@@ -113,6 +113,8 @@ def test_a_run_that_keeps_dying_or_cannot_be_resumed_is_failed_with_the_reason(p
     SyncRun.objects.filter(pk=died_often.pk).update(resumes=2)
     webhook = engine.sync_run_create(mapping=published["account"], trigger="webhook", targeted=True)
     stopped_beating(webhook, owner="process-x", ago=timedelta(minutes=10))
+    waiting_replay = engine.sync_run_create(mapping=published["contact"], trigger="replay", targeted=True)
+    SyncRun.objects.filter(pk=waiting_replay.pk).update(created_at=timezone.now() - timedelta(minutes=10))
 
     assert sweep() == []
     died_often.refresh_from_db()
@@ -121,6 +123,8 @@ def test_a_run_that_keeps_dying_or_cannot_be_resumed_is_failed_with_the_reason(p
     assert died_often.error.startswith("Stopped 3 times before it finished")
     assert "continues from where it stopped" in died_often.error
     assert webhook.error.startswith("Stopped before it finished: the worker running it was lost")
+    waiting_replay.refresh_from_db()
+    assert waiting_replay.status == SyncStatus.QUEUED  # its task (which knows what to re-read) is still to come
 
 
 @pytest.mark.postgres
