@@ -42,6 +42,14 @@ class HubAdminSite(admin.AdminSite):
             return redirect(next_url)
         return redirect_to_login(next_url)
 
+    def register(self, model_or_iterable, admin_class=None, **options):
+        # History is read-only in this admin whichever app registers a history admin.
+        if admin_class is not None and issubclass(admin_class, SimpleHistoryAdmin) \
+                and not issubclass(admin_class, ReadOnlyHistory):
+            admin_class = type(admin_class.__name__, (ReadOnlyHistory, admin_class),
+                               {"__module__": admin_class.__module__})
+        return super().register(model_or_iterable, admin_class, **options)
+
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)
 
@@ -54,12 +62,16 @@ class HubAdminSite(admin.AdminSite):
         return guarded
 
 
-class AuditedModelAdmin(SimpleHistoryAdmin):
+class ReadOnlyHistory:
+    """No old version can be reopened and saved."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple-history's version form would save an old version over the live one (even with its "revert"
+        # button hidden), bypassing the services that record provenance. The list view shows the history.
+        raise PermissionDenied("History is read-only; see the record page's timeline.")
+
+
+class AuditedModelAdmin(ReadOnlyHistory, SimpleHistoryAdmin):
     """Admin for governed models: the history list is shown; no old version can be reopened and saved."""
 
     formfield_overrides = JSON_FORMFIELD_OVERRIDES
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        # simple-history's version form would save an old version over the live one, bypassing
-        # the services that record provenance. History is for reading: the list view shows it.
-        raise PermissionDenied("History is read-only; see the record page's timeline.")

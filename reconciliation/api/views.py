@@ -4,9 +4,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from integration_hub.permissions import HasPermission
 from reconciliation import selectors, services
 from reconciliation.api.serializers import (
     CommentSerializer,
@@ -18,12 +18,17 @@ from reconciliation.api.serializers import (
 from reconciliation.filters import ConflictFilterSet
 
 
-class CanViewConflicts(BasePermission):
-    """Actions on a conflict need the right to read conflicts; the service then checks the role."""
+class CanViewConflicts(HasPermission):
+    """Deciding needs the right to read conflicts; the service then checks the role the conflict's rule names."""
 
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated
-                    and request.user.has_perm("reconciliation.view_conflict"))
+    required_perm = "reconciliation.view_conflict"
+
+
+class CanComment(HasPermission):
+    """RevOps admins and Finance approvers comment on any conflict (checked before the body is read)."""
+
+    message = "Only RevOps admins and Finance approvers may comment on conflicts."
+    required_perm = "reconciliation.comment_conflict"
 
 
 def _field_errors(exc: DjangoValidationError) -> dict:
@@ -43,8 +48,10 @@ class ConflictViewSet(viewsets.ReadOnlyModelViewSet):
         return ConflictDetailSerializer if self.action == "retrieve" else ConflictSerializer
 
     def get_permissions(self):
-        if self.action in ("resolve", "comment"):
+        if self.action == "resolve":
             return [CanViewConflicts()]
+        if self.action == "comment":
+            return [CanComment()]
         return super().get_permissions()
 
     @extend_schema(request=ResolveSerializer, responses={

@@ -2,9 +2,9 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from integration_hub.permissions import HasPermission
 from reconciliation.duplicates import services
 from reconciliation.duplicates.api.serializers import (
     CandidateDetailSerializer,
@@ -16,13 +16,11 @@ from reconciliation.duplicates.filters import CandidateFilterSet
 from reconciliation.duplicates.models import DuplicateCandidate, Merge
 
 
-class CanMerge(BasePermission):
+class CanMerge(HasPermission):
     """Merge, dismiss and undo are for RevOps admins (the merge_duplicates permission)."""
 
     message = "Only RevOps admins merge, dismiss or undo duplicates."
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.has_perm("duplicates.merge_duplicates"))
+    required_perm = "duplicates.merge_duplicates"
 
 
 class DuplicateViewSet(viewsets.ReadOnlyModelViewSet):
