@@ -11,7 +11,7 @@ from connectors.models import ConnectedSystem
 from integration_hub import services
 from integration_hub.celery import app
 from integration_hub.models import SyncRun
-from mapping.models import ObjectMapping
+from mapping.models import FieldRule, ObjectMapping, RuleSetVersion, VersionStatus
 from mapping.services import mapping_sync_schedule
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +174,46 @@ def test_a_superuser_still_schedules_any_task_with_arguments(client, superuser):
     task = PeriodicTask.objects.get(name="one drift check")
     assert task.task == "mapping.tasks.check_schema_drift" and json.loads(task.kwargs) == {"mapping_id": 1}
 
+
+
+@pytest.fixture
+def finance_price(mapping):
+    """A price whose unit price Finance governs (a published money rule with a Finance approver)."""
+    prices = ObjectMapping.objects.create(entity_type="price", crm_system=mapping.crm_system,
+                                          erp_system=mapping.erp_system, crm_object="products",
+                                          erp_object="inventoryItem", match_keys=["sku"])
+    version = RuleSetVersion.objects.create(mapping=prices, number=1)
+    FieldRule.objects.create(version=version, field="unit_price", field_type="money", crm_path="price",
+                             erp_path="basePrice", system_of_record="erp", non_owner_policy="queue",
+                             approver_role="finance", crm_transforms=[{"name": "money", "params": {"currency": "USD"}}],
+                             erp_transforms=[{"name": "money", "params": {"currency": "USD"}}])
+    RuleSetVersion.objects.filter(pk=version.pk).update(status=VersionStatus.PUBLISHED)
+    prices.published_version = version
+    prices.save()
+    return services.record_create(entity_type="price", values={"sku": "WID-100", "unit_price": "19.00 USD"})
+
+
+def _record_form(record, values: dict) -> dict:
+    return {"entity_type": record.entity_type, "values": json.dumps(values), "links-TOTAL_FORMS": "0",
+            "links-INITIAL_FORMS": "0", "links-MIN_NUM_FORMS": "0", "links-MAX_NUM_FORMS": "1000"}
+
+
+def test_revops_cannot_set_a_finance_price_on_the_golden_record_either(client, revops_user, superuser,
+                                                                       finance_price):
+    client.force_login(revops_user)
+    url = f"/admin/hub/record/{finance_price.pk}/change/"
+    response = client.post(url, _record_form(finance_price, {"sku": "WID-100", "unit_price": "0.01 USD"}))
+    assert response.status_code == 200
+    assert "unit_price: governed by Finance" in response.content.decode()
+    finance_price.refresh_from_db()
+    assert finance_price.values["unit_price"] == "19.00 USD" and finance_price.history.count() == 1
+    # Other fields stay editable by RevOps ...
+    response = client.post(url, _record_form(finance_price, {"sku": "WID-100-B", "unit_price": "19.00 USD"}))
+    assert response.status_code == 302
+    # ... and a superuser may correct the price (named in history as who did it).
+    client.force_login(superuser)
+    response = client.post(url, _record_form(finance_price, {"sku": "WID-100-B", "unit_price": "18.00 USD"}))
+    assert response.status_code == 302
+    finance_price.refresh_from_db()
+    assert finance_price.values["unit_price"] == "18.00 USD"
+    assert finance_price.history.latest().history_actor == superuser.username
