@@ -128,7 +128,10 @@ def webhook_receive(*, system: ConnectedSystem, method: str, uri: str, body: byt
     Unverified calls keep nothing; a verified body the JSON guard refuses keeps nothing (status 400); a
     redelivery (same vendor event ids, or the same body within the replay window) returns the delivery
     already kept. The unique key in the database settles two copies arriving at the same moment."""
-    connector = connector_for(system)
+    try:
+        connector = connector_for(system)
+    except ConnectorError as exc:  # credentials the connector cannot use: nothing to verify the call with
+        raise WebhookRejected(exc.message) from exc
     try:
         try:
             verified = connector.verify_webhook(method, uri, body, headers)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -30,6 +32,7 @@ class HubAdminSite(admin.AdminSite):
     def has_permission(self, request) -> bool:
         return request.user.is_active and roles.is_revops(request.user)
 
+    @method_decorator(login_not_required)
     def login(self, request, extra_context=None):
         # One sign-in page for the whole hub (django-axes counts its failures); a signed-in user without the
         # role gets 403 here: sending them to sign in again would bring them straight back.

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from django import forms
 from django.conf import settings
@@ -25,6 +26,9 @@ DEFAULT_MAX_DEPTH = 32
 
 # A JSON string (skipped whole, escapes included) or one bracket: what the depth scan looks at.
 _STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+_NOT_PARSED = object()
 
 
 class JSONRefused(ValueError):
@@ -139,6 +143,18 @@ def check_text(value: str, *, what: str) -> None:
         raise JSONRefused(f"The {what} contains a NUL character.")
 
 
+def check_urlencoded(body: bytes, *, charset: str | None = None) -> None:
+    """A URL-encoded form must decode as its charset says (UTF-8 unless named): Django would otherwise turn the
+    bytes it cannot decode into U+FFFD and store them as if typed."""
+    charset = (charset or settings.DEFAULT_CHARSET).lower()
+    if charset.replace("-", "").replace("_", "") != "utf8":
+        return
+    try:
+        unquote_to_bytes(body.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise JSONRefused("The form is not valid UTF-8.") from None
+
+
 def check_form(data, *, what: str = "field") -> None:
     """Every key and value of a form (a QueryDict): no NUL; values typed as JSON containers within the depth.
 
@@ -156,10 +172,15 @@ def check_form(data, *, what: str = "field") -> None:
 # --- the API's parsers ---------------------------------------------------------------------------
 
 class GuardedJSONParser(parsers.JSONParser):
-    """DRF's JSON parser behind the guard; DRF reads the stream itself, past DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    """DRF's JSON parser behind the guard; DRF reads the stream itself, past DATA_UPLOAD_MAX_MEMORY_SIZE.
+
+    A body HostileInputMiddleware guarded already (every API request's) is taken as it parsed it."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         request = (parser_context or {}).get("request")
+        guarded = getattr(getattr(request, "_request", None), "guarded_json", _NOT_PARSED)
+        if guarded is not _NOT_PARSED:
+            return guarded
         meta = request.META if request is not None else {}
         try:
             return loads(read_limited(stream, meta))
@@ -172,6 +193,7 @@ class GuardedFormParser(parsers.FormParser):
         request = (parser_context or {}).get("request")
         try:
             body = read_limited(stream, request.META if request is not None else {})
+            check_urlencoded(body, charset=(parser_context or {}).get("encoding"))
             data = super().parse(io.BytesIO(body), media_type, parser_context)
             check_form(data)
         except JSONRefused as exc:

@@ -19,14 +19,17 @@ OPEN_PREFIXES = ("/api/", "/webhooks/", "/static/", "/healthz")
 
 # Where a refusal is answered in JSON rather than as a page.
 MACHINE_PREFIXES = ("/api/", "/webhooks/")
+API_PREFIX = "/api/"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+JSON_TYPE = "application/json"
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def refuse(request, reason: str):
-    """A 400 that says why, in JSON for the API and webhooks, as a page for people."""
+def refuse(request, reason: str, status: int = 400):
+    """A 4xx that says why, in JSON for the API and webhooks, as a page for people."""
     if request.path.startswith(MACHINE_PREFIXES):
-        return JsonResponse({"detail": reason}, status=400)
-    return render(request, "400.html", {"reason": reason}, status=400)
+        return JsonResponse({"detail": reason}, status=status)
+    return render(request, "400.html", {"reason": reason}, status=status)
 
 
 def bad_request(request, exception):
@@ -38,10 +41,13 @@ def bad_request(request, exception):
 
 
 class HostileInputMiddleware:
-    """Refuse, before any view sees them, query strings and forms no field could store: a NUL character in a
-    name or value (PostgreSQL cannot store one), JSON typed into a field nested too deep, a form over
-    DATA_UPLOAD_MAX_MEMORY_SIZE or with too many fields. Views that read request.POST directly are covered too.
-    JSON bodies are the parsers' and the webhook intake's job (integration_hub.json_guard)."""
+    """Refuse, before any view sees them, query strings, forms and API bodies the hub cannot take: a NUL
+    character in a name or value (PostgreSQL cannot store one), JSON nested too deep, a body over the size limit,
+    bytes that are not UTF-8 (integration_hub.json_guard says why, in a 400).
+
+    Views that read request.POST directly are covered, and so are API actions that ignore their body: a body the
+    guard refuses is refused whatever the view does with it. The API's JSON is parsed here once; DRF's parser
+    takes the result (json_guard.GuardedJSONParser). Webhooks check their own body, after their signature."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -51,6 +57,15 @@ class HostileInputMiddleware:
             json_guard.check_form(request.GET, what="query parameter")
             if request.method == "POST" and request.content_type in FORM_TYPES:
                 json_guard.check_form(request.POST)
+                if request.content_type == FORM_TYPES[0]:
+                    json_guard.check_urlencoded(request.body, charset=request.encoding)
+            elif request.path.startswith(API_PREFIX) and request.method in BODY_METHODS:
+                json_guard.check_content_length(request.META)
+                body = request.body
+                if body and request.content_type == JSON_TYPE:
+                    request.guarded_json = json_guard.loads(body)
+                elif body and request.content_type not in FORM_TYPES:
+                    return refuse(request, "The API reads JSON: send the body as application/json.", status=415)
         except json_guard.JSONRefused as exc:
             return refuse(request, str(exc))
         except RequestDataTooBig:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 from django.views.generic import DetailView
@@ -12,6 +12,7 @@ from django_tables2 import SingleTableMixin
 from connectors.base import ConnectorError
 from connectors.models import ConnectedSystem
 from integration_hub import roles
+from integration_hub.form_ids import posted_id
 from integration_hub.views import RolePermissionMixin
 from mapping import drift, preview, services
 from mapping.filters import MappingFilterSet
@@ -41,8 +42,8 @@ class TemplateInstallView(RolePermissionMixin, View):
     http_method_names = ["post"]
 
     def post(self, request):
-        crm = get_object_or_404(ConnectedSystem, pk=request.POST.get("crm_system"), role="crm")
-        erp = get_object_or_404(ConnectedSystem, pk=request.POST.get("erp_system"), role="erp")
+        crm = get_object_or_404(ConnectedSystem, pk=posted_id(request.POST, "crm_system", what="a CRM"), role="crm")
+        erp = get_object_or_404(ConnectedSystem, pk=posted_id(request.POST, "erp_system", what="an ERP"), role="erp")
         try:
             created = services.template_prepare_crm(crm_system=crm)
             mappings = services.template_install(crm_system=crm, erp_system=erp, user=request.user)
@@ -111,10 +112,8 @@ class MappingActionView(RolePermissionMixin, View):
         whatever they sent; a `version` that is not a version number is the sender's mistake (400)."""
         if not roles.has_role(request.user, *allowed):
             raise PermissionDenied(f"Only {' or '.join(allowed)}s may {action}.")
-        raw = request.POST.get("version", "")
-        if not raw.isdigit() or not raw.isascii():
-            raise BadRequest(f"Choose a version to {action}: {raw!r} is not a version number.")
-        return get_object_or_404(RuleSetVersion, mapping=mapping, pk=int(raw))
+        return get_object_or_404(RuleSetVersion, mapping=mapping,
+                                 pk=posted_id(request.POST, "version", what=f"a version to {action}"))
 
     def do_draft(self, request, mapping):
         draft = services.version_create_draft(mapping=mapping, user=request.user)

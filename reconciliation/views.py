@@ -11,6 +11,7 @@ from django.views.generic import DetailView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from integration_hub.form_ids import posted_ids
 from integration_hub.views import RolePermissionMixin
 from reconciliation import selectors, services
 from reconciliation.filters import ConflictFilterSet, known_fields
@@ -153,8 +154,7 @@ def _bulk_selection(request) -> tuple[list[int] | None, dict]:
     filter_params = {k: v for k, v in request.GET.items() if k not in LIST_PARAMS_DROPPED and v}
     if request.POST.get("all") == "1":
         return None, filter_params
-    raw = request.POST.getlist("select")
-    return [int(i) for i in raw if str(i).isdigit()], filter_params
+    return posted_ids(request.POST.getlist("select")), filter_params
 
 
 class BulkConfirmView(RolePermissionMixin, View):

@@ -14,6 +14,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from integration_hub import roles, tasks
+from integration_hub.form_ids import posted_ids
 from integration_hub.models import OutboundStatus, SyncEvent, SyncEventKind, SyncRun, SyncStatus, SyncTrigger
 from integration_hub.sync import engine
 from integration_hub.tables import BadgeColumn, BaseTable
@@ -135,7 +136,7 @@ class ReplayView(RolePermissionMixin, View):
     def post(self, request, pk: int):
         _require_revops(request.user)
         run = get_object_or_404(SyncRun, pk=pk)
-        chosen = [int(i) for i in request.POST.getlist("replay") if i.isascii() and i.isdigit()] or None
+        chosen = posted_ids(request.POST.getlist("replay")) or None
         replay = engine.sync_run_replay_create(run=run, user=request.user)
         transaction.on_commit(lambda: tasks.replay_sync_run.delay(replay.pk, run.pk, event_ids=chosen))
         messages.success(request, f"sync-run:{replay.pk} queued: a replay of "

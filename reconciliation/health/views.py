@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -76,7 +76,7 @@ class AlertAcknowledgeView(RolePermissionMixin, View):
         if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                                require_https=request.is_secure()):
             target = reverse("health:alerts")
-        return redirect(target)
+        return HttpResponseRedirect(target)  # a path, never a view name for redirect() to look up
 
 
 class ReportListView(RolePermissionMixin, SingleTableMixin, FilterView):
