@@ -38,3 +38,6 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Behind the TLS proxy every caller has the proxy's address: sign-in lockouts and API token throttling read the
+# caller's from the X-Forwarded-For entry the proxy appended (set to the number of proxies that append one).
+TRUSTED_PROXY_COUNT = int_from_env("TRUSTED_PROXY_COUNT", default=1, minimum=0)
