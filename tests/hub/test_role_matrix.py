@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -42,9 +42,11 @@ ADMIN_METHODS = ("GET", "POST")  # the admin's views treat any other method as a
 CLOSED_PORT_URL = "http://127.0.0.1:9"
 # Admin models whose rows only superusers add, change or delete (who may sign in, as whom, and which code runs).
 SUPERUSER_ONLY_APPS = {"auth", "authtoken", "django_celery_beat", "django_celery_results", "axes"}
-# What a page's form sends when it acts on one thing (a mapping's version, a comment, a bulk choice, ...): real
-# values, so a refusal is the role check's and not the form's.
+
+
 def page_body(world: dict) -> dict:
+    """What a page's form sends when it acts on one thing (a mapping's version, a comment, a bulk choice, ...):
+    real values, so a refusal is the role check's and not the form's."""
     from reconciliation.models import Conflict
 
     return {"version": world["draft"].pk, "text": "From the matrix", "note": "From the matrix",
@@ -162,7 +164,6 @@ class Route:
     admin_page: str = ""  # changelist, add, change, delete, history, or another admin view
     model_admin: object = None
     obj: object = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def view_class(self):
@@ -216,11 +217,6 @@ def _fill(route: str, values: dict[str, str]) -> str | None:
 
 def collect_routes(world: dict) -> tuple[list[Route], list[str]]:
     """Every URL the URLconf serves, with real ids filled in; and the ones that could not be filled."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from integration_hub.models import Record
-    from mapping.models import ObjectMapping
-
     routes: list[Route] = []
     unfilled: list[str] = []
     registry = admin.site._registry
@@ -258,13 +254,12 @@ def collect_routes(world: dict) -> tuple[list[Route], list[str]]:
                     continue
                 routes.append(Route("/" + path, pattern.callback, kind, page, model_admin, obj))
                 continue
-            values_list = _values_for(pattern, full, name, world, ObjectMapping, Record, ContentType)
-            for values in values_list:
+            for values in _values_for(pattern, world):
                 path = _fill(full, values)
                 if path is None:
                     unfilled.append(f"/{full}")
                     break
-                routes.append(Route("/" + path, pattern.callback, kind, name))
+                routes.append(Route("/" + path, pattern.callback, kind))
 
     walk(get_resolver().url_patterns, "")
     seen, unique = set(), []
@@ -275,7 +270,14 @@ def collect_routes(world: dict) -> tuple[list[Route], list[str]]:
     return unique, unfilled
 
 
-def _values_for(pattern, full, name, world, ObjectMapping, Record, ContentType) -> list[dict]:
+def _values_for(pattern, world: dict) -> list[dict]:
+    """The parameters to fill a route with (several sets where it serves several things, e.g. one per action)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from connectors.models import ConnectedSystem
+    from integration_hub.models import Record
+    from mapping.models import ObjectMapping
+
     params = set(pattern.pattern.regex.groupindex)
     if not params:
         return [{}]
@@ -284,7 +286,7 @@ def _values_for(pattern, full, name, world, ObjectMapping, Record, ContentType) 
     if {"pk", "object_id"} & params and model is not None and model in world:
         values["pk"] = values["object_id"] = world[model].pk
     if "slug" in params:
-        values["slug"] = world[next(m for m in world if getattr(m, "__name__", "") == "ConnectedSystem")].slug
+        values["slug"] = world[ConnectedSystem].slug
     if "mapping_pk" in params:
         values["mapping_pk"] = world[ObjectMapping].pk
     if "content_type_id" in params:  # the admin's "view on site"
