@@ -109,12 +109,6 @@ class ConnectedSystem(models.Model):
         return self.rollout_stage in (RolloutStage.ONE_WAY, RolloutStage.TWO_WAY)
 
 
-    @property
-    def allows_writes(self) -> bool:
-        """Whether a write may actually be sent (shadow mode stores it instead)."""
-        return self.rollout_stage in (RolloutStage.ONE_WAY, RolloutStage.TWO_WAY)
-
-
 class WebhookDelivery(models.Model):
     """A verified webhook call, kept until the sync engine has acted on it (nothing lost)."""
 
@@ -123,20 +117,20 @@ class WebhookDelivery(models.Model):
         PROCESSED = "processed", "Processed"
         FAILED = "failed", "Failed"
 
-    # What makes a redelivery the same delivery: the vendor's event ids, else a digest of the body (cleared once
-    # the signature window has passed, so the same body sent again later is a new delivery).
-    dedupe_key = models.CharField(max_length=80, null=True, blank=True, editable=False)
     system = models.ForeignKey(ConnectedSystem, on_delete=models.PROTECT, related_name="webhook_deliveries")
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     payload = models.JSONField()
     event_count = models.PositiveIntegerField(default=0)
-        constraints = [models.UniqueConstraint(fields=["system", "dedupe_key"], name="webhook_delivery_once")]
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     last_error = models.TextField(blank=True)
+    # What makes a redelivery the same delivery: the vendor's event ids, else a digest of the body (cleared once
+    # the signature window has passed, so the same body sent again later is a new delivery).
+    dedupe_key = models.CharField(max_length=80, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-received_at"]
         verbose_name_plural = "webhook deliveries"
+        constraints = [models.UniqueConstraint(fields=["system", "dedupe_key"], name="webhook_delivery_once")]
 
     def __str__(self) -> str:
         return f"{self.system.slug} webhook {self.received_at:%Y-%m-%d %H:%M:%S} ({self.event_count} events)"
