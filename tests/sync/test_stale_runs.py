@@ -160,3 +160,13 @@ def test_two_sweeps_at_the_same_moment_resume_a_stale_run_once(published, transa
     assert len(results["first"]) == 1 and results["second"] == []
     stale.refresh_from_db()
     assert stale.resumes == 1 and stale.owner == results["first"][0]
+
+
+def test_beat_runs_the_sweep_every_minute():
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from integration_hub.celery import app
+
+    sweep_task = PeriodicTask.objects.get(name="stale sync runs")
+    assert sweep_task.enabled and sweep_task.task == "integration_hub.tasks.resume_stale_runs" in app.tasks
+    assert (sweep_task.interval.every, sweep_task.interval.period) == (1, IntervalSchedule.MINUTES)
