@@ -88,7 +88,7 @@ class SyncRunDetailView(RolePermissionMixin, DetailView):
                    can_run=roles.is_revops(self.request.user),
                    running=self.object.status in (SyncStatus.QUEUED, SyncStatus.RUNNING),
                    dead=self.object.outbound.filter(status=OutboundStatus.DEAD).select_related("record", "system")
-                   .order_by("id")[:DEAD_SHOWN])
+                   .order_by("id")[:DEAD_SHOWN], dead_shown=DEAD_SHOWN)
         return ctx
 
 
