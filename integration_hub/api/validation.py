@@ -5,9 +5,12 @@ import copy
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from rest_framework import serializers
 from rest_framework.fields import get_error_detail
 from rest_framework.settings import api_settings
+
+from integration_hub import json_guard
 
 
 class ModelValidatedSerializer(serializers.ModelSerializer):
@@ -17,11 +20,21 @@ class ModelValidatedSerializer(serializers.ModelSerializer):
     Model fields this serializer does not write are left out of the field checks (the view fills them in at
     save), but ``clean()`` always runs. Subclasses that override ``validate`` call ``super().validate``."""
 
+    # JSON typed into the browsable API's forms goes through the JSON guard (integration_hub/json_guard.py).
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
+                                models.JSONField: json_guard.GuardedJSONSerializerField}
+
     def validate(self, attrs):
         attrs = super().validate(attrs)
         model = self.Meta.model
         instance = copy.copy(self.instance) if self.instance is not None else model()
-        concrete = {field.name for field in model._meta.concrete_fields}
+        concrete = {field.name: field for field in model._meta.concrete_fields}
+        # full_clean() lets None through a blank=True field; a form or multipart body can send a JSON "null" past
+        # DRF's own null check (as the string "null"), and the database would refuse it.
+        nulls = {name: ["This field may not be null."] for name, value in attrs.items()
+                 if value is None and name in concrete and not concrete[name].null}
+        if nulls:
+            raise serializers.ValidationError({self._api_name(name): errors for name, errors in nulls.items()})
         for name, value in attrs.items():
             if name in concrete:
                 setattr(instance, name, value)
@@ -39,6 +52,8 @@ class ModelValidatedSerializer(serializers.ModelSerializer):
         detail = get_error_detail(exc)
         if not isinstance(detail, dict):
             return {api_settings.NON_FIELD_ERRORS_KEY: detail}
-        names = {field.source: name for name, field in self.fields.items()}
-        return {(api_settings.NON_FIELD_ERRORS_KEY if key == NON_FIELD_ERRORS else names.get(key, key)): value
+        return {(api_settings.NON_FIELD_ERRORS_KEY if key == NON_FIELD_ERRORS else self._api_name(key)): value
                 for key, value in detail.items()}
+
+    def _api_name(self, model_field: str) -> str:
+        return next((name for name, field in self.fields.items() if field.source == model_field), model_field)

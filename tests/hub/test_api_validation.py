@@ -117,3 +117,15 @@ def test_an_erp_only_rule_can_be_added_through_the_api(revops, item_mapping):
     response = revops.post("/api/v1/field-rules/", body, content_type="application/json")
     assert response.status_code == 201, response.content.decode()
     assert draft.rules.get(field="bin").crm_path == ""
+
+
+@pytest.mark.parametrize("field", ["crm_create_trigger", "erp_create_trigger", "erp_create_defaults", "match_keys"])
+@pytest.mark.parametrize("as_form", [False, True])
+def test_a_null_where_the_mapping_keeps_a_value_is_refused(revops, item_mapping, field, as_form):
+    """As JSON, or as a form field holding "null" (which DRF's null check does not see)."""
+    url = f"{URL}{item_mapping.pk}/"
+    response = (revops.patch(url, f"{field}=null", content_type="application/x-www-form-urlencoded") if as_form
+                else revops.patch(url, {field: None}, content_type="application/json"))
+    assert response.status_code == 400, response.content.decode()[:2000]
+    assert "null" in " ".join(response.json()[field])
+    assert ObjectMapping.objects.filter(pk=item_mapping.pk).values_list(field, flat=True).get() is not None
