@@ -18,7 +18,7 @@ from urllib.parse import unquote_to_bytes
 
 from django import forms
 from django.conf import settings
-from rest_framework import parsers
+from rest_framework import parsers, serializers
 from rest_framework.exceptions import ParseError
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -211,6 +211,19 @@ class GuardedMultiPartParser(parsers.MultiPartParser):
         except JSONRefused as exc:
             raise ParseError(str(exc)) from None
         return parsed
+
+
+class GuardedJSONSerializerField(serializers.JSONField):
+    """DRF's JSONField for the API's model serializers: JSON typed into a form field (the browsable API) is parsed
+    by the guard rather than by a bare json.loads (which takes NaN, which the database refuses)."""
+
+    def to_internal_value(self, data):
+        if not (self.binary or getattr(data, "is_json_string", False)):
+            return super().to_internal_value(data)
+        try:
+            return loads(data.decode() if isinstance(data, bytes) else data, what="value")
+        except JSONRefused as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
 
 # --- forms ---------------------------------------------------------------------------------------

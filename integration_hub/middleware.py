@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
 from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
 from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
 from integration_hub import json_guard
@@ -71,6 +72,8 @@ class HostileInputMiddleware:
         except RequestDataTooBig:
             limit = json_guard.describe_size(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
             return refuse(request, f"The form is larger than {limit}, the most the hub accepts.")
+        except MultiPartParserError as exc:
+            return refuse(request, f"The form could not be read: {exc}.")
         except TooManyFieldsSent:
             return refuse(request, f"The form has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.")
         return self.get_response(request)

@@ -322,6 +322,23 @@ def test_api_forms_are_guarded_like_json(client, world, who, request):
     assert changed(before, snapshot()) == {}
 
 
+@pytest.mark.parametrize("who", ["superuser", "revops_user"])
+def test_a_json_null_typed_into_an_api_form_is_refused_where_the_field_takes_none(client, world, who, request):
+    client.force_login(request.getfixturevalue(who))
+    before = snapshot()
+    mapping = world_key("objectmapping", world)
+    form = "application/x-www-form-urlencoded"
+    system = b"slug=x1&name=X&role=crm&vendor=hubspot&base_url=http%3A%2F%2F127.0.0.1%3A9&credentials=null"
+    created = client.post("/api/v1/systems/", system, content_type=form)
+    url = f"/api/v1/mappings/{mapping.pk}/"
+    patched = client.patch(url, b"crm_create_trigger=null", content_type=form)
+    nan = client.patch(url, b"erp_create_defaults=%7B%22a%22%3A+NaN%7D", content_type=form)
+    for response, field in ((created, "credentials"), (patched, "crm_create_trigger"), (nan, "erp_create_defaults")):
+        assert response.status_code == 400 and field in response.json(), _reason(response)
+    assert "may not be null" in _reason(patched) and "not valid JSON" in _reason(nan)
+    assert changed(before, snapshot()) == {}
+
+
 # --- pages ------------------------------------------------------------------------------------------------------
 
 def page_cases(names: list[str]) -> dict[str, tuple[bytes, str, str]]:
