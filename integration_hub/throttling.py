@@ -5,6 +5,7 @@ the page it answers with. Failed API tokens are counted here, in the cache every
 """
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 
@@ -16,17 +17,25 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 
 
-def client_ip(request) -> str:
+def _address(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request) -> str | None:
     """The caller's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the address the outermost
     one saw (each proxy appends the address it was called from to X-Forwarded-For; earlier entries are the
-    caller's to invent)."""
+    caller's to invent). None when there is no valid one (a sign-in made in code, a malformed header): the
+    sign-in log stores addresses as IP addresses."""
     proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
     if proxies:
         forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         forwarded = [part for part in forwarded if part]
         if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+            return _address(forwarded[-proxies])
+    return _address(request.META.get("REMOTE_ADDR", ""))
 
 
 def _minutes(seconds: float) -> str:
