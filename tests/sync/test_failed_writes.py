@@ -84,3 +84,16 @@ def test_a_run_with_held_records_and_dead_writes_stays_completed_with_errors_and
     outbox.dispatch_all()
     run.refresh_from_db()
     assert run.status == SyncStatus.COMPLETED_WITH_ERRORS and run.dead_writes >= 1
+
+
+def test_the_sync_command_exits_with_an_error_when_its_writes_were_given_up_on(contact, emulators):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    _, netsuite = emulators
+    netsuite.set_faults(required_fields={"contact": ["custentity_badge"]})  # every contact write refused
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"of the run's writes were given up on \(dead letters\)"):
+        call_command("sync", "contact", stdout=out)
+    assert "Completed with failed writes" in out.getvalue()

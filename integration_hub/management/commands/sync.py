@@ -46,8 +46,12 @@ class Command(BaseCommand):
         engine.sync_run_execute(run=run, progress=progress)
         bar.close()
         sent = outbox.dispatch_all()
+        run.refresh_from_db()  # the dispatch may have dead-lettered some of its writes
         counts = ", ".join(f"{k} {v}" for k, v in run.counts.items() if v) or "nothing to do"
         self.stdout.write(f"sync-run:{run.pk} {run.get_status_display()}: {counts}; "
                           f"sent {sent.sent}, retrying {sent.retrying}, dead letters {sent.dead}.")
         if run.status == SyncStatus.FAILED:
             raise CommandError(run.error)
+        if run.status == SyncStatus.WRITES_FAILED:
+            raise CommandError(f"{run.dead_writes} of the run's writes were given up on (dead letters): "
+                               f"see {run.get_absolute_url()} for each one's error.")
