@@ -160,7 +160,7 @@ def _bulk_selection(request) -> tuple[list[int] | None, dict]:
 class BulkConfirmView(RolePermissionMixin, View):
     """How many, which approver rules, how many are yours: confirm (with a comment) to start the job."""
 
-    permission_required = "reconciliation.view_conflict"
+    permission_required = "reconciliation.comment_conflict"  # the approver roles: nothing to confirm for others
     template_name = "reconciliation/bulk_confirm.html"
     http_method_names = ["post"]
 
@@ -182,7 +182,7 @@ class BulkConfirmView(RolePermissionMixin, View):
 
 
 class BulkStartView(RolePermissionMixin, View):
-    permission_required = "reconciliation.view_conflict"
+    permission_required = "reconciliation.comment_conflict"
     http_method_names = ["post"]
 
     def post(self, request):

@@ -43,3 +43,6 @@ class ReconciliationReportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # reports are kept: they make the consistency trend

@@ -464,10 +464,7 @@ READS_BOTH_SYSTEMS = ("/preview/",)
 
 # Found by this test in code outside the API and admin, and reported to its owners; each must still happen exactly
 # so (a fix makes the test say to remove it from here).
-KNOWN: dict[tuple[str, str, str], str] = {
-    ("viewer", "POST", "/conflicts/bulk/"): "the bulk confirmation step is shown to roles that decide nothing "
-                                            "(the start step refuses them)",
-}
+KNOWN: dict[tuple[str, str, str], str] = {}
 
 
 def test_every_route_answers_each_role_as_its_view_declares(client, users, fast_vendor_failures, quiet_refusals):

@@ -76,12 +76,14 @@ def test_ticked_conflicts_and_a_required_comment(client, finance_user, rows):
     assert not BulkDecision.objects.exists()
 
 
-def test_nothing_to_decide_says_so(client, viewer_user, revops_user, rows):
+def test_nothing_to_decide_says_so(client, viewer_user, revops_user, finance_user, rows):
     client.force_login(revops_user)
     empty = client.post("/conflicts/bulk/", {"choice": "erp"}, follow=True).content.decode()
     assert "Tick the conflicts to decide" in empty
-    client.force_login(viewer_user)
-    html = client.post("/conflicts/bulk/", {"all": "1", "choice": "erp"}).content.decode()
+    client.force_login(finance_user)  # an approver, but these are RevOps' conflicts
+    html = client.post("/conflicts/bulk/?approver_role=revops", {"all": "1", "choice": "erp"}).content.decode()
     assert "None of these is yours to decide" in html
+    client.force_login(viewer_user)  # a viewer decides nothing: neither step is theirs
+    assert client.post("/conflicts/bulk/", {"all": "1", "choice": "erp"}).status_code == 403
     assert client.post("/conflicts/bulk/start/", {"all": "1", "choice": "erp"}).status_code == 403
     assert not BulkDecision.objects.exists()
