@@ -7,9 +7,9 @@ import traceback
 
 import pytest
 import schemathesis
-from django.core.signals import got_request_exception
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.urls import resolve
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
@@ -21,12 +21,23 @@ EXAMPLES = 20  # per operation and mode (fits and does not fit the schema), dera
 
 
 @pytest.fixture
-def api_schema(world, superuser, settings):  # noqa: F811
+def wsgi_app():
+    """Django's WSGI app called in this thread, in the test's transaction: like Django's test client, requests do
+    not close the connection when they end (it would close the test's transaction on PostgreSQL)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield get_wsgi_application()
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(world, superuser, settings, wsgi_app):  # noqa: F811
     # A decision reads both systems (at a closed port here): once, not with a sync's retries and backoff.
     settings.SYNC_CONNECTOR_OPTIONS = {**settings.SYNC_CONNECTOR_OPTIONS, "timeout": 2, "max_attempts": 1}
     token = Token.objects.create(user=superuser)
     headers = {"Authorization": f"Token {token.key}"}
-    loaded = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application(), headers=headers)
+    loaded = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi_app, headers=headers)
     loaded.config.update(headers=headers)
     loaded.config.generation.update(modes=list(schemathesis.GenerationMode), max_examples=EXAMPLES)
     # The schema's examples and fuzzing; its "coverage" phase (every boundary of every property, ~4,000 requests
@@ -57,9 +68,9 @@ def server_errors():
     def keep(sender, request=None, **kwargs):
         caught.append(traceback.format_exc())
 
-    got_request_exception.connect(keep, weak=False)
+    signals.got_request_exception.connect(keep, weak=False)
     yield caught
-    got_request_exception.disconnect(keep)
+    signals.got_request_exception.disconnect(keep)
 
 
 @schema.parametrize()
