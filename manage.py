@@ -8,7 +8,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "integration_hub.settings")
     from django.core.management import execute_from_command_line
 
-    from integration_hub.config import ConfigError
+    from integration_hub.kernel.config import ConfigError
 
     try:
         execute_from_command_line(sys.argv)

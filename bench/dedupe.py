@@ -481,7 +481,7 @@ def run_db(records: int, seed: int) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from integration_hub.models import Record
+    from integration_hub.records.models import Record
     from reconciliation.duplicates import services
 
     call_command("migrate", verbosity=0)

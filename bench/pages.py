@@ -52,10 +52,10 @@ def main() -> None:
     from django.utils import timezone
 
     from connectors.models import ConnectedSystem
-    from integration_hub import roles
-    from integration_hub.models import Record, RecordLink
+    from integration_hub.kernel import roles
+    from integration_hub.records.models import Record, RecordLink
     from mapping.models import ObjectMapping
-    from reconciliation.models import Conflict
+    from reconciliation.conflicts.models import Conflict
 
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)  # a scratch database: start empty every run

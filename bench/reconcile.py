@@ -107,7 +107,7 @@ def install_stand_ins(plan: Plan) -> None:
     from connectors.base import FieldInfo, Page, RemoteRecord
     from connectors.hubspot import HubSpotConnector
     from connectors.netsuite import NetSuiteConnector
-    from reconciliation.health import vendor_queries
+    from reconciliation.reports import vendor_queries
 
     def compiled_account():
         from integration_hub.sync.rules import compile_mapping
@@ -172,9 +172,9 @@ def seed(plan: Plan) -> None:
     from django.contrib.auth.models import Group, User
 
     from connectors.models import ConnectedSystem
-    from integration_hub import roles
-    from integration_hub.bulk import insert_many
-    from integration_hub.models import Record, RecordLink
+    from integration_hub.kernel import roles
+    from integration_hub.kernel.bulk import insert_many
+    from integration_hub.records.models import Record, RecordLink
     from integration_hub.sync.rules import compile_mapping
     from mapping import services
     from mapping.models import ObjectMapping, VersionStatus
@@ -213,7 +213,7 @@ def seed(plan: Plan) -> None:
 
 def measure() -> None:
     from mapping.models import ObjectMapping
-    from reconciliation.health.reports import report_create, report_run
+    from reconciliation.reports.reconcile import report_create, report_run
 
     plan = Plan(int(sys.argv[sys.argv.index("--linked") + 1]))
     account = ObjectMapping.objects.get(entity_type="account")

@@ -196,7 +196,7 @@ def run_bench(args, crm_url: str, erp_url: str) -> None:
     from connectors.models import ConnectedSystem
     from connectors.sandbox.netsuite import DEMO_TBA
     from connectors.services import connector_session
-    from integration_hub import roles
+    from integration_hub.kernel import roles
     from integration_hub.sync import engine, outbox
     from mapping import services
     from mapping.models import VersionStatus
@@ -283,7 +283,7 @@ def run_bench(args, crm_url: str, erp_url: str) -> None:
 def bench_quote_to_cash(args, crm, erp, mappings, revops, finance) -> None:
     """Part 3: deals closed at once become ERP orders; their numbers come back to the deals."""
     from connectors.services import connector_session
-    from integration_hub.models import Record, RecordLink
+    from integration_hub.records.models import Record, RecordLink
     from integration_hub.sync import engine, outbox
     from mapping import services
     from mapping.models import VersionStatus
@@ -367,9 +367,9 @@ def seed_linked_filler(crm, erp, account, first: int, count: int) -> None:
     """Accounts already in sync: in both emulators, and in the hub as golden records linked to both (bulk,
     without history: set-up, not the engine's work)."""
     from connectors.services import connector_session
-    from integration_hub import matching
-    from integration_hub.bulk import insert_many
-    from integration_hub.models import Record, RecordLink
+    from integration_hub.kernel.bulk import insert_many
+    from integration_hub.records import matching
+    from integration_hub.records.models import Record, RecordLink
     from integration_hub.sync.rules import compile_mapping
 
     compiled = compile_mapping(account)
@@ -399,7 +399,7 @@ def seed_linked_filler(crm, erp, account, first: int, count: int) -> None:
     from django.utils import timezone
 
     from connectors.base import format_timestamp
-    from integration_hub.models import SyncCursor
+    from integration_hub.sync.models import SyncCursor
 
     SyncCursor.objects.filter(mapping=account).update(cursor=format_timestamp(timezone.now()))
 

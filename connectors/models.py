@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
-from integration_hub.audit import audited_history
-from integration_hub.crypto import EncryptedJSONField
+from integration_hub.kernel.audit import audited_history
+from integration_hub.kernel.crypto import EncryptedJSONField
 
 
 class SystemRole(models.TextChoices):
@@ -82,7 +82,7 @@ class ConnectedSystem(models.Model):
         return f"{self.name} ({self.get_role_display()})"
 
     def get_absolute_url(self) -> str:
-        return reverse("hub:system-detail", args=[self.slug])
+        return reverse("systems:detail", args=[self.slug])
 
     @property
     def has_credentials(self) -> bool:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from connectors import registry, usage
 from connectors.base import AuthCheck, Connector, ConnectorError, RateLimit
 from connectors.models import AuthStatus, ConnectedSystem, WebhookDelivery
-from integration_hub import audit, json_guard
+from integration_hub.kernel import audit, json_guard
 
 
 def _rate_limit_option(system: ConnectedSystem) -> dict[str, Any]:

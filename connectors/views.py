@@ -1,57 +1,33 @@
-"""Webhook endpoint: verified by the vendor's signature, never by a session."""
+"""The connected systems' pages."""
 from __future__ import annotations
 
-import logging
+from django.db.models import Count
+from django.shortcuts import get_object_or_404
+from django.views.generic import TemplateView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
 
-from django.contrib.auth.decorators import login_not_required
-from django.db import transaction
-from django.http import HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
-
-from connectors import services
+from connectors.filters import SystemFilterSet
 from connectors.models import ConnectedSystem
-from integration_hub import json_guard
-
-logger = logging.getLogger(__name__)
-
-# Every unverified call gets this same answer, whatever the reason (an unknown or inactive system included),
-# so the answers cannot be used to find which systems exist; the reason is logged.
-UNVERIFIED = {"error": "unauthorized", "message": "signature missing, invalid or too old"}
+from connectors.tables import SystemTable
+from integration_hub.kernel.views import RolePermissionMixin
 
 
-def _refused(reason: str) -> JsonResponse:
-    return JsonResponse({"error": "bad_request", "message": reason}, status=400)
+class SystemListView(RolePermissionMixin, SingleTableMixin, FilterView):
+    permission_required = "connectors.view_connectedsystem"
+    queryset = ConnectedSystem.objects.all()
+    filterset_class = SystemFilterSet
+    table_class = SystemTable
+    template_name = "hub/system_list.html"
 
 
-@csrf_exempt
-@login_not_required
-@require_POST
-def webhook(request, slug: str) -> HttpResponse:
-    try:
-        body = json_guard.read_limited(request, request.META, what="webhook body")
-    except json_guard.JSONRefused as exc:
-        return _refused(str(exc))
-    system = ConnectedSystem.objects.filter(slug=slug, is_active=True).first()
-    if system is None:
-        logger.warning("Rejected webhook for %r: no active system has that slug", slug)
-        return JsonResponse(UNVERIFIED, status=401)
-    try:
-        delivery, new = services.webhook_receive(
-            system=system, method=request.method, uri=request.build_absolute_uri(),
-            body=body, headers=dict(request.headers),
-        )
-    except services.WebhookRejected as exc:
-        logger.warning("Rejected webhook for %s: %s", system.slug, exc)
-        if exc.status_code == 400:
-            return _refused(str(exc))
-        return JsonResponse(UNVERIFIED, status=401)
-    if not new:
-        # A redelivery or a replay: answered as a success (the vendor stops retrying), nothing kept or queued.
-        return JsonResponse({"received": 0, "message": "already received"}, status=200)
-    from integration_hub import tasks
+class SystemDetailView(RolePermissionMixin, TemplateView):
+    permission_required = "connectors.view_connectedsystem"
+    template_name = "hub/system_detail.html"
 
-    # Debounced: a burst of webhooks becomes one targeted sync a few seconds later.
-    transaction.on_commit(lambda: tasks.process_webhooks.apply_async(
-        (system.pk,), countdown=tasks.WEBHOOK_DEBOUNCE_SECONDS))
-    return JsonResponse({"received": delivery.event_count}, status=202)
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        system = get_object_or_404(ConnectedSystem, slug=kwargs["slug"])
+        ctx["system"] = system
+        ctx["link_counts"] = system.links.values("entity_type").annotate(n=Count("id")).order_by("entity_type")
+        return ctx

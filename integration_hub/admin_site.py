@@ -12,7 +12,7 @@ from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from simple_history.admin import SimpleHistoryAdmin
 
-from integration_hub import json_guard, roles
+from integration_hub.kernel import json_guard, roles
 
 NO_ADMIN_ACCESS = "the admin is for RevOps admins, and {user} has no admin access"
 # JSON typed into an admin form goes through the one guard (depth, NUL characters, size).

@@ -1,15 +1,15 @@
 """Navigation shown on every page, filtered by what the signed-in user may open."""
-from integration_hub import roles
+from integration_hub.kernel import roles
 
 NAV = (
-    ("hub:records", "Records"),
-    ("hub:systems", "Systems"),
+    ("records:list", "Records"),
+    ("systems:list", "Systems"),
     ("mapping:list", "Mappings"),
-    ("hub:sync-runs", "Sync runs"),
-    ("hub:conflicts", "Conflicts"),
-    ("hub:duplicates", "Duplicates"),
-    ("hub:reconciliation", "Reconciliation"),
-    ("hub:health", "Health"),
+    ("sync:runs", "Sync runs"),
+    ("conflicts:queue", "Conflicts"),
+    ("duplicates:queue", "Duplicates"),
+    ("reports:list", "Reconciliation"),
+    ("health:dashboard", "Health"),
 )
 
 
@@ -17,7 +17,7 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from reconciliation.selectors import badge_count
+    from reconciliation.conflicts.selectors import badge_count
 
     return {
         "nav_items": NAV,

@@ -11,7 +11,7 @@ from django.http import JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
-from integration_hub import json_guard
+from integration_hub.kernel import json_guard
 
 # DRF authenticates its own requests (session or token) and answers 401/403 itself;
 # webhooks are verified by signature; static files and the liveness probe are public.
@@ -44,7 +44,7 @@ def bad_request(request, exception):
 class HostileInputMiddleware:
     """Refuse, before any view sees them, query strings, forms and API bodies the hub cannot take: a NUL
     character in a name or value (PostgreSQL cannot store one), JSON nested too deep, a body over the size limit,
-    bytes that are not UTF-8 (integration_hub.json_guard says why, in a 400).
+    bytes that are not UTF-8 (integration_hub.kernel.json_guard says why, in a 400).
 
     Views that read request.POST directly are covered, and so are API actions that ignore their body: a body the
     guard refuses is refused whatever the view does with it. The API's JSON is parsed here once; DRF's parser

@@ -6,16 +6,16 @@ DEFAULT_SCHEDULES = {
     # Catches renamed/removed vendor fields within the hour (scenario 9: the renamed stock field).
     "schema drift check": ("mapping.tasks.check_schema_drift", 60, "Compare published mappings with each API"),
     # Retries writes that failed transiently; a run also triggers it when it finishes.
-    "outbox dispatch": ("integration_hub.tasks.dispatch_outbox", 1, "Send queued writes, retry failed ones"),
+    "outbox dispatch": ("integration_hub.sync.tasks.dispatch_outbox", 1, "Send queued writes, retry failed ones"),
     # A sync whose worker died or lost its database is resumed within minutes (SYNC_STALE_RUN_SECONDS), not
     # left "running" until the broker's visibility timeout hands its task out again.
-    "stale sync runs": ("integration_hub.tasks.resume_stale_runs", 1, "Resume syncs whose worker was lost"),
+    "stale sync runs": ("integration_hub.sync.tasks.resume_stale_runs", 1, "Resume syncs whose worker was lost"),
 }
 
 # name -> (task, setting holding the (hour, minute) in UTC, description): once a day.
 DAILY_SCHEDULES = {
     # Finance approvers start the day with what waits for them (and what is over the SLA).
-    "finance conflict digest": ("reconciliation.tasks.send_finance_digest", "CONFLICT_DIGEST_AT",
+    "finance conflict digest": ("reconciliation.conflicts.tasks.send_finance_digest", "CONFLICT_DIGEST_AT",
                                 "Mail Finance approvers the open finance conflicts"),
 }
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import environ
 
-from integration_hub.config import (
+from integration_hub.kernel.config import (
     bool_from_env,
     database_from_env,
     generated_fernet_key,
@@ -55,12 +55,17 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "django_celery_results",
-    "integration_hub.apps.HubConfig",
+    # The hub's apps, lowest layer first (docs/architecture.md).
+    "integration_hub.kernel.apps.KernelConfig",
     "connectors.apps.ConnectorsConfig",
+    "integration_hub.records.apps.RecordsConfig",
     "mapping.apps.MappingConfig",
-    "reconciliation.apps.ReconciliationConfig",
+    "integration_hub.sync.apps.SyncConfig",
+    "reconciliation.conflicts.apps.ConflictsConfig",
     "reconciliation.duplicates.apps.DuplicatesConfig",
+    "reconciliation.reports.apps.ReportsConfig",
     "reconciliation.health.apps.HealthConfig",
+    "integration_hub.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -138,9 +143,9 @@ else:
     }
 
 # --- Celery (read by integration_hub/celery.py with the CELERY namespace) --------------
-# django-celery-results (results visible in the admin), riding out a database restart (integration_hub/task_results.py):
+# django-celery-results (results visible in the admin), riding out a database restart (integration_hub/kernel/task_results.py):
 # storing a task's state is retried with backoff (at most about two minutes), then given up without killing the worker.
-CELERY_RESULT_BACKEND = "integration_hub.task_results:ResilientDatabaseBackend"
+CELERY_RESULT_BACKEND = "integration_hub.kernel.task_results:ResilientDatabaseBackend"
 CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
 CELERY_RESULT_BACKEND_MAX_RETRIES = 15
 CELERY_RESULT_BACKEND_BASE_SLEEP_BETWEEN_RETRIES_MS = 200
@@ -162,7 +167,7 @@ CELERY_TASK_TIME_LIMIT = int_from_env("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 # stale-run sweep (beat, every minute) resumes a queued or running run whose heartbeat is older than
 # SYNC_STALE_RUN_SECONDS, in a new task, at most SYNC_STALE_RUN_MAX_RESUMES times. Other tasks are idempotent
 # and have no run to resume: a dead worker's is redelivered after visibility_timeout, or the next beat runs it.
-# A task that hits a lost database or broker connection is retried (integration_hub/task_policy.py).
+# A task that hits a lost database or broker connection is retried (integration_hub/kernel/task_policy.py).
 if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = int_from_env(
         "CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 5 * 60)
@@ -216,20 +221,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "hub:home"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "integration_hub.throttling.ThrottledTokenAuthentication",
+        "integration_hub.kernel.throttling.ThrottledTokenAuthentication",
     ],
     # JSON through the one guard (size, depth, NUL characters); forms for the browsable API.
-    "DEFAULT_PARSER_CLASSES": ["integration_hub.json_guard.GuardedJSONParser",
-                               "integration_hub.json_guard.GuardedFormParser",
-                               "integration_hub.json_guard.GuardedMultiPartParser"],
-    "DEFAULT_PERMISSION_CLASSES": ["integration_hub.permissions.RoleModelPermissions"],
+    "DEFAULT_PARSER_CLASSES": ["integration_hub.kernel.json_guard.GuardedJSONParser",
+                               "integration_hub.kernel.json_guard.GuardedFormParser",
+                               "integration_hub.kernel.json_guard.GuardedMultiPartParser"],
+    "DEFAULT_PERMISSION_CLASSES": ["integration_hub.kernel.permissions.RoleModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend",
                                 "rest_framework.filters.OrderingFilter"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -249,14 +254,14 @@ SPECTACULAR_SETTINGS = {
     # Choice sets used by several fields get one name in the schema.
     "ENUM_NAME_OVERRIDES": {
         "CreatePolicyEnum": "mapping.models.CreatePolicy",
-        "EntityTypeEnum": "integration_hub.models.EntityType",
+        "EntityTypeEnum": "integration_hub.records.models.EntityType",
         "SystemRoleEnum": "connectors.models.SystemRole",
         "DuplicateStatusEnum": "reconciliation.duplicates.models.CandidateStatus",
         "DuplicateKindEnum": "reconciliation.duplicates.models.CandidateKind",
         "MergeStatusEnum": "reconciliation.duplicates.models.MergeStatus",
         "MergeEffectKindEnum": "reconciliation.duplicates.models.EffectKind",
-        "ConflictStatusEnum": "reconciliation.models.ConflictStatus",
-        "DecisionEnum": "reconciliation.models.Choice",
+        "ConflictStatusEnum": "reconciliation.conflicts.models.ConflictStatus",
+        "DecisionEnum": "reconciliation.conflicts.models.Choice",
     },
 }
 
@@ -288,14 +293,14 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Hostile input: bodies over this many bytes are refused before parsing (API JSON, webhooks, forms), and
-# JSON nested deeper than JSON_MAX_DEPTH levels (integration_hub/json_guard.py).
+# JSON nested deeper than JSON_MAX_DEPTH levels (integration_hub/kernel/json_guard.py).
 API_MAX_BODY_BYTES = int_from_env("API_MAX_BODY_BYTES", default=1024 * 1024, minimum=1024)
 JSON_MAX_DEPTH = int_from_env("JSON_MAX_DEPTH", default=32, minimum=2)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # Failed sign-ins (django-axes): 5 failures for one username from one address lock that pair out for 15
 # minutes; a success clears the count. Failed API tokens: API_AUTH_FAILURE_LIMIT per address per window,
 # then 429 with Retry-After. Addresses come from REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies from
-# X-Forwarded-For (integration_hub/throttling.py).
+# X-Forwarded-For (integration_hub/kernel/throttling.py).
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_FAILURE_LIMIT = int_from_env("LOGIN_FAILURE_LIMIT", default=5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = int_from_env("LOGIN_LOCKOUT_MINUTES", default=15, minimum=1)
@@ -303,8 +308,8 @@ AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = LOGIN_LOCKOUT_MINUTES / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "integration_hub.throttling.client_ip"
-AXES_LOCKOUT_CALLABLE = "integration_hub.throttling.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "integration_hub.kernel.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "integration_hub.kernel.throttling.login_locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
 TRUSTED_PROXY_COUNT = int_from_env("TRUSTED_PROXY_COUNT", default=0, minimum=0)
 API_AUTH_FAILURE_LIMIT = int_from_env("API_AUTH_FAILURE_LIMIT", default=10, minimum=1)

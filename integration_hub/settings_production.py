@@ -2,7 +2,7 @@
 
 Every secret must come from the environment here; nothing is generated.
 """
-from integration_hub.config import ConfigError, bool_from_env, int_from_env
+from integration_hub.kernel.config import ConfigError, bool_from_env, int_from_env
 from integration_hub.settings import *  # noqa: F403
 from integration_hub.settings import env
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from connectors.base import ConnectorError, FieldInfo
 from connectors.services import connector_session
-from integration_hub import audit
+from integration_hub.kernel import audit
 from mapping.models import DriftFinding, DriftKind, MappingSchema, ObjectMapping
 
 

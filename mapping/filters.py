@@ -1,6 +1,6 @@
 import django_filters
 
-from integration_hub.models import EntityType
+from integration_hub.records.models import EntityType
 from mapping.models import FieldRule, ObjectMapping
 
 

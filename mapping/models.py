@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.urls import reverse
 
-from integration_hub.audit import audited_history
-from integration_hub.models import EntityType
+from integration_hub.kernel.audit import audited_history
+from integration_hub.records.models import EntityType
 from mapping.types import FieldType
 
 
@@ -113,7 +113,7 @@ class ObjectMapping(models.Model):
         super().save(*args, **kwargs)
         if keys_changed:
             # The match index must know the new keys before the next sync matches by them.
-            from integration_hub.matching import keys_rebuild
+            from integration_hub.records.matching import keys_rebuild
 
             entity = self.entity_type
             transaction.on_commit(lambda: keys_rebuild(entity))

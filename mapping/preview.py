@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from integration_hub.models import Record, RecordLink
+from integration_hub.records.models import Record, RecordLink
 from mapping.models import RuleSetVersion, SystemOfRecord
 from mapping.paths import compile_path
 from mapping.pipeline import compile_rules

@@ -11,7 +11,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from connectors.base import ConnectorError
 from connectors.services import connector_session
-from integration_hub import audit, roles
+from integration_hub.kernel import audit, roles
 from mapping.models import (
     RULE_CONTENT_FIELDS,
     Cadence,
@@ -22,7 +22,7 @@ from mapping.models import (
 )
 from mapping.rule_checks import version_problems
 
-SYNC_TASK = "integration_hub.tasks.sync_mapping"
+SYNC_TASK = "integration_hub.sync.tasks.sync_mapping"
 
 
 class PublishRefused(ValidationError):

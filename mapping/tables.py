@@ -1,6 +1,6 @@
 import django_tables2 as tables
 
-from integration_hub.tables import BaseTable
+from integration_hub.kernel.tables import BaseTable
 from mapping.models import ObjectMapping
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integration_hub.task_policy import RETRY_POLICY
+from integration_hub.kernel.task_policy import RETRY_POLICY
 from mapping import drift
 from mapping.models import ObjectMapping
 

@@ -11,9 +11,9 @@ from django_tables2 import SingleTableMixin
 
 from connectors.base import ConnectorError
 from connectors.models import ConnectedSystem
-from integration_hub import roles
-from integration_hub.form_ids import posted_id
-from integration_hub.views import RolePermissionMixin
+from integration_hub.kernel import roles
+from integration_hub.kernel.form_ids import posted_id
+from integration_hub.kernel.views import RolePermissionMixin
 from mapping import drift, preview, services
 from mapping.filters import MappingFilterSet
 from mapping.models import ObjectMapping, RuleSetVersion, VersionStatus

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 
-from integration_hub import roles
+from integration_hub.kernel import roles
 
 # Test threads (the live server) must not keep PostgreSQL connections open past a test, or
 # the test database cannot be dropped at the end.

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q
 
-from integration_hub.models import LinkStatus, Record, RecordLink
+from integration_hub.records.models import LinkStatus, Record, RecordLink
 from integration_hub.sync.references import record_id_of
 from integration_hub.sync.rules import CompiledMapping
 from mapping import create_defaults

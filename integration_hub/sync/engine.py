@@ -4,7 +4,7 @@
    values through the published rules; a record that fails them is held with its reason (an event
    to replay), never half-written. Valid records refresh their link's last known values (a record read
    again unchanged is skipped), are linked by external id, else matched by the mapping's keys (an index,
-   see integration_hub.matching), else become a new golden record where the mapping lets that side
+   see integration_hub.records.matching), else become a new golden record where the mapping lets that side
    create one, else are held as "unlinked". A page is stored in one transaction with the cursor past it,
    so a run that dies resumes where it stopped. A golden record created from the side read last has nothing
    to merge and nothing later in the run can match it: its create in the other system is queued with its page.
@@ -13,7 +13,7 @@
    open conflicts, log blocked edits, put the writes in the outbox and clear the flags. The outbox is sent
    by outbox.py.
 
-Every kind of write is one statement per page or chunk (integration_hub.bulk: COPY on PostgreSQL), history
+Every kind of write is one statement per page or chunk (integration_hub.kernel.bulk: COPY on PostgreSQL), history
 rows included, so the audit costs no round trips of its own.
 
 References (and the items of a document's lines) travel as golden ids, translated through links
@@ -41,14 +41,16 @@ from django.utils import timezone
 from connectors.base import ConnectorError, parse_timestamp
 from connectors.models import RolloutStage
 from connectors.services import connector_session
-from integration_hub import audit, matching, services
-from integration_hub.bulk import insert_many, update_many
-from integration_hub.models import (
-    LinkStatus,
+from integration_hub.kernel import audit
+from integration_hub.kernel.bulk import insert_many, update_many
+from integration_hub.kernel.task_policy import TRANSIENT_ERRORS
+from integration_hub.records import matching, services
+from integration_hub.records.models import LinkStatus, Record, RecordLink
+from integration_hub.sync import documents
+from integration_hub.sync.merge import MergeResult, SideState, merge_record, same
+from integration_hub.sync.models import (
     OutboundChange,
     OutboundStatus,
-    Record,
-    RecordLink,
     SyncCursor,
     SyncEvent,
     SyncEventKind,
@@ -57,15 +59,12 @@ from integration_hub.models import (
     SyncStatus,
     SyncTrigger,
 )
-from integration_hub.sync import documents
-from integration_hub.sync.merge import MergeResult, SideState, merge_record, same
 from integration_hub.sync.references import ToGolden, ToSide
 from integration_hub.sync.rules import SIDES, CompiledMapping, NothingPublished, compile_mapping
-from integration_hub.task_policy import TRANSIENT_ERRORS
 from mapping.models import CreatePolicy, ObjectMapping
 from mapping.paths import unshare_selected_lines
 from mapping.preview import vendor_fields
-from reconciliation.models import Conflict, ConflictStatus
+from reconciliation.conflicts.models import Conflict, ConflictStatus
 
 logger = logging.getLogger(__name__)
 

@@ -24,18 +24,11 @@ from django.utils import timezone
 from connectors.base import ConnectorError, WriteResult
 from connectors.models import ConnectedSystem
 from connectors.services import connector_session
-from integration_hub import audit, services
-from integration_hub.bulk import update_many
-from integration_hub.models import (
-    OutboundChange,
-    OutboundStatus,
-    Record,
-    RecordLink,
-    SyncEvent,
-    SyncEventKind,
-    SyncRun,
-    SyncStatus,
-)
+from integration_hub.kernel import audit
+from integration_hub.kernel.bulk import update_many
+from integration_hub.records import services
+from integration_hub.records.models import Record, RecordLink
+from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent, SyncEventKind, SyncRun, SyncStatus
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integration_hub.models import LinkStatus, RecordLink
+from integration_hub.records.models import LinkStatus, RecordLink
 from integration_hub.sync.rules import CompiledMapping
 
 GOLDEN = "record:"

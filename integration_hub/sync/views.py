@@ -13,12 +13,12 @@ from django.views.generic import DetailView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from integration_hub import roles, tasks
-from integration_hub.form_ids import posted_ids
-from integration_hub.models import OutboundStatus, SyncEvent, SyncEventKind, SyncRun, SyncStatus, SyncTrigger
-from integration_hub.sync import engine
-from integration_hub.tables import BadgeColumn, BaseTable
-from integration_hub.views import RolePermissionMixin
+from integration_hub.kernel import roles
+from integration_hub.kernel.form_ids import posted_ids
+from integration_hub.kernel.tables import BadgeColumn, BaseTable
+from integration_hub.kernel.views import RolePermissionMixin
+from integration_hub.sync import engine, tasks
+from integration_hub.sync.models import OutboundStatus, SyncEvent, SyncEventKind, SyncRun, SyncStatus, SyncTrigger
 from mapping.models import ObjectMapping
 
 

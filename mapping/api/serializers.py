@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from connectors.models import ConnectedSystem
-from integration_hub.api.validation import ModelValidatedSerializer
+from integration_hub.kernel.serializers import ModelValidatedSerializer
 from mapping.models import FieldRule, ObjectMapping
 
 

@@ -1,7 +1,7 @@
 """One FilterSet for the duplicate queue page and the API."""
 import django_filters
 
-from integration_hub.models import EntityType
+from integration_hub.records.models import EntityType
 from reconciliation.duplicates.models import CandidateKind, CandidateStatus, DuplicateCandidate
 from reconciliation.duplicates.scoring import ENTITY_TYPES
 

@@ -77,7 +77,7 @@ def _write_keys(entity_type: str, wanted: dict[int, set[str]], have_by_id: dict[
                 batch: int, *, new: bool = False) -> tuple[int, int]:
     from django.db import transaction
 
-    from integration_hub.bulk import insert_rows
+    from integration_hub.kernel.bulk import insert_rows
     from reconciliation.duplicates.models import BlockingKey
 
     added: list[tuple[int, str, str]] = []

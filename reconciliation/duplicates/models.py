@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from integration_hub.audit import audited_history
-from integration_hub.models import EntityType
+from integration_hub.kernel.audit import audited_history
+from integration_hub.records.models import EntityType
 
 
 class CandidateStatus(models.TextChoices):

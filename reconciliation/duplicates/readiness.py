@@ -96,14 +96,14 @@ def _pull(mapping, side: str, mapper, paths) -> list[tuple[str, dict, dict[str, 
 
 
 def _name(values: dict) -> str:
-    from integration_hub.services import display_name_for
+    from integration_hub.records.services import display_name_for
 
     return display_name_for("", values) or ""
 
 
 def build_report(*, mapping) -> Report:
     """Read both sides and find what would stop a clean first sync (reads only; writes nothing)."""
-    from integration_hub.models import RecordLink
+    from integration_hub.records.models import RecordLink
 
     started = time.perf_counter()
     version, mappers, paths, rules = _rules(mapping)

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db.models import F, QuerySet
 
-from integration_hub import selectors as hub_selectors
-from integration_hub.models import Record, RecordLink
+from integration_hub.records import selectors as hub_selectors
+from integration_hub.records.models import Record, RecordLink
 from reconciliation.duplicates import services
 from reconciliation.duplicates.models import CandidateStatus, DuplicateCandidate
 

@@ -17,10 +17,12 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from connectors.models import ConnectedSystem, RolloutStage
-from integration_hub import audit
-from integration_hub import services as hub
-from integration_hub.models import LinkStatus, OutboundChange, OutboundStatus, Record, RecordLink, SyncEvent
+from integration_hub.kernel import audit
+from integration_hub.records import services as hub
+from integration_hub.records.models import LinkStatus, Record, RecordLink
 from integration_hub.sync.merge import is_empty
+from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent
+from reconciliation.conflicts.models import Conflict, ConflictStatus
 from reconciliation.duplicates import index, matching, scoring
 from reconciliation.duplicates.models import (
     BlockingKey,
@@ -36,7 +38,6 @@ from reconciliation.duplicates.models import (
     MergeStatus,
     NotDuplicate,
 )
-from reconciliation.models import Conflict, ConflictStatus
 
 
 class DuplicateError(Exception):
@@ -789,7 +790,7 @@ def _move_children(merge: Merge, survivor: Record, absorbed: list[Record]) -> No
 
 
 def _dispatch_soon() -> None:
-    from integration_hub import tasks as hub_tasks
+    from integration_hub.sync import tasks as hub_tasks
     from reconciliation.duplicates import tasks
 
     try:

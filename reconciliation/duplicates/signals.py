@@ -32,8 +32,8 @@ def _records_written(sender, records, created=False, changed=None, **kwargs) -> 
 
 
 def connect() -> None:
-    from integration_hub.models import Record
-    from integration_hub.services import records_written
+    from integration_hub.records.models import Record
+    from integration_hub.records.services import records_written
     from reconciliation.duplicates import schedules
 
     post_save.connect(_record_saved, sender=Record, dispatch_uid="duplicates-blocking-index")

@@ -2,7 +2,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 
-from integration_hub.tables import BaseTable
+from integration_hub.kernel.tables import BaseTable
 from reconciliation.duplicates.models import DuplicateCandidate
 
 KIND_COLOURS = {"within": "amber", "across": "green", "hub": "grey", "incoming": "red"}

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integration_hub import audit
-from integration_hub.task_policy import RETRY_POLICY
+from integration_hub.kernel import audit
+from integration_hub.kernel.task_policy import RETRY_POLICY
 
 
 @shared_task(**RETRY_POLICY)

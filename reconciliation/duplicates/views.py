@@ -16,7 +16,7 @@ from django.views.generic import TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from integration_hub.views import RolePermissionMixin
+from integration_hub.kernel.views import RolePermissionMixin
 from mapping.models import ObjectMapping
 from reconciliation.duplicates import readiness, scoring, selectors, services, tasks
 from reconciliation.duplicates.filters import CandidateFilterSet

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
 from reconciliation.health import alerts
-from reconciliation.health.models import Alert, AlertRule, AlertStatus, ReconciliationReport
+from reconciliation.health.models import Alert, AlertRule, AlertStatus
 
 
 @admin.register(AlertRule)
@@ -33,16 +33,3 @@ class AlertAdmin(SimpleHistoryAdmin):
             done += 1
         self.message_user(request, f"{done} alert(s) acknowledged.", messages.SUCCESS)
 
-
-@admin.register(ReconciliationReport)
-class ReconciliationReportAdmin(admin.ModelAdmin):
-    list_display = ("id", "mapping", "status", "consistency_score", "mismatched", "only_crm", "only_erp",
-                    "created_at")
-    list_filter = ("status", "entity_type")
-    readonly_fields = [f.name for f in ReconciliationReport._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # reports are kept: they make the consistency trend

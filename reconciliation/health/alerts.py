@@ -17,7 +17,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from integration_hub import audit, roles
+from integration_hub.kernel import audit, roles
 from reconciliation.health.metrics import metric_values, snapshot, weekly_p99_normal
 from reconciliation.health.models import Alert, AlertRule, AlertStatus, Metric
 

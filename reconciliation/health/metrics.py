@@ -17,9 +17,10 @@ from django.utils import timezone
 from connectors.base import RateLimit
 from connectors.models import AuthStatus, ConnectedSystem
 from connectors.usage import calls_per_minute
-from integration_hub.models import OutboundChange, OutboundStatus, RecordLink, SyncEvent, SyncRun, SyncStatus
+from integration_hub.records.models import RecordLink
+from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent, SyncRun, SyncStatus
 from mapping.models import Cadence, DriftFinding, ObjectMapping
-from reconciliation.models import Conflict, ConflictStatus
+from reconciliation.conflicts.models import Conflict, ConflictStatus
 
 WINDOW_MINUTES = 60
 ERROR_CLASSES = ("validation", "auth", "rate_limit", "timeout", "server")
@@ -261,7 +262,7 @@ def snapshot(*, now: datetime | None = None, window_minutes: int = WINDOW_MINUTE
 
 def _latest_reports():
     """Each mapping's latest successful reconciliation report."""
-    from reconciliation.health.models import ReconciliationReport, ReportStatus
+    from reconciliation.reports.models import ReconciliationReport, ReportStatus
 
     seen = set()
     for report in ReconciliationReport.objects.filter(status=ReportStatus.SUCCEEDED).only(

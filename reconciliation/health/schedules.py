@@ -7,7 +7,7 @@ HEALTH_SCHEDULES = {
     # or a stale mapping alerts within five minutes.
     "health check": ("reconciliation.health.tasks.health_check", 5, "Sample health figures, evaluate alert rules"),
     # Compares both systems of every enabled, published mapping once a day (reports are kept for the trend).
-    "daily reconciliation": ("reconciliation.health.tasks.reconcile_all", 24 * 60,
+    "daily reconciliation": ("reconciliation.reports.tasks.reconcile_all", 24 * 60,
                              "Reconcile every enabled mapping's two systems"),
 }
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from integration_hub import audit
-from integration_hub import services as hub
+from integration_hub.kernel import audit
+from integration_hub.records import services as hub
 from reconciliation.duplicates import services
 
 # Data fixtures come before `page`, and the test makes no ORM call once Playwright runs (see tests/hub).

@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integration_hub.models import OutboundChange, OutboundStatus, Record, RecordLink
-from integration_hub.selectors import record_timeline
+from integration_hub.records.models import Record, RecordLink
+from integration_hub.records.selectors import record_timeline
 from integration_hub.sync import outbox
+from integration_hub.sync.models import OutboundChange, OutboundStatus
 from reconciliation.duplicates import services
 from reconciliation.duplicates.models import (
     CandidateStatus,
@@ -68,7 +69,7 @@ def test_the_absorbed_records_page_says_what_it_was_merged_into_until_undone(acm
 def test_an_absorbed_records_open_conflicts_leave_the_queue_and_come_back_on_undo(acme, revops_user, client,
                                                                                   crm_system, erp_system):
     from mapping.models import ObjectMapping
-    from reconciliation.models import Conflict, ConflictStatus
+    from reconciliation.conflicts.models import Conflict, ConflictStatus
 
     survivor, absorbed, _, candidate = acme
     mapping = ObjectMapping.objects.create(entity_type="account", crm_system=crm_system, erp_system=erp_system,
@@ -195,7 +196,7 @@ def test_merge_pushes_to_both_systems_and_undo_reverses_what_the_vendors_allow(p
         customers = connector.upsert_many("customer", [{"companyName": "Acme Inc"}, {"companyName": "ACME Inc."}],
                                           None)
     (hs1, hs2), (ns1, ns2) = [r.external_id for r in created], [r.external_id for r in customers]
-    from integration_hub import services as hub
+    from integration_hub.records import services as hub
 
     survivor = hub.record_create(entity_type="account", values={"name": "Acme Inc", "domain": "acme.com"})
     absorbed = hub.record_create(entity_type="account", values={"name": "ACME, Inc.", "domain": "acme.com"})
@@ -242,7 +243,7 @@ def test_nothing_is_sent_to_a_read_only_system_and_a_shadow_system_only_stores(p
 
 
 def test_a_child_linked_in_a_system_gets_its_reference_rewritten_there(published, revops_user):
-    from integration_hub import services as hub
+    from integration_hub.records import services as hub
 
     mapping = published["account"]
     crm, erp = mapping.crm_system, mapping.erp_system

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from integration_hub.models import RecordLink
+from integration_hub.records.models import RecordLink
 from reconciliation.duplicates import services
 from reconciliation.duplicates.models import CandidateStatus, DuplicateCandidate, Merge, NotDuplicate
 
@@ -39,7 +39,7 @@ def test_the_queue_lists_open_clusters_best_first_with_pagination(client, viewer
     html = page.content.decode()
     assert "Page 1 of 2" in html and "Firm00x Ltd" in html
     assert 'id="scan-form"' not in html  # a viewer cannot start scans
-    assert client.get(reverse("hub:duplicates")).status_code == 200  # the navigation entry
+    assert client.get(reverse("duplicates:queue")).status_code == 200  # the navigation entry
 
 
 def test_the_cluster_page_shows_records_side_by_side_with_differences_evidence_and_ids(client, revops_user,

@@ -81,7 +81,7 @@ def test_every_saved_record_is_in_the_blocking_index(make_record):
 def test_a_bulk_update_rekeys_only_records_whose_key_fields_changed(make_record):
     """The sync's bulk writes keep the index too; a change to a field no key reads leaves the keys alone
     (and costs no index query), a change to one that does moves them."""
-    from integration_hub import services as hub
+    from integration_hub.records import services as hub
 
     records = [make_record(name=f"Zentrix Labs {i}", domain=f"zentrix{i}.com") for i in range(3)]
     source = hub.Source(system="hub")

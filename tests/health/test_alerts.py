@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from connectors.models import ConnectedSystem
 from connectors.usage import record_calls
-from integration_hub.models import OutboundChange, Record, SyncRun
+from integration_hub.records.models import Record
+from integration_hub.sync.models import OutboundChange, SyncRun
 from mapping.models import DriftFinding
 from reconciliation.health import alerts, tasks
 from reconciliation.health.models import Alert, AlertRule, MetricSample

@@ -4,8 +4,10 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from integration_hub.models import OutboundChange, Record
-from reconciliation.health.models import Alert, AlertRule, ReconciliationReport, ReportItem
+from integration_hub.records.models import Record
+from integration_hub.sync.models import OutboundChange
+from reconciliation.health.models import Alert, AlertRule
+from reconciliation.reports.models import ReconciliationReport, ReportItem
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from integration_hub.models import Record
+from integration_hub.records.models import Record
 from reconciliation.health import services
-from reconciliation.health.models import ReconciliationReport, ReportItem, ReportStatus
-from reconciliation.health.reports import report_create, report_run
+from reconciliation.reports.models import ReconciliationReport, ReportItem, ReportStatus
+from reconciliation.reports.reconcile import report_create, report_run
 from tests.health.conftest import invoice_rules_fixed, sync
 
 pytestmark = pytest.mark.django_db
@@ -189,7 +189,7 @@ def test_the_daily_schedule_reconciles_every_enabled_published_mapping(synced):
     from reconciliation.health import tasks
 
     schedule = PeriodicTask.objects.get(name="daily reconciliation")
-    assert schedule.task == "reconciliation.health.tasks.reconcile_all" and schedule.interval.every == 24 * 60
+    assert schedule.task == "reconciliation.reports.tasks.reconcile_all" and schedule.interval.every == 24 * 60
     reports = ReconciliationReport.objects.filter(pk__in=tasks.reconcile_all())
     enabled = {m.entity_type for m in synced.values() if m.is_enabled}
     assert {r.entity_type for r in reports} == enabled

@@ -67,7 +67,7 @@ def test_a_mapping_created_with_a_bad_setting_is_not_stored(revops, systems, cha
     assert response.status_code == 400, response.content.decode()
     assert message in " ".join(response.json()[field])
     assert not ObjectMapping.objects.exists()
-    assert not PeriodicTask.objects.filter(task="integration_hub.tasks.sync_mapping").exists()
+    assert not PeriodicTask.objects.filter(task="integration_hub.sync.tasks.sync_mapping").exists()
 
 
 def test_good_settings_are_stored_and_rule_fields_may_be_match_keys(revops, item_mapping):

@@ -1,9 +1,11 @@
 """Every save of a governed record leaves a history row naming its actor, and history is append-only."""
 import pytest
 
-from integration_hub import audit, services, tasks
-from integration_hub.audit import HistoryIsAppendOnly
-from integration_hub.models import Record
+from integration_hub.kernel import audit
+from integration_hub.kernel.audit import HistoryIsAppendOnly
+from integration_hub.records import services
+from integration_hub.records.models import Record
+from integration_hub.sync import tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +51,7 @@ def test_no_task_takes_an_actor_from_its_caller():
 
     app.loader.import_default_modules()
     product_tasks = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
-    assert "integration_hub.tasks.sync_mapping" in product_tasks
+    assert "integration_hub.sync.tasks.sync_mapping" in product_tasks
     for name, task in product_tasks.items():
         parameters = set(inspect.signature(task.run).parameters)
         assert not parameters & {"actor", "user", "user_id", "username", "acting_as"}, name

@@ -8,16 +8,16 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from django_celery_results.models import TaskResult
 
 from connectors.models import ConnectedSystem
-from integration_hub import services
 from integration_hub.celery import app
-from integration_hub.models import SyncRun
+from integration_hub.records import services
+from integration_hub.sync.models import SyncRun
 from mapping.models import FieldRule, ObjectMapping, RuleSetVersion, VersionStatus
 from mapping.services import mapping_sync_schedule
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/django_celery_beat/periodictask/"
-FORGED = {"task": "integration_hub.tasks.record_apply_values", "regtask": "",
+FORGED = {"task": "integration_hub.sync.tasks.record_apply_values", "regtask": "",
           "args": "[1, {\"unit_price\": \"0.01\"}, \"finance\"]", "kwargs": "{}"}
 
 
@@ -39,7 +39,7 @@ def mapping(db):
 def custom_task(db):
     """A task a superuser scheduled by hand, with its own arguments."""
     every_hour, _ = IntervalSchedule.objects.get_or_create(every=60, period=IntervalSchedule.MINUTES)
-    return PeriodicTask.objects.create(name="by hand", task="integration_hub.tasks.sync_mapping",
+    return PeriodicTask.objects.create(name="by hand", task="integration_hub.sync.tasks.sync_mapping",
                                        kwargs=json.dumps({"mapping_id": 999, "mode": "live"}), interval=every_hour,
                                        enabled=False, description="made by a superuser")
 
@@ -74,7 +74,7 @@ def test_revops_cannot_add_a_periodic_task_and_the_forged_audit_is_impossible(cl
     assert PeriodicTask.objects.count() == before
     # The task the forgery used, which wrote as whoever its caller named, exists no more.
     app.loader.import_default_modules()
-    assert "integration_hub.tasks.record_apply_values" not in app.tasks
+    assert "integration_hub.sync.tasks.record_apply_values" not in app.tasks
     record.refresh_from_db()
     assert record.values["unit_price"] == "19.00"
     assert not record.history.filter(history_actor=finance_user.username).exists()
@@ -101,7 +101,7 @@ def test_revops_times_a_sync_schedule_but_cannot_change_its_task_or_arguments(cl
     assert response.status_code == 302, response.content.decode()[:3000]
     task.refresh_from_db()
     assert (task.interval_id, task.enabled) == (hourly.pk, False)  # timing changed ...
-    assert task.task == "integration_hub.tasks.sync_mapping"  # ... the task and its arguments did not
+    assert task.task == "integration_hub.sync.tasks.sync_mapping"  # ... the task and its arguments did not
     assert task.kwargs == original_kwargs and task.args == "[]"
 
 
@@ -146,7 +146,7 @@ def test_revops_cannot_run_tasks_from_the_admin(client, revops_user, superuser, 
 def test_schedules_and_task_results_are_read_only_for_revops(client, revops_user):
     every_minute, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.MINUTES)
     daily = CrontabSchedule.objects.create(minute="0", hour="7")
-    result = TaskResult.objects.create(task_id="t-1", task_name="integration_hub.tasks.dispatch_outbox",
+    result = TaskResult.objects.create(task_id="t-1", task_name="integration_hub.sync.tasks.dispatch_outbox",
                                        status="SUCCESS")
     client.force_login(revops_user)
     for base, obj in (("django_celery_beat/intervalschedule", every_minute),

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from integration_hub import audit, services
+from integration_hub.kernel import audit
+from integration_hub.records import services
 
 pytestmark = [pytest.mark.chromium]
 

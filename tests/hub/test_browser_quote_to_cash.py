@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from integration_hub.models import Record
+from integration_hub.records.models import Record
 from tests.sync.test_quote_to_cash import bill_and_pay, sync, two_way
 
 pytestmark = [pytest.mark.chromium]

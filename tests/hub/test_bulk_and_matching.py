@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from integration_hub import audit, matching, services
-from integration_hub.bulk import insert_many, update_many
-from integration_hub.models import MatchKey, Record, RecordLink
+from integration_hub.kernel import audit
+from integration_hub.kernel.bulk import insert_many, update_many
+from integration_hub.records import matching, services
+from integration_hub.records.models import MatchKey, Record, RecordLink
 from mapping.models import ObjectMapping
 
 pytestmark = pytest.mark.django_db

@@ -13,10 +13,10 @@ pytestmark = [pytest.mark.chromium]
 
 @pytest.fixture
 def scene(transactional_db, world):  # noqa: F811
-    from integration_hub.models import SyncRun
+    from integration_hub.sync.models import SyncRun
     from mapping.models import ObjectMapping
     from mapping.services import mapping_sync_schedule
-    from reconciliation.models import Conflict
+    from reconciliation.conflicts.models import Conflict
 
     conflict = next(obj for model, obj in world.items() if model is Conflict)
     Conflict.objects.create(record=conflict.record, mapping=conflict.mapping, field="city", crm_value="York",

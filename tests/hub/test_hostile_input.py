@@ -34,12 +34,14 @@ NOT_COUNTED = {"sessions", "axes"}  # sign-ins of the test's own users
 @pytest.fixture
 def world(superuser, revops_user, finance_user):
     from connectors.models import ConnectedSystem
-    from integration_hub import services
-    from integration_hub.models import RecordLink, SyncEvent, SyncRun
+    from integration_hub.records import services
+    from integration_hub.records.models import RecordLink
+    from integration_hub.sync.models import SyncEvent, SyncRun
     from mapping.models import FieldRule, ObjectMapping, RuleSetVersion, VersionStatus
+    from reconciliation.conflicts.models import BulkDecision, Conflict
     from reconciliation.duplicates.models import DuplicateCandidate, DuplicatePair, Merge
-    from reconciliation.health.models import Alert, AlertRule, ReconciliationReport
-    from reconciliation.models import BulkDecision, Conflict
+    from reconciliation.health.models import Alert, AlertRule
+    from reconciliation.reports.models import ReconciliationReport
 
     now = timezone.now()
     crm = ConnectedSystem.objects.create(slug="crm", name="HubSpot", role="crm", vendor="hubspot",

@@ -1,8 +1,9 @@
 """The record page: current values with provenance, linked ids, and a field-level timeline."""
 import pytest
 
-from integration_hub import audit, services
-from integration_hub.models import Record
+from integration_hub.kernel import audit
+from integration_hub.records import services
+from integration_hub.records.models import Record
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from connectors.models import ConnectedSystem
-from integration_hub import tasks
-from integration_hub.models import SyncEvent, SyncRun
-from integration_hub.sync import engine
+from integration_hub.sync import engine, tasks
+from integration_hub.sync.models import SyncEvent, SyncRun
 
 pytestmark = pytest.mark.django_db
 

@@ -31,8 +31,8 @@ from django.utils import timezone
 from rest_framework.permissions import AllowAny, DjangoModelPermissions, IsAuthenticated
 from rest_framework.views import APIView
 
+from integration_hub.kernel.permissions import HasPermission
 from integration_hub.middleware import OPEN_PREFIXES
-from integration_hub.permissions import HasPermission
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ SUPERUSER_ONLY_APPS = {"auth", "authtoken", "django_celery_beat", "django_celery
 def page_body(world: dict) -> dict:
     """What a page's form sends when it acts on one thing (a mapping's version, a comment, a bulk choice, ...):
     real values, so a refusal is the role check's and not the form's."""
-    from reconciliation.models import Conflict
+    from reconciliation.conflicts.models import Conflict
 
     return {"version": world["draft"].pk, "text": "From the matrix", "note": "From the matrix",
             "comment": "From the matrix", "choice": "erp", "select": world[Conflict].pk}
@@ -67,14 +67,16 @@ def build_world(users) -> dict:
     from rest_framework.authtoken.models import Token, TokenProxy
 
     from connectors.models import ConnectedSystem, WebhookDelivery
-    from integration_hub import services
-    from integration_hub.models import RecordLink, SyncEvent, SyncRun
+    from integration_hub.records import services
+    from integration_hub.records.models import RecordLink
+    from integration_hub.sync.models import SyncEvent, SyncRun
     from mapping.models import DriftFinding, FieldRule, ObjectMapping, RuleSetVersion, VersionStatus
     from mapping.services import mapping_sync_schedule
+    from reconciliation.conflicts.models import BulkDecision, Conflict, ConflictComment
     from reconciliation.duplicates.models import DuplicateCandidate, DuplicatePair, Merge, NotDuplicate
     from reconciliation.duplicates.readiness import readiness_complete, readiness_request
-    from reconciliation.health.models import Alert, AlertRule, ReconciliationReport, ReportItem
-    from reconciliation.models import BulkDecision, Conflict, ConflictComment
+    from reconciliation.health.models import Alert, AlertRule
+    from reconciliation.reports.models import ReconciliationReport, ReportItem
 
     now = timezone.now()
     crm = ConnectedSystem.objects.create(slug="crm", name="HubSpot", role="crm", vendor="hubspot",
@@ -140,7 +142,7 @@ def build_world(users) -> dict:
              IntervalSchedule.objects.first(), CrontabSchedule.objects.create(minute="0", hour="7"),
              SolarSchedule.objects.create(event="sunrise", latitude=51.5, longitude=0.1),
              ClockedSchedule.objects.create(clocked_time=now + timedelta(days=1)),
-             TaskResult.objects.create(task_id="t-1", task_name="integration_hub.tasks.dispatch_outbox"),
+             TaskResult.objects.create(task_id="t-1", task_name="integration_hub.sync.tasks.dispatch_outbox"),
              GroupResult.objects.create(group_id="g-1"), Group.objects.get(name="Viewer"), users["viewer"]]
     if apps.is_installed("axes"):  # sign-in attempts and lock-outs
         from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -275,7 +277,7 @@ def _values_for(pattern, world: dict) -> list[dict]:
     from django.contrib.contenttypes.models import ContentType
 
     from connectors.models import ConnectedSystem
-    from integration_hub.models import Record
+    from integration_hub.records.models import Record
     from mapping.models import ObjectMapping
 
     params = set(pattern.pattern.regex.groupindex)

@@ -3,7 +3,7 @@ import pytest
 from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 
-from integration_hub import roles
+from integration_hub.kernel import roles
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,8 @@
 import pytest
 
 from connectors.models import ConnectedSystem
-from integration_hub import audit, services
+from integration_hub.kernel import audit
+from integration_hub.records import services
 from mapping.models import DriftFinding, FieldRule, ObjectMapping, RuleSetVersion
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,7 @@ def test_the_health_page_shows_auth_and_open_drift(client, viewer_user, account_
 def test_a_blocked_or_overwritten_edit_of_a_sensitive_field_is_masked_in_the_timeline():
     from django.utils import timezone
 
-    from integration_hub.selectors import MASK, FieldChange, TimelineEntry, mask_timeline
+    from integration_hub.records.selectors import MASK, FieldChange, TimelineEntry, mask_timeline
 
     entry = TimelineEntry(when=timezone.now(), kind="blocked edit", subject="CRM credit_limit", actor="sync-run:1",
                           reason="CRM edited an ERP-owned field", correlation_id="",

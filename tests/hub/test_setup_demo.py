@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from integration_hub import roles
+from integration_hub.kernel import roles
 
 pytestmark = pytest.mark.django_db
 
@@ -62,13 +62,13 @@ def test_the_first_scheduled_sync_after_set_up_shows_a_conflict_a_blocked_edit_a
     from django_celery_beat.models import PeriodicTask
 
     from connectors.demo import demo_emulators_running
-    from integration_hub import tasks
-    from integration_hub.models import SyncEvent
-    from reconciliation.models import Conflict
+    from integration_hub.sync import tasks
+    from integration_hub.sync.models import SyncEvent
+    from reconciliation.conflicts.models import Conflict
 
     settings.DATA_DIR = tmp_path
     call_command("setup_demo")
-    scheduled = PeriodicTask.objects.filter(task="integration_hub.tasks.sync_mapping", enabled=True)
+    scheduled = PeriodicTask.objects.filter(task="integration_hub.sync.tasks.sync_mapping", enabled=True)
     assert scheduled.count() >= 3 and all(t.interval.every == 2 for t in scheduled)
     with demo_emulators_running():  # the sandboxes of `make run`, on the state set-up left
         for task in scheduled.order_by("id"):
@@ -78,7 +78,8 @@ def test_the_first_scheduled_sync_after_set_up_shows_a_conflict_a_blocked_edit_a
     assert SyncEvent.objects.filter(kind="failed", run__trigger="schedule").exists()
     # Quote to cash: set-up's closed deal is an ERP order with its number back on the deal; the deal a rep closed
     # since is queued as one order; the payment finance recorded reached the invoice.
-    from integration_hub.models import OutboundChange, Record
+    from integration_hub.records.models import Record
+    from integration_hub.sync.models import OutboundChange
 
     acme = Record.objects.get(entity_type="deal", values__name="Acme - 500 widgets")
     assert acme.values["order_number"].startswith("SO") and acme.links.count() == 2

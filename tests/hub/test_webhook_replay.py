@@ -18,7 +18,7 @@ from django.test import Client
 from connectors import hubspot, netsuite
 from connectors.models import ConnectedSystem, WebhookDelivery
 from connectors.sandbox.netsuite import DEMO_TBA
-from integration_hub import tasks
+from integration_hub.sync import tasks
 
 SECRET = "app-client-secret"
 EVENTS = [{"eventId": 101, "subscriptionType": "company.propertyChange", "objectId": 1001,

@@ -5,9 +5,9 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from integration_hub import tasks
-from integration_hub.models import Record, SyncRun, SyncStatus
-from integration_hub.sync import engine
+from integration_hub.records.models import Record
+from integration_hub.sync import engine, tasks
+from integration_hub.sync.models import SyncRun, SyncStatus
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 

@@ -5,7 +5,7 @@ import pytest
 
 from connectors.models import ConnectedSystem
 from connectors.sandbox.netsuite import DEMO_TBA
-from integration_hub import services as hub_services
+from integration_hub.records import services as hub_services
 from mapping import services
 from mapping.drift import drift_check, fields_stopped_by_drift
 from mapping.models import DriftKind, VersionStatus

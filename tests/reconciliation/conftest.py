@@ -6,13 +6,12 @@ from dataclasses import dataclass
 import pytest
 
 from connectors.models import ConnectedSystem
-from integration_hub import services as hub_services
-from integration_hub import tasks
-from integration_hub.models import Record, RecordLink
-from integration_hub.sync import engine, outbox
+from integration_hub.records import services as hub_services
+from integration_hub.records.models import Record, RecordLink
+from integration_hub.sync import engine, outbox, tasks
 from mapping.models import ObjectMapping
-from reconciliation import tasks as conflict_tasks
-from reconciliation.models import Conflict
+from reconciliation.conflicts import tasks as conflict_tasks
+from reconciliation.conflicts.models import Conflict
 
 
 def edit(system, vendor_object: str, external_id: str, fields: dict) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.authtoken.models import Token
 
-from reconciliation.models import Conflict
+from reconciliation.conflicts.models import Conflict
 from tests.reconciliation.conftest import edit, external_id
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from integration_hub.models import Record
-from reconciliation.models import BulkDecision, Conflict
+from integration_hub.records.models import Record
+from reconciliation.conflicts.models import BulkDecision, Conflict
 from tests.reconciliation.conftest import edit, external_id, sync
 
 pytestmark = pytest.mark.django_db

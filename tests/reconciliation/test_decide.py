@@ -5,9 +5,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from connectors.models import ConnectedSystem
-from integration_hub.models import OutboundChange, OutboundStatus, SyncRun
-from reconciliation import services
-from reconciliation.models import Conflict
+from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncRun
+from reconciliation.conflicts import services
+from reconciliation.conflicts.models import Conflict
 from tests.reconciliation.conftest import edit, external_id, sync
 
 pytestmark = pytest.mark.django_db

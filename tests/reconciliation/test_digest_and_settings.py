@@ -7,8 +7,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from reconciliation import tasks
-from reconciliation.models import Conflict
+from reconciliation.conflicts import tasks
+from reconciliation.conflicts.models import Conflict
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def test_the_digest_is_a_daily_beat_schedule():
     from django_celery_beat.models import PeriodicTask
 
     task = PeriodicTask.objects.get(name="finance conflict digest")
-    assert task.task == "reconciliation.tasks.send_finance_digest" and task.enabled
+    assert task.task == "reconciliation.conflicts.tasks.send_finance_digest" and task.enabled
     assert (task.crontab.hour, task.crontab.minute) == ("7", "0")
 
 
@@ -62,7 +62,7 @@ def test_the_sla_is_configurable(client, revops_user, rows, settings):
     ("CONFLICT_DIGEST_AT", "7am", "CONFLICT_DIGEST_AT must be a time of day like 07:30, not '7am'."),
 ])
 def test_a_bad_conflict_setting_fails_with_a_sentence(monkeypatch, name, raw, message):
-    from integration_hub.config import ConfigError, int_from_env, time_from_env
+    from integration_hub.kernel.config import ConfigError, int_from_env, time_from_env
 
     monkeypatch.setenv(name, raw)
     with pytest.raises(ConfigError) as error:

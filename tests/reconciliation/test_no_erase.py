@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from integration_hub.models import OutboundChange, Record
-from reconciliation import services
-from reconciliation.models import Conflict
+from integration_hub.records.models import Record
+from integration_hub.sync.models import OutboundChange
+from reconciliation.conflicts import services
+from reconciliation.conflicts.models import Conflict
 from tests.reconciliation.conftest import edit, external_id, sync
 from tests.reconciliation.test_api import resolve
 

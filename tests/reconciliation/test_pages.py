@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from integration_hub.models import Record
-from reconciliation.models import Conflict
+from integration_hub.records.models import Record
+from reconciliation.conflicts.models import Conflict
 from tests.reconciliation.conftest import edit, external_id, linked_record, make_conflict, publish_sensitive
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +74,7 @@ def test_a_typed_value_that_breaks_the_rule_is_shown_with_the_reason(client, rev
 
 def test_the_record_timeline_shows_the_decision_the_comment_and_the_push(client, viewer_user, revops_user, live,
                                                                           django_capture_on_commit_callbacks):
-    from reconciliation import services
+    from reconciliation.conflicts import services
 
     services.conflict_comment(conflict=live.name, user=revops_user, text="asked both teams")
     with django_capture_on_commit_callbacks(execute=True):
@@ -89,7 +89,7 @@ def test_a_sensitive_fields_decision_is_masked_on_the_timeline_for_viewers(clien
                                                                             rows):
     from django.utils import timezone
 
-    from integration_hub import audit
+    from integration_hub.kernel import audit
 
     publish_sensitive(rows.mapping, "credit_limit")
     conflict = rows.price_conflict

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integration_hub.models import Record
-from reconciliation.models import Conflict
+from integration_hub.records.models import Record
+from reconciliation.conflicts.models import Conflict
 from tests.reconciliation.conftest import linked_record, make_conflict, publish_sensitive
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from rest_framework.authtoken.models import Token
 
-from reconciliation import services
-from reconciliation.models import BulkDecision, Conflict
+from reconciliation.conflicts import services
+from reconciliation.conflicts.models import BulkDecision, Conflict
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +122,7 @@ def test_superusers_may_decide_both_kinds(rows, superuser):
 def test_the_role_groups_carry_the_decide_permissions():
     from django.contrib.auth.models import Group
 
-    from integration_hub import roles
+    from integration_hub.kernel import roles
 
     perms = {g.name: set(g.permissions.filter(content_type__app_label="reconciliation")
                          .values_list("codename", flat=True)) for g in Group.objects.all()}

@@ -14,8 +14,9 @@ from django.utils.html import escape
 
 from connectors.models import ConnectedSystem
 from connectors.services import connector_session
-from integration_hub.models import Record, RecordLink, SyncEvent, SyncEventKind, SyncStatus
+from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync import engine, outbox
+from integration_hub.sync.models import SyncEvent, SyncEventKind, SyncStatus
 from mapping import services
 from mapping.models import VersionStatus
 

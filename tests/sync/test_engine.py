@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 
 from connectors.models import ConnectedSystem
-from integration_hub.models import OutboundChange, OutboundStatus, Record, RecordLink, SyncEvent, SyncStatus
+from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync import engine, outbox
-from reconciliation.models import Conflict
+from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent, SyncStatus
+from reconciliation.conflicts.models import Conflict
 
 pytestmark = pytest.mark.django_db
 
@@ -248,7 +249,7 @@ def test_a_signed_webhook_triggers_a_targeted_sync_of_the_records_it_names(clien
     import time
 
     from connectors.hubspot import webhook_signature
-    from integration_hub import tasks
+    from integration_hub.sync import tasks
 
     monkeypatch.setattr(tasks.process_webhooks, "apply_async",
                         lambda args, countdown=0: tasks.process_webhooks.apply(args, throw=True))
@@ -270,7 +271,7 @@ def test_a_signed_webhook_triggers_a_targeted_sync_of_the_records_it_names(clien
         response = client.generic("POST", f"/webhooks/{crm.slug}/", body, content_type="application/json",
                                   HTTP_X_HUBSPOT_SIGNATURE_V3=signature, HTTP_X_HUBSPOT_REQUEST_TIMESTAMP=stamp)
     assert response.status_code == 202
-    from integration_hub.models import SyncRun
+    from integration_hub.sync.models import SyncRun
 
     # Both mappings on HubSpot products (items and prices) re-read that one product.
     assert SyncRun.objects.filter(trigger="webhook").count() == 2
@@ -344,7 +345,7 @@ def test_a_run_that_dies_mid_merge_resumes_and_every_record_arrives_once(publish
 
 
 def test_an_edit_made_in_the_hub_reaches_both_systems_with_the_next_sync(published, emulators):
-    from integration_hub import services
+    from integration_hub.records import services
 
     hubspot, netsuite = emulators
     account = published["account"]

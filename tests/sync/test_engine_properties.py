@@ -32,9 +32,10 @@ from hypothesis import strategies as st
 
 from connectors.models import ConnectedSystem
 from connectors.services import connector_session
-from integration_hub.models import OutboundChange, Record, RecordLink, SyncEvent, SyncEventKind, SyncStatus
+from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync import engine, outbox
-from reconciliation.models import Conflict, ConflictStatus
+from integration_hub.sync.models import OutboundChange, SyncEvent, SyncEventKind, SyncStatus
+from reconciliation.conflicts.models import Conflict, ConflictStatus
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.utils.html import escape
 from rest_framework.authtoken.models import Token
 
 from connectors.models import ConnectedSystem
-from integration_hub.models import OutboundChange, OutboundStatus, SyncRun, SyncStatus
 from integration_hub.sync import engine, outbox
+from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncRun, SyncStatus
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from connectors.models import ConnectedSystem
 from connectors.services import connector_session
-from integration_hub.models import OutboundChange, OutboundStatus, Record, SyncStatus
+from integration_hub.records.models import Record
 from integration_hub.sync import engine, outbox
+from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncStatus
 
 pytestmark = pytest.mark.django_db
 ITEMS = 2000

@@ -23,17 +23,9 @@ import pytest
 from django.db.models import F
 
 from connectors.models import ConnectedSystem
-from integration_hub import tasks
-from integration_hub.models import (
-    OutboundChange,
-    OutboundStatus,
-    Record,
-    RecordLink,
-    SyncRun,
-    SyncStatus,
-    SyncTrigger,
-)
-from integration_hub.sync import engine, outbox
+from integration_hub.records.models import Record, RecordLink
+from integration_hub.sync import engine, outbox, tasks
+from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncRun, SyncStatus, SyncTrigger
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 

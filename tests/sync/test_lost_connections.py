@@ -15,9 +15,9 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from integration_hub import tasks
-from integration_hub.models import Record, SyncRun, SyncStatus
-from integration_hub.sync import engine
+from integration_hub.records.models import Record
+from integration_hub.sync import engine, tasks
+from integration_hub.sync.models import SyncRun, SyncStatus
 from tests.sync import test_kill_worker
 from tests.sync.test_kill_worker import crm_companies, seed_customers, unsent, wait_for
 

@@ -259,7 +259,7 @@ def test_two_linked_systems_converge_without_silent_overwrites(policies, start, 
     for name, conflict in sorted(world.open.items()):
         owner = world.policy(name).owner
         owner_value = conflict.crm_value if owner == "crm" else conflict.erp_value if owner == "erp" else None
-        # The decision service refuses an empty choice over the owner's value (reconciliation.services).
+        # The decision service refuses an empty choice over the owner's value (reconciliation.conflicts.services).
         choices = [value for value in (conflict.crm_value, conflict.erp_value, "chosen")
                    if not (is_empty(value) and not is_empty(owner_value))]
         chosen = data.draw(st.sampled_from(choices), label=name)

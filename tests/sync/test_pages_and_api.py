@@ -4,9 +4,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.authtoken.models import Token
 
-from integration_hub import tasks
-from integration_hub.models import SyncEvent, SyncRun
-from integration_hub.sync import engine
+from integration_hub.sync import engine, tasks
+from integration_hub.sync.models import SyncEvent, SyncRun
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 The crash is a PostgreSQL cluster of the test's own (initdb in a temporary directory, on a free port, as
 .ci/services.sh starts the shared one), so stopping it touches nobody else's tests; the test and the worker are
 pointed at it. The worker's task fails with OperationalError while the server is down, is retried with backoff
-(integration_hub/task_policy.py), resumes the same run once the server is back and finishes it: every ERP
+(integration_hub/kernel/task_policy.py), resumes the same run once the server is back and finishes it: every ERP
 customer arrives in the CRM exactly once, and the run is "succeeded", not left "running".
 
 Needs PostgreSQL's server programs: CI_PG_BIN (exported by .ci/services.sh). Without it the test is skipped with
@@ -24,9 +24,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from integration_hub import tasks
-from integration_hub.models import SyncRun, SyncStatus
-from integration_hub.sync import engine
+from integration_hub.sync import engine, tasks
+from integration_hub.sync.models import SyncRun, SyncStatus
 from tests.conftest import CI
 from tests.sync import test_kill_worker
 from tests.sync.test_kill_worker import wait_for

@@ -12,16 +12,9 @@ import pytest
 from connectors.hubspot import webhook_signature
 from connectors.models import ConnectedSystem
 from connectors.services import connector_session
-from integration_hub.models import (
-    OutboundChange,
-    OutboundStatus,
-    Record,
-    RecordLink,
-    SyncEvent,
-    SyncRun,
-    SyncStatus,
-)
+from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync import engine, outbox
+from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent, SyncRun, SyncStatus
 from mapping.line_items import lines_total
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +102,7 @@ def deliver_webhook(client, crm, deal_id: str, stage: str, *, event_id: int = 1,
 
 def test_stage_flip_flops_and_duplicate_webhooks_create_no_second_order(q2c, emulators, client, monkeypatch,
                                                                         django_capture_on_commit_callbacks):
-    from integration_hub import tasks
+    from integration_hub.sync import tasks
 
     hubspot, netsuite = emulators
     deal = q2c["deal"]
@@ -360,7 +353,7 @@ def test_an_item_made_inactive_in_the_erp_becomes_unavailable_in_the_crm_and_is_
 
 def test_a_line_edited_on_the_deal_reaches_the_order_whole_and_an_erp_edit_of_the_lines_waits_for_finance(
         q2c, emulators):
-    from reconciliation.models import Conflict
+    from reconciliation.conflicts.models import Conflict
 
     hubspot, netsuite = emulators
     deal = q2c["deal"]

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from integration_hub.models import OutboundChange, Record, RecordLink, SyncEvent
+from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync import engine
+from integration_hub.sync.models import OutboundChange, SyncEvent
 from tests.sync.test_quote_to_cash import linked, orders_of, product, sync, two_way, write
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +139,7 @@ def deal_named(hubspot, name: str) -> str:
 
 def test_a_deal_moved_to_another_company_moves_its_order_until_the_erp_has_fulfilled_it(q2c, emulators, client,
                                                                                          viewer_user):
-    from integration_hub.selectors import record_holds
+    from integration_hub.records.selectors import record_holds
     from tests.sync.test_quote_to_cash import bill_and_pay
 
     hubspot, netsuite = emulators
@@ -262,8 +263,8 @@ def test_a_full_resync_catches_a_deleted_line_item_the_incremental_pull_could_no
 
 def test_an_order_the_hub_made_whose_link_was_never_stored_is_linked_to_its_deal_not_made_a_new_deal(
         q2c, emulators):
-    from integration_hub.models import OutboundStatus
     from integration_hub.sync import outbox
+    from integration_hub.sync.models import OutboundStatus
 
     hubspot, netsuite = emulators
     deal = q2c["deal"]

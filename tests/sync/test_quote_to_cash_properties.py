@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.services import connector_session
-from integration_hub.models import Record
+from integration_hub.records.models import Record
 from integration_hub.sync import engine, outbox
 from integration_hub.sync.rules import compile_mapping
 from mapping.line_items import lines_total

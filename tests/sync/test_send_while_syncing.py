@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from connectors.models import ConnectedSystem
-from integration_hub import tasks
-from integration_hub.models import OutboundChange, OutboundStatus, RecordLink, SyncRun, SyncStatus
+from integration_hub.records.models import RecordLink
+from integration_hub.sync import tasks
+from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncRun, SyncStatus
 
 # Committed for real (no test transaction): a dispatch asked for while the run goes on runs at once.
 pytestmark = pytest.mark.django_db(transaction=True)

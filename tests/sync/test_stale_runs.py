@@ -14,9 +14,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from connectors.models import ConnectedSystem
-from integration_hub import tasks
-from integration_hub.models import OutboundChange, SyncRun, SyncStatus
-from integration_hub.sync import engine
+from integration_hub.sync import engine, tasks
+from integration_hub.sync.models import OutboundChange, SyncRun, SyncStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -168,5 +167,5 @@ def test_beat_runs_the_sweep_every_minute():
     from integration_hub.celery import app
 
     sweep_task = PeriodicTask.objects.get(name="stale sync runs")
-    assert sweep_task.enabled and sweep_task.task == "integration_hub.tasks.resume_stale_runs" in app.tasks
+    assert sweep_task.enabled and sweep_task.task == "integration_hub.sync.tasks.resume_stale_runs" in app.tasks
     assert (sweep_task.interval.every, sweep_task.interval.period) == (1, IntervalSchedule.MINUTES)

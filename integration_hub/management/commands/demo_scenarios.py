@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from connectors.models import ConnectedSystem
 from connectors.services import connector_session
-from integration_hub.models import RecordLink
+from integration_hub.records.models import RecordLink
 from mapping.models import ObjectMapping
 
 

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from connectors.demo import demo_emulators_running, register_demo_systems
-from integration_hub import audit, roles
+from integration_hub.kernel import audit, roles
 
 DEMO_USERS = (
     # username, role group (None = superuser), environment variable for the password
@@ -109,8 +109,8 @@ class Command(BaseCommand):
         a blocked edit and a held record to replay."""
         from django.core.management import call_command
 
-        from integration_hub.models import SyncRun
         from integration_hub.sync import engine, outbox
+        from integration_hub.sync.models import SyncRun
         from mapping.models import ObjectMapping
         from mapping.services import mapping_sync_schedule
 

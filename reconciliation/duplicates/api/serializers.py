@@ -1,9 +1,9 @@
 """Duplicates API serializers: candidates with evidence, merge requests, merges with their effects."""
 from rest_framework import serializers
 
-from integration_hub import selectors as hub_selectors
-from integration_hub.api.serializers import RecordLinkSerializer
-from integration_hub.models import Record
+from integration_hub.records import selectors as hub_selectors
+from integration_hub.records.api.serializers import RecordLinkSerializer
+from integration_hub.records.models import Record
 from reconciliation.duplicates import services
 from reconciliation.duplicates.models import DuplicateCandidate, DuplicatePair, Merge, MergeEffect
 

@@ -4,7 +4,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from integration_hub.permissions import HasPermission
+from integration_hub.kernel.permissions import HasPermission
 from reconciliation.duplicates import services
 from reconciliation.duplicates.api.serializers import (
     CandidateDetailSerializer,

@@ -1,46 +1,16 @@
 """API: reconciliation reports (POST queues one), alerts (+ acknowledge), and health for uptime checks."""
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reconciliation.health import alerts, metrics, selectors, services
-from reconciliation.health.api.serializers import AlertSerializer, ReconciliationReportSerializer, ReportItemSerializer
-from reconciliation.health.filters import AlertFilterSet, ReportFilterSet, ReportItemFilterSet
+from reconciliation.health import alerts, metrics, selectors
+from reconciliation.health.api.serializers import AlertSerializer
+from reconciliation.health.filters import AlertFilterSet
 from reconciliation.health.models import Alert
-
-
-class ReconciliationReportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Reconciliation reports, newest first. POST {"mapping": id} queues one (RevOps admins);
-    ``items`` lists what a report found (paginated, filter by kind, field, external id)."""
-
-    queryset = selectors.reports_for_list()
-    serializer_class = ReconciliationReportSerializer
-    filterset_class = ReportFilterSet
-    ordering_fields = ("created_at", "consistency_score")
-
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            report = services.report_request(mapping=serializer.validated_data["mapping"], user=request.user)
-        except PermissionError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
-        except ValueError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(self.get_serializer(report).data, status=status.HTTP_202_ACCEPTED)
-
-    @extend_schema(responses=ReportItemSerializer(many=True))
-    @action(detail=True, methods=["get"])
-    def items(self, request, pk=None):
-        report = get_object_or_404(self.get_queryset(), pk=pk)
-        self.check_object_permissions(request, report)
-        queryset = ReportItemFilterSet(request.GET, queryset=report.items.all()).qs
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(ReportItemSerializer(page, many=True).data)
 
 
 class AlertViewSet(viewsets.ReadOnlyModelViewSet):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from integration_hub import audit
+from integration_hub.kernel import audit
 from reconciliation.duplicates import scoring, services, tasks
 
 

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class KernelConfig(AppConfig):
+    """Audit and actors, roles and permissions, the value formatting the pages share (template tags)."""
+
+    name = "integration_hub.kernel"
+    label = "kernel"
+    verbose_name = "Kernel"
+
+    def ready(self) -> None:
+        from integration_hub.kernel import audit, roles
+
+        audit.connect_signals()
+        # Models added by later migrations join the roles' permissions automatically.
+        post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="hub-sync-roles")

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class ConflictsConfig(AppConfig):
+    """The conflict queue: values the two systems disagree on, waiting for a person's decision.
+
+    The label stays "reconciliation", the label the tables were created under, so existing databases upgrade in
+    place."""
+
+    name = "reconciliation.conflicts"
+    label = "reconciliation"
+    verbose_name = "Conflicts"
