@@ -61,7 +61,7 @@ def test_the_first_scheduled_sync_after_set_up_shows_a_conflict_a_blocked_edit_a
     """What `make run` shows: set-up syncs once and plays the scenarios; beat's next run brings them to the UI."""
     from django_celery_beat.models import PeriodicTask
 
-    from connectors.demo import demo_emulators_running
+    from connectors.sandbox.demo import demo_emulators_running
     from integration_hub.sync import tasks
     from integration_hub.sync.models import SyncEvent
     from reconciliation.conflicts.models import Conflict

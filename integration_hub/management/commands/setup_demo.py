@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from connectors.demo import demo_emulators_running, register_demo_systems
+from connectors.sandbox.demo import demo_emulators_running, register_demo_systems
 from integration_hub.kernel import audit, roles
 
 DEMO_USERS = (
