@@ -8,8 +8,8 @@ from django.urls import path
 
 from connectors import services
 from connectors.models import ConnectedSystem, WebhookDelivery
-from integration_hub.admin_site import AuditedModelAdmin
 from integration_hub.kernel import json_guard
+from integration_hub.kernel.admin import AuditedModelAdmin
 
 
 class ConnectedSystemForm(forms.ModelForm):

@@ -5,18 +5,16 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db import models
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from simple_history.admin import SimpleHistoryAdmin
 
-from integration_hub.kernel import json_guard, roles
+from integration_hub.kernel import roles
+from integration_hub.kernel.admin import ReadOnlyHistory
 
 NO_ADMIN_ACCESS = "the admin is for RevOps admins, and {user} has no admin access"
-# JSON typed into an admin form goes through the one guard (depth, NUL characters, size).
-JSON_FORMFIELD_OVERRIDES = {models.JSONField: {"form_class": json_guard.GuardedJSONFormField}}
 
 
 def _no_admin_access(request) -> PermissionDenied:
@@ -63,18 +61,3 @@ class HubAdminSite(admin.AdminSite):
 
         guarded.__dict__.update(inner.__dict__)
         return guarded
-
-
-class ReadOnlyHistory:
-    """No old version can be reopened and saved."""
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        # simple-history's version form would save an old version over the live one (even with its "revert"
-        # button hidden), bypassing the services that record provenance. The list view shows the history.
-        raise PermissionDenied("History is read-only; see the record page's timeline.")
-
-
-class AuditedModelAdmin(ReadOnlyHistory, SimpleHistoryAdmin):
-    """Admin for governed models: the history list is shown; no old version can be reopened and saved."""
-
-    formfield_overrides = JSON_FORMFIELD_OVERRIDES

@@ -143,8 +143,9 @@ else:
     }
 
 # --- Celery (read by integration_hub/celery.py with the CELERY namespace) --------------
-# django-celery-results (results visible in the admin), riding out a database restart (integration_hub/kernel/task_results.py):
-# storing a task's state is retried with backoff (at most about two minutes), then given up without killing the worker.
+# django-celery-results (results visible in the admin), riding out a database restart
+# (integration_hub/kernel/task_results.py): storing a task's state is retried with backoff (at most about two
+# minutes), then given up without killing the worker.
 CELERY_RESULT_BACKEND = "integration_hub.kernel.task_results:ResilientDatabaseBackend"
 CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
 CELERY_RESULT_BACKEND_MAX_RETRIES = 15

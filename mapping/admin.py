@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from integration_hub.admin_site import JSON_FORMFIELD_OVERRIDES, AuditedModelAdmin
+from integration_hub.kernel.admin import JSON_FORMFIELD_OVERRIDES, AuditedModelAdmin
 from mapping import services
 from mapping.models import DriftFinding, FieldRule, ObjectMapping, RuleSetVersion
 

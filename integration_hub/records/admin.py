@@ -2,7 +2,7 @@
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from integration_hub.admin_site import AuditedModelAdmin
+from integration_hub.kernel.admin import AuditedModelAdmin
 from integration_hub.records import services
 from integration_hub.records.models import Record, RecordLink
 

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from integration_hub.admin_site import AuditedModelAdmin
+from integration_hub.kernel.admin import AuditedModelAdmin
 from reconciliation.conflicts import services
 from reconciliation.conflicts.models import BulkDecision, Choice, Conflict, ConflictComment, ConflictStatus
 

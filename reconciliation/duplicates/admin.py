@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from integration_hub.admin_site import AuditedModelAdmin
+from integration_hub.kernel.admin import AuditedModelAdmin
 from reconciliation.duplicates.models import DuplicateCandidate, Merge, MergeEffect, NotDuplicate
 
 
