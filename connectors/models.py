@@ -103,11 +103,6 @@ class ConnectedSystem(models.Model):
         if problem:
             raise ValidationError({"base_url": problem[:1].upper() + problem[1:] + "."})
 
-    @property
-    def allows_writes(self) -> bool:
-        """Whether a write may actually be sent (shadow mode stores it instead)."""
-        return self.rollout_stage in (RolloutStage.ONE_WAY, RolloutStage.TWO_WAY)
-
 
 class WebhookDelivery(models.Model):
     """A verified webhook call, kept until the sync engine has acted on it (nothing lost)."""

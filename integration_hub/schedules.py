@@ -3,7 +3,7 @@ from __future__ import annotations
 
 # name -> (task, every N minutes, description)
 DEFAULT_SCHEDULES = {
-    # Catches renamed/removed vendor fields within the hour (scenario 9: the renamed stock field).
+    # Catches renamed/removed vendor fields within the hour (the renamed stock field).
     "schema drift check": ("mapping.tasks.check_schema_drift", 60, "Compare published mappings with each API"),
     # Retries writes that failed transiently; a run also triggers it when it finishes.
     "outbox dispatch": ("integration_hub.sync.tasks.dispatch_outbox", 1, "Send queued writes, retry failed ones"),

@@ -138,7 +138,7 @@ ACCOUNT_RULES = [
          validation={"choices": sorted(CREDIT_HOLD.values())}),
     finance_money("outstanding_balance", "erp_outstanding_balance", "balance"),
     finance_money("overdue_balance", "erp_overdue_balance", "overdueBalance"),
-    # Scenario 2: how late the customer pays, before a rep quotes; and the currency it is billed in.
+    # How late the customer pays, before a rep quotes; and the currency it is billed in.
     rule("days_overdue", "number", "erp_days_overdue", "daysOverdue", ERP_OWNS,
          crm_t=[{"name": "number", "params": {"vendor_type": "string"}}],
          erp_t=[{"name": "number", "params": {"vendor_type": "number"}}]),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from celery import current_app
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -200,9 +201,7 @@ def mapping_sync_schedule(*, mapping: ObjectMapping) -> PeriodicTask:
 
     The schedule stays disabled until the sync engine registers the task it runs.
     """
-    from integration_hub.celery import app
-
-    task_known = SYNC_TASK in app.tasks
+    task_known = SYNC_TASK in current_app.tasks
     fields = {
         **schedule_for(mapping),
         "task": SYNC_TASK,

@@ -134,7 +134,7 @@ DEFAULT_OUTPUT = {
 # The same companies, people and products the NetSuite emulator's demo ERP holds, as a sales team
 # keeps them: other spellings, other formats, a few real differences (scenarios 4–8).
 DEMO_COMPANIES: list[dict[str, str]] = [
-    # Scenario 7: three spellings of one real company; the ERP knows it once, as "Acme Incorporated".
+    # Three spellings of one real company; the ERP knows it once, as "Acme Incorporated".
     {"name": "Acme Inc", "domain": "acme.example", "phone": "+1 217 555 0100", "address": "742 Evergreen Terrace",
      "city": "Springfield", "zip": "62704", "country": "United States", "industry": "MANUFACTURING",
      "lifecyclestage": "customer"},
@@ -155,7 +155,7 @@ DEMO_COMPANIES: list[dict[str, str]] = [
     {"name": "Umbrella Corp", "domain": "umbrella.example", "phone": "+1 512 555 0958", "address": "1 Main Street",
      "city": "Raccoon City", "zip": "73301", "country": "United States", "industry": "LOGISTICS",
      "lifecyclestage": "lead"},
-    # Scenario 4: sales updated the shipping address; the ERP still has the old one.
+    # Sales updated the shipping address; the ERP still has the old one.
     {"name": "Stark Industries", "domain": "stark.example", "phone": "+1 310 555 0101",
      "address": "10880 Malibu Point", "city": "Malibu", "zip": "73301", "country": "United States",
      "industry": "RETAIL", "lifecyclestage": "customer"},
@@ -179,7 +179,7 @@ DEMO_CONTACTS: list[tuple[dict[str, str], int]] = [
 
 DEMO_PRODUCTS: list[dict[str, str]] = [
     {"name": "Widget Standard", "hs_sku": "WID-100", "price": "12.50", "description": "Widget Standard"},
-    # Scenario 6: a rep "fixed" the price in the CRM; the ERP owns prices.
+    # A rep "fixed" the price in the CRM; the ERP owns prices.
     {"name": "Widget Pro", "hs_sku": "WID-200", "price": "22.00", "description": "Widget Pro"},
     {"name": "Gadget Plus (old name)", "hs_sku": "GAD-300", "price": "89.00", "description": "Gadget Plus"},
     {"name": "Cable 10m", "hs_sku": "CBL-010", "price": "7.25", "description": "Cable 10m"},
@@ -191,7 +191,7 @@ DEMO_OWNERS = {"jane": "9001", "tom": "9002"}
 
 # (deal, index of its company in DEMO_COMPANIES, lines: (SKU, quantity, unit price, unit discount))
 DEMO_DEALS: list[tuple[dict[str, str], int, list[tuple[str, str, str, str]]]] = [
-    # Scenario 1: closed at a negotiated price (11.99 a widget, not the 12.50 list price): becomes the ERP order.
+    # Closed at a negotiated price (11.99 a widget, not the 12.50 list price): becomes the ERP order.
     ({"dealname": "Acme - 500 widgets", "amount": "6285.00", "dealstage": "closedwon", "deal_currency_code": "USD",
       "hubspot_owner_id": "9001", "payment_terms": "Net 30"}, 2,
      [("WID-100", "500", "12.50", "0.51"), ("CBL-010", "40", "7.25", "0")]),
@@ -208,7 +208,7 @@ DEMO_DEALS: list[tuple[dict[str, str], int, list[tuple[str, str, str, str]]]] = 
       "deal_currency_code": "CHF"}, 6, []),
 ]
 
-# Scenario 2: a rep quotes 500 Widget Pro; the ERP has 200, and Acme has an invoice 90 days overdue.
+# A rep quotes 500 Widget Pro; the ERP has 200, and Acme has an invoice 90 days overdue.
 # (quote, index of its company, lines as for deals)
 DEMO_QUOTES: list[tuple[dict[str, str], int, list[tuple[str, str, str, str]]]] = [
     ({"hs_title": "Acme - 500 Widget Pro", "hs_currency": "USD", "hs_status": "DRAFT",

@@ -1,8 +1,8 @@
 """The NetSuite emulator's "demo" data set: what the ERP side of the scenarios starts from.
 
-- Scenario 7: the ERP knows one "Acme Incorporated" (its legal name) with two branch addresses.
-- Scenario 2: inventory items with stock on hand and per-price-level prices; Acme has an invoice 90 days overdue.
-- Scenario 1/3: sales orders and invoices with lines: one 90 days overdue, one paid in full, one paid in part.
+- the ERP knows one "Acme Incorporated" (its legal name) with two branch addresses.
+- inventory items with stock on hand and per-price-level prices; Acme has an invoice 90 days overdue.
+- sales orders and invoices with lines: one 90 days overdue, one paid in full, one paid in part.
 - Field template: customers carry a category, an entity status and a sales rep (two employees), and address book
   lines with default billing/shipping flags and full addresses (addr2 on Acme's headquarters).
 """
@@ -112,7 +112,7 @@ def load_demo(emulator: NetSuiteEmulator) -> None:
                     "item": [{"item": items["WID-200"], "quantity": 250, "rate": 21.6, "description": "Widget Pro"},
                              {"item": items["GAD-300"], "quantity": 10, "rate": 80.0, "description": "Gadget Plus"}]})
 
-    # Scenario 3: invoices paid in full and in part, beside the overdue one.
+    # Invoices paid in full and in part, beside the overdue one.
     support = [{"item": items["SRV-KIT"], "quantity": 2, "rate": 150.0, "description": "Service Kit"}]
     globex_order = put("salesOrder", {
         "entity": customers["globex"], "tranDate": (date.today() - timedelta(days=75)).isoformat(), "currency": "USD",

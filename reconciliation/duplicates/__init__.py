@@ -1,2 +1,2 @@
 """Duplicate detection and merging: normalisation, blocking, scoring with evidence, the review queue,
-merge with survivorship, undo, the data readiness report (issue 8)."""
+merge with survivorship, undo, the data readiness report."""

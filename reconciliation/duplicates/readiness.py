@@ -1,4 +1,4 @@
-"""The data readiness report of a mapping, for go-live on dirty data (scenario 8).
+"""The data readiness report of a mapping, for go-live on dirty data.
 
 Reads every record of both sides through the connectors (nothing is written anywhere), maps them with the
 mapping's rules (published, else the newest draft) and lists, per side: duplicates within the side (clusters

@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.apps import apps
 from django.db.models import Count, Max, Min
 from django.utils import timezone
@@ -75,11 +76,9 @@ def limit_per_minute(system: ConnectedSystem) -> float | None:
 
 def celery_queue_depth(queue: str | None = None) -> int | None:
     """Messages waiting in a Celery queue, the default one unless named (None when the broker cannot say)."""
-    from integration_hub.celery import app
-
-    queue = queue or app.conf.task_default_queue or "celery"
+    queue = queue or current_app.conf.task_default_queue or "celery"
     try:
-        with app.connection_for_read() as connection:
+        with current_app.connection_for_read() as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
             channel = connection.default_channel
             client = getattr(channel, "client", None)

@@ -17,7 +17,7 @@ def require_revops(user, *, action: str) -> None:
 
 def report_request(*, mapping, user) -> ReconciliationReport:
     """The button and the API: a report queued for a worker (the page follows its progress)."""
-    from reconciliation.health import tasks
+    from reconciliation.reports import tasks  # the tasks import these services: imported when queuing
 
     require_revops(user, action="run a reconciliation")
     if mapping.published_version_id is None:

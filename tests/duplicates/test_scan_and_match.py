@@ -18,7 +18,7 @@ ACME = {"domain": "acme.com", "phone": "(415) 555-0123", "shipping_city": "San F
 
 @pytest.fixture
 def acme_three(make_record, crm_system, erp_system):
-    """Scenario 7: the CRM has Acme three times; the ERP knows it once under its legal name."""
+    """The CRM has Acme three times; the ERP knows it once under its legal name."""
     return [
         make_record(name="Acme Inc", system=crm_system, external_id="101", **ACME),
         make_record(name="ACME, Inc.", system=crm_system, external_id="102", domain="www.acme.com",

@@ -66,7 +66,7 @@ def test_a_non_owner_edit_is_reverted_and_logged():
 
 
 def test_a_queued_non_owner_price_edit_waits_for_finance_and_never_reaches_the_erp():
-    """Scenario 6: a rep "fixes" a contract price in the CRM; prices are ERP-owned and queued for finance."""
+    """A rep "fixes" a contract price in the CRM; prices are ERP-owned and queued for finance."""
     golden = {"price": {"amount": "100.00", "currency": "EUR"}, "name": "Acme"}
     policies = [erp_owned(policy="queue", approver_role="finance"), shared()]
     crm = SideState({"price": {"amount": "90.00", "currency": "EUR"}, "name": "Acme"}, golden, TUE)
@@ -82,7 +82,7 @@ def test_a_queued_non_owner_price_edit_waits_for_finance_and_never_reaches_the_e
 
 
 def test_a_rep_price_fix_under_revert_and_log_is_undone_and_the_rep_can_see_why():
-    """Scenario 6, the other rule: the edit is reverted in the CRM and logged with the reason."""
+    """The other rule for a non-owner's edit of a price: the edit is reverted in the CRM and logged with the reason."""
     golden = {"price": {"amount": "100.00", "currency": "EUR"}}
     crm = synced(golden, price={"amount": "90.00", "currency": "EUR"})
     result = merge([erp_owned(approver_role="finance")], golden, crm=crm, erp=synced(golden))
@@ -163,7 +163,7 @@ def test_an_unknown_non_owner_policy_queues_rather_than_overwrites():
 
 @pytest.mark.parametrize("changer", ["crm", "erp"])
 def test_a_shared_address_change_reaches_the_other_side_in_the_next_sync(changer):
-    """Scenario 4: a shipping address changed on either side reaches the other."""
+    """A shipping address changed on either side reaches the other."""
     golden = {"ship_city": "Lyon", "ship_street": "1 Rue A"}
     policies = [shared("ship_city", "last_write_wins"), shared("ship_street", "last_write_wins")]
     edited = synced(golden, ship_city="Paris", ship_street="9 Rue B")
@@ -183,7 +183,7 @@ def test_both_sides_changing_a_shared_field_to_the_same_value_writes_nothing():
 
 
 def test_both_sides_renaming_a_shared_name_opens_one_conflict_and_holds_only_that_field():
-    """Scenario 5: sales renamed the account, finance corrected the legal name; the rest keeps syncing."""
+    """Sales renamed the account, finance corrected the legal name; the rest keeps syncing."""
     golden = {"name": "Acme", "phone": "+33 1", "city": "Lyon"}
     policies = [shared(), crm_owned(), shared("city", "last_write_wins")]
     crm = SideState({**golden, "name": "Acme Rocket Co", "phone": "+33 2"}, golden, MON + timedelta(hours=14))
@@ -283,7 +283,7 @@ def test_the_hubs_own_write_echoing_back_is_not_a_change():
 
 
 def test_a_retried_merge_after_a_crash_sends_the_same_writes():
-    """Scenario 12: a worker died before the writes were sent; the rerun decides exactly the same."""
+    """A worker died before the writes were sent; the rerun decides exactly the same."""
     golden = {"name": "Acme", "price": "10"}
     crm = synced(golden, name="Acme Inc", price="9")
     erp = synced(golden, price="12")
@@ -371,7 +371,7 @@ def test_a_record_linked_on_one_side_only_writes_nothing_to_the_other():
 
 
 def test_a_stopped_side_is_neither_read_nor_written():
-    """Scenario 9: the ERP stock field vanished; the field stops syncing there instead of writing stale values."""
+    """The ERP stock field vanished; the field stops syncing there instead of writing stale values."""
     golden = {"stock": "200", "name": "Acme"}
     policies = [shared("stock", "last_write_wins", stopped=frozenset({"erp"})),
                 shared("name", stopped=frozenset({"crm"}))]
@@ -453,7 +453,7 @@ def test_an_edit_made_after_the_conflict_opened_still_counts_after_settling():
 
 
 def test_a_rule_change_applies_on_the_next_merge_and_can_be_previewed():
-    """Scenario 15: RevOps moves phone ownership to the ERP; the same data previews differently."""
+    """RevOps moves phone ownership to the ERP; the same data previews differently."""
     golden = {"phone": "+33 1"}
     crm, erp = synced(golden, phone="+33 2"), synced(golden)
     before = merge([shared("phone", "last_write_wins")], golden, crm=crm, erp=erp)

@@ -327,7 +327,7 @@ def test_a_crm_quote_becomes_an_erp_estimate_and_its_number_and_status_come_back
 
 
 def test_the_rep_sees_stock_prices_and_the_customers_overdue_balance_before_quoting(q2c, emulators):
-    """Scenario 2: 500 Widget Pro quoted; the ERP has 200, prices by level, and Acme is 90 days overdue."""
+    """500 Widget Pro quoted; the ERP has 200, prices by level, and Acme is 90 days overdue."""
     hubspot, _ = emulators
     crm = q2c["item"].crm_system
     widget_pro = hubspot.store.table("products")[product(crm, "WID-200")]["properties"]

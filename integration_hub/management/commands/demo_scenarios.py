@@ -47,13 +47,13 @@ class Command(BaseCommand):
 
         self.stdout.write("Editing the sandboxes:")
         edit(crm, "companies", linked(crm, "account", name="Initech LLC"), {"address": "4120 Freidrich Lane"},
-             "scenario 4: sales moved Initech's shipping address in the CRM")
+             "sales moved Initech's shipping address in the CRM")
         edit(crm, "companies", linked(crm, "account", name="Globex Corporation"), {"name": "Globex (Sales East)"},
-             "scenario 5: sales renamed Globex in the CRM ...")
+             "sales renamed Globex in the CRM ...")
         edit(erp, "customer", linked(erp, "account", name="Globex Corporation"), {"companyName": "Globex Corp."},
              "           ... and finance corrected its legal name in the ERP")
         edit(crm, "products", linked(crm, "price", sku="WID-100"), {"price": "11.00"},
-             "scenario 6: a rep 'fixed' the Widget Standard price in the CRM")
+             "a rep 'fixed' the Widget Standard price in the CRM")
         edit(crm, "companies", linked(crm, "account", name="Stark Industries"), {"erp_customer_number": "STARK-1"},
              "a rep typed a customer number of their own for Stark in the CRM (the ERP owns it)")
         edit(crm, "contacts", linked(crm, "contact", email="hank@globex.example"), {"lastname": ""},
@@ -61,14 +61,14 @@ class Command(BaseCommand):
         if ObjectMapping.objects.filter(crm_system=crm, erp_system=erp, entity_type__in=["deal", "invoice"],
                                         is_enabled=True).count() == 2:
             edit(crm, "deals", linked(crm, "deal", name="Globex annual supply"), {"dealstage": "closedwon"},
-                 "scenario 1: a rep closed the Globex deal at its negotiated prices (no one re-keys the order)")
+                 "a rep closed the Globex deal at its negotiated prices (no one re-keys the order)")
             with connector_session(erp) as connector:
                 [paid] = connector.upsert_many("customerPayment", [{
                     "customer": {"externalId": "CUST-1001"}, "payment": 1000.0,
                     "apply": [{"doc": {"externalId": "INV-DEMO-3"}, "amount": 1000.0}]}], None)
             if not paid.ok:
-                raise CommandError(f"scenario 3: {paid.error.message}")
-            self.stdout.write("  scenario 3: finance recorded a payment of 1000.00 USD on Acme's invoice in the ERP")
+                raise CommandError(f"{paid.error.message}")
+            self.stdout.write("  finance recorded a payment of 1000.00 USD on Acme's invoice in the ERP")
         self.stdout.write(self.style.SUCCESS(
             "Done. The next sync of accounts, prices and contacts shows the address flowing, a name conflict, "
             "a price held for finance, a blocked edit and a held contact to replay once its name is back; the next "

@@ -6,7 +6,7 @@ from tqdm import tqdm
 
 from integration_hub.records.models import EntityType
 from mapping.models import ObjectMapping
-from reconciliation.health import tasks
+from reconciliation.reports import tasks
 from reconciliation.reports.models import ReportStatus, ReportTrigger
 from reconciliation.reports.reconcile import report_create, report_run
 
