@@ -44,9 +44,11 @@ run: demo
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 test: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports  # the layers of docs/architecture.md (.importlinter)
 	$(BIN)/python manage.py makemigrations --check --dry-run --verbosity 1
 	$(BIN)/python -m pytest
 
