@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from integration_hub.records.matching import key_digest
 from integration_hub.records.models import Record, RecordLink
 from mapping.models import RuleSetVersion, SystemOfRecord
 from mapping.paths import compile_path
@@ -125,13 +126,6 @@ def vendor_fields(remote) -> dict[str, Any]:
     return remote.fields
 
 
-def _match_value(values: dict, key: str) -> tuple | None:
-    parts = [values.get(part) for part in key.split("+")]
-    if any(p in (None, "") for p in parts):
-        return None
-    return tuple(str(p).casefold() if isinstance(p, str) else str(p) for p in parts)
-
-
 def _scan(mapping, side: str, system, obj: str, mapper, limit: int, paths: list[str]) -> dict[str, Any]:
     """Read one side's records through its connector and map them with the draft."""
     from connectors.services import connector_session
@@ -161,7 +155,8 @@ def _scan(mapping, side: str, system, obj: str, mapper, limit: int, paths: list[
 
 
 def _pairs(mapping, crm: dict[str, dict], erp: dict[str, dict]) -> list[tuple[str, str]]:
-    """Pair records by the hub's links first, then by the mapping's match keys in order."""
+    """Pair records by the hub's links first, then by the mapping's match keys in order, compared as the sync
+    compares them (records.matching.key_digest: exact values), so the preview pairs only what the sync will link."""
     pairs: list[tuple[str, str]] = []
     taken_crm: set[str] = set()
     taken_erp: set[str] = set()
@@ -177,12 +172,12 @@ def _pairs(mapping, crm: dict[str, dict], erp: dict[str, dict]) -> list[tuple[st
             taken_crm.add(c)
             taken_erp.add(e)
     for key in mapping.match_keys:
-        index: dict[tuple, str] = {}
+        index: dict[str, str] = {}
         for external_id, values in erp.items():
-            if external_id not in taken_erp and (value := _match_value(values, key)) is not None:
+            if external_id not in taken_erp and (value := key_digest(key, values)) is not None:
                 index.setdefault(value, external_id)
         for external_id, values in crm.items():
-            if external_id in taken_crm or (value := _match_value(values, key)) is None:
+            if external_id in taken_crm or (value := key_digest(key, values)) is None:
                 continue
             partner = index.pop(value, None)
             if partner and partner not in taken_erp:

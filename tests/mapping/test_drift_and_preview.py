@@ -150,3 +150,17 @@ def test_revops_installs_the_template_from_the_mappings_page(client, revops_user
     page = client.post("/mappings/install-template/", {"crm_system": crm.pk, "erp_system": erp.pk}, follow=True)
     assert "Default template installed: 7 mappings" in page.content.decode()
     assert crm.crm_mappings.count() == 7
+
+
+@pytest.mark.django_db
+def test_the_preview_pairs_by_match_keys_exactly_as_the_sync_links():
+    """The sync links by exact key values (records.matching); the preview once casefolded names and paired
+    records the sync would then not link. It pairs only what the sync will link now."""
+    from types import SimpleNamespace
+
+    from mapping.preview import _pairs
+
+    mapping = SimpleNamespace(entity_type="contact", crm_system_id=1, erp_system_id=2, match_keys=["email"])
+    crm = {"c1": {"email": "Ann@Example.com"}, "c2": {"email": "bob@example.com"}, "c3": {"email": ""}}
+    erp = {"e1": {"email": "ann@example.com"}, "e2": {"email": "bob@example.com"}, "e3": {"email": ""}}
+    assert _pairs(mapping, crm, erp) == [("c2", "e2")]
