@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from django.conf import settings
+
 
 def url_host(url: str) -> str:
     """The host of a URL, lower-case, without brackets or port ("" when there is none)."""
@@ -31,8 +33,6 @@ def host_matches(host: str, patterns: Iterable[str]) -> bool:
 
 def operator_allowed_hosts() -> tuple[str, ...]:
     """The hosts allowed in settings beside every vendor's own (read at call time: tests and deployments set it)."""
-    from django.conf import settings
-
     return tuple(getattr(settings, "CONNECTOR_ALLOWED_HOSTS", ()))
 
 

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
+from connectors import hosts, registry
+from connectors.base import ConnectorError, RateLimit
 from integration_hub.kernel.audit import audited_history
 from integration_hub.kernel.crypto import EncryptedJSONField
 
@@ -39,8 +41,6 @@ class AuthStatus(models.TextChoices):
 
 
 def validate_rate_limit(value: str) -> None:
-    from connectors.base import RateLimit
-
     if value and value != "off":
         try:
             limit = RateLimit.parse(value)
@@ -89,9 +89,6 @@ class ConnectedSystem(models.Model):
         return bool(self.credentials)
 
     def clean(self) -> None:
-        from connectors import hosts, registry
-        from connectors.base import ConnectorError
-
         if not (self.base_url and self.vendor):
             return
         try:

@@ -16,17 +16,17 @@ from django_celery_beat.models import ClockedSchedule, CrontabSchedule, Interval
 from django_celery_results import admin as results_admin
 from django_celery_results.models import GroupResult, TaskResult
 
+from integration_hub.schedules import DAILY_SCHEDULES, DEFAULT_SCHEDULES
+from mapping.models import ObjectMapping
+from reconciliation.duplicates.schedules import SCHEDULES as DUPLICATE_SCHEDULES
+from reconciliation.health.schedules import HEALTH_SCHEDULES
+
 # What a RevOps admin may change on one of the product's own schedules: whether and when it runs.
 TIMING_FIELDS = ("enabled", "interval", "crontab", "start_time")
 
 
 def product_schedules() -> Q:
     """The hub's own schedules: each mapping's sync, and the schedules the apps create (by name and task)."""
-    from integration_hub.schedules import DAILY_SCHEDULES, DEFAULT_SCHEDULES
-    from mapping.models import ObjectMapping
-    from reconciliation.duplicates.schedules import SCHEDULES as DUPLICATE_SCHEDULES
-    from reconciliation.health.schedules import HEALTH_SCHEDULES
-
     own = Q(pk__in=ObjectMapping.objects.filter(periodic_task__isnull=False).values("periodic_task"))
     for table in (DEFAULT_SCHEDULES, DAILY_SCHEDULES, HEALTH_SCHEDULES, DUPLICATE_SCHEDULES):
         for name, spec in table.items():

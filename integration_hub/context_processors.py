@@ -1,5 +1,6 @@
 """Navigation shown on every page, filtered by what the signed-in user may open."""
 from integration_hub.kernel import roles
+from reconciliation.conflicts.selectors import badge_count
 
 NAV = (
     ("records:list", "Records"),
@@ -17,7 +18,6 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from reconciliation.conflicts.selectors import badge_count
 
     return {
         "nav_items": NAV,

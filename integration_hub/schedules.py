@@ -1,6 +1,9 @@
 """The hub's own periodic tasks, kept in django-celery-beat (editable in the admin), defined here once."""
 from __future__ import annotations
 
+from django.conf import settings
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
 # name -> (task, every N minutes, description)
 DEFAULT_SCHEDULES = {
     # Catches renamed/removed vendor fields within the hour (the renamed stock field).
@@ -22,9 +25,6 @@ DAILY_SCHEDULES = {
 
 def ensure_default_schedules(**kwargs) -> None:
     """Create the default schedules if missing; never overwrite what an admin changed."""
-    from django.conf import settings
-    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
-
     for name, (task, minutes, description) in DEFAULT_SCHEDULES.items():
         if PeriodicTask.objects.filter(name=name).exists():
             continue

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from mapping.validation import validate
+
 SPEC_KEYS = frozenset({"from", "map", "default"})
 
 
@@ -112,8 +114,6 @@ def rule_problems(defaults: Mapping[str, Any] | None, rules: Iterable[Any], crm_
                   crm_options: Mapping[str, list[str]] | None = None) -> list[str]:
     """Why the defaults do not fit these rules (FieldRule rows) and, when given, what the CRM describes
     (`crm_options`: vendor field -> its options; `crm_mapper`: the rules compiled for the CRM side)."""
-    from mapping.validation import validate
-
     by_field = {rule.field: rule for rule in rules}
     problems = []
     for field, spec in (defaults or {}).items():

@@ -11,6 +11,8 @@ from django.urls import reverse
 
 from integration_hub.kernel.audit import audited_history
 from integration_hub.records.models import EntityType
+from mapping.create_defaults import describe, shape_problems
+from mapping.default_template import TEMPLATE
 from mapping.types import FieldType
 
 
@@ -123,8 +125,6 @@ class ObjectMapping(models.Model):
         return reverse("mapping:detail", args=[self.pk])
 
     def erp_create_defaults_described(self) -> list[str]:
-        from mapping.create_defaults import describe
-
         return describe(self.erp_create_defaults)
 
     @classmethod
@@ -148,7 +148,6 @@ class ObjectMapping(models.Model):
             creates_on_trigger = getattr(self, f"{side}_creates") == CreatePolicy.ON_TRIGGER
             if creates_on_trigger and not getattr(self, f"{side}_create_trigger"):
                 raise ValidationError({f"{side}_create_trigger": "Say which trigger creates records."})
-        from mapping.create_defaults import shape_problems
 
         if problems := shape_problems(self.erp_create_defaults):
             raise ValidationError({"erp_create_defaults": problems})
@@ -158,8 +157,6 @@ class ObjectMapping(models.Model):
     def unknown_match_fields(self) -> list[str]:
         """Parts of the match keys that name no field of this mapping's rules (any version) nor of the
         template's rules for its entity: the sync would find no value to match on."""
-        from mapping.default_template import TEMPLATE
-
         known = {rule["field"] for rule in TEMPLATE.get(self.entity_type, {}).get("rules", [])}
         if self.pk:
             known |= set(FieldRule.objects.filter(version__mapping_id=self.pk).values_list("field", flat=True))
@@ -311,7 +308,7 @@ class FieldRule(models.Model):
         return [p.strip() for p in self.erp_path.split(",") if p.strip()]
 
     def clean(self) -> None:
-        from mapping.rule_checks import rule_problems
+        from mapping.rule_checks import rule_problems  # rule_checks reads these models: imported when used
 
         problems = rule_problems(self)
         if problems:

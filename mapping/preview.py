@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from connectors.services import connector_session
 from integration_hub.records.matching import key_digest
 from integration_hub.records.models import Record, RecordLink
 from mapping.models import RuleSetVersion, SystemOfRecord
@@ -128,8 +129,6 @@ def vendor_fields(remote) -> dict[str, Any]:
 
 def _scan(mapping, side: str, system, obj: str, mapper, limit: int, paths: list[str]) -> dict[str, Any]:
     """Read one side's records through its connector and map them with the draft."""
-    from connectors.services import connector_session
-
     out = {"scanned": 0, "truncated": False, "invalid": 0, "invalid_fields": Counter(), "invalid_samples": [],
            "records": {}, "error": ""}
     try:

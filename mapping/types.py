@@ -24,6 +24,8 @@ from decimal import Context, Decimal
 from enum import StrEnum
 from typing import Any
 
+import pycountry
+
 
 class FieldType(StrEnum):
     """The type of a canonical field; decides its canonical value form."""
@@ -217,8 +219,6 @@ def currency_codes() -> frozenset[str]:
     """ISO 4217 currency codes (from pycountry, loaded once)."""
     global _currency_codes
     if _currency_codes is None:
-        import pycountry
-
         _currency_codes = frozenset(currency.alpha_3 for currency in pycountry.currencies)
     return _currency_codes
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
+from re import _parser
 from typing import Any
 
 from mapping.types import FieldType, MappingError, TransformError, canonicalise, parse_decimal, show
@@ -63,8 +64,6 @@ def _ambiguous_repeat(items: Any) -> bool:
 
 def _catastrophic(pattern: str) -> bool:
     try:
-        from re import _parser
-
         return _ambiguous_repeat(_parser.parse(pattern))
     except Exception:  # the private parser moved: skip the heuristic rather than refuse every pattern
         return False

@@ -6,6 +6,7 @@ import unicodedata
 from functools import lru_cache
 
 import phonenumbers
+import pycountry
 from phonenumbers import PhoneMetadata
 
 # Names people type that ISO 3166 does not list (or lists only in an official long form).
@@ -41,8 +42,6 @@ def normalise_name(text: str) -> str:
 @lru_cache(maxsize=1)
 def country_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """(lookup: normalised name/code -> alpha-2, alpha-2 -> display name, alpha-2 -> alpha-3)."""
-    import pycountry
-
     lookup: dict[str, str] = {}
     names: dict[str, str] = {}
     alpha3: dict[str, str] = {}
@@ -64,8 +63,6 @@ def country_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
 @lru_cache(maxsize=1)
 def exact_country_names() -> dict[str, str]:
     """Names and codes exactly as ISO writes them -> alpha-2 (skips normalising the common case)."""
-    import pycountry
-
     exact = {}
     for country in pycountry.countries:
         for text in (country.name, getattr(country, "common_name", None), country.alpha_2, country.alpha_3):

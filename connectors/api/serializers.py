@@ -2,6 +2,7 @@
 from rest_framework import serializers
 
 from connectors.models import ConnectedSystem
+from connectors.services import system_save
 from integration_hub.kernel.serializers import ModelValidatedSerializer
 
 
@@ -26,8 +27,6 @@ class ConnectedSystemSerializer(ModelValidatedSerializer):
 
     def update(self, instance, validated_data):
         """Saved by the service: a new base URL or vendor without new credentials clears the stored ones."""
-        from connectors.services import system_save
-
         credentials = validated_data.pop("credentials", None)
         for name, value in validated_data.items():
             setattr(instance, name, value)

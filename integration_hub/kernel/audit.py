@@ -15,8 +15,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
+from simple_history.utils import get_change_reason_from_object
+
+from integration_hub.kernel.bulk import insert_rows
 
 SYSTEM_ACTOR = "system"
 
@@ -120,11 +124,6 @@ def connect_signals() -> None:
 def bulk_history(model: type[models.Model], instances, *, update: bool, reason: str = "") -> None:
     """History rows for a bulk create or update, stamped exactly as a single save would be (actor,
     user, reason, correlation id): speed never costs the audit."""
-    from django.utils import timezone
-    from simple_history.utils import get_change_reason_from_object
-
-    from integration_hub.kernel.bulk import insert_rows
-
     if not instances:
         return
     ctx = current()

@@ -6,6 +6,7 @@ can do anything.
 """
 from __future__ import annotations
 
+from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 REVOPS_ADMIN = "RevOps admin"
@@ -44,8 +45,6 @@ def sync_roles(Group, Permission) -> None:
 
 
 def sync_roles_after_migrate(sender, **kwargs) -> None:
-    from django.contrib.auth.models import Group, Permission
-
     if sender.label == "hub" or sender.label in HUB_APPS:
         sync_roles(Group, Permission)
 

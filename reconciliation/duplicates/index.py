@@ -1,7 +1,11 @@
 """The blocking index of golden records (``BlockingKey``): kept in step on every save, rebuilt by a scan."""
 from __future__ import annotations
 
+from django.db import transaction
+
+from integration_hub.kernel.bulk import insert_rows
 from reconciliation.duplicates import blocking, scoring
+from reconciliation.duplicates.models import BlockingKey
 
 
 def keys_for(entity_type: str, values: dict) -> set[str]:
@@ -41,8 +45,6 @@ def keys_and_reads(entity_type: str, values: dict) -> tuple[set[str], set[str]]:
 
 def index_record(record) -> None:
     """Refresh one record's keys (one read; writes only what changed)."""
-    from reconciliation.duplicates.models import BlockingKey
-
     if record.entity_type not in scoring.PROFILES:
         return
     wanted = keys_for(record.entity_type, record.values)
@@ -55,8 +57,6 @@ def store_keys(entity_type: str, wanted: dict[int, set[str]], existing: dict[int
     """Make the index hold exactly ``wanted`` for these records, a batch of records at a time (memory stays
     flat on a first scan of a large import); returns (added, removed). ``new``: records created in the current
     transaction, which no other writer can have keyed (their keys are copied in without a conflict check)."""
-    from reconciliation.duplicates.models import BlockingKey
-
     ids = list(wanted)
     added_total = removed_total = 0
     for start in range(0, len(ids), batch):
@@ -75,11 +75,6 @@ def store_keys(entity_type: str, wanted: dict[int, set[str]], existing: dict[int
 
 def _write_keys(entity_type: str, wanted: dict[int, set[str]], have_by_id: dict[int, set[str]],
                 batch: int, *, new: bool = False) -> tuple[int, int]:
-    from django.db import transaction
-
-    from integration_hub.kernel.bulk import insert_rows
-    from reconciliation.duplicates.models import BlockingKey
-
     added: list[tuple[int, str, str]] = []
     removed = 0
     with transaction.atomic():

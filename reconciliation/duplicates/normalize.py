@@ -11,6 +11,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import phonenumbers
+import pycountry
+
 # Legal-form suffixes, as tokens after dots are dropped ("B.V." -> "bv", "S.A." -> "sa"). Removed from the
 # end of a company name only (never from the middle: "Co-op Bank" keeps its "co").
 LEGAL_FORMS = frozenset({
@@ -222,7 +225,6 @@ def phone(value, region: str = "US") -> str:
         if 8 <= len(digits) <= 15 and digits[0] != "0":
             return "+" + digits
         return ""
-    import phonenumbers
 
     try:
         parsed = phonenumbers.parse(raw, region)
@@ -268,7 +270,6 @@ def country(value) -> str:
         return ""
     if len(raw) == 2 and raw.isalpha():
         return raw.upper()
-    import pycountry
 
     known = {"usa": "US", "united states of america": "US", "uk": "GB", "great britain": "GB",
              "england": "GB", "deutschland": "DE", "holland": "NL", "the netherlands": "NL"}

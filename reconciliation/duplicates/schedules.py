@@ -1,6 +1,10 @@
 """This app's periodic tasks, kept in django-celery-beat (editable in the admin), created once."""
 from __future__ import annotations
 
+import json
+
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
 # name -> (task, every N minutes, description)
 SCHEDULES = {
     # A nightly-ish full scan per entity finds duplicates that arrived in bulk or changed together.
@@ -16,9 +20,7 @@ def ensure_schedules(sender=None, **kwargs) -> None:
     """Create the schedules if missing; never overwrite what an admin changed."""
     if sender is not None and getattr(sender, "label", "") != "duplicates":
         return
-    import json
 
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     for name, (task, minutes, entity) in SCHEDULES.items():
         if PeriodicTask.objects.filter(name=name).exists():

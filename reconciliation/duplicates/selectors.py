@@ -9,7 +9,7 @@ from django.db.models import F, QuerySet
 from integration_hub.records import selectors as hub_selectors
 from integration_hub.records.models import Record, RecordLink
 from reconciliation.duplicates import services
-from reconciliation.duplicates.models import CandidateStatus, DuplicateCandidate
+from reconciliation.duplicates.models import CandidateStatus, DuplicateCandidate, MergeStatus
 
 
 def candidates_queue() -> QuerySet[DuplicateCandidate]:
@@ -98,8 +98,6 @@ def _default_survivor(records: list[Record], links: dict[int, list[RecordLink]])
 
 def absorbed_into(record: Record) -> list[Record]:
     """Records merged into ``record`` by merges not undone."""
-    from reconciliation.duplicates.models import MergeStatus
-
     return list(Record.objects.filter(merges_absorbed__survivor=record, merges_absorbed__status=MergeStatus.DONE)
                 .distinct().order_by("pk"))
 

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from django.db.models.signals import post_migrate, post_save
 
+from integration_hub.records.models import Record
+from integration_hub.records.services import records_written
+from reconciliation.duplicates import index, schedules
+
 
 def _record_saved(sender, instance, raw=False, **kwargs) -> None:
     if raw:
         return
-    from reconciliation.duplicates import index
 
     index.index_record(instance)
 
@@ -16,8 +19,6 @@ def _records_written(sender, records, created=False, changed=None, **kwargs) -> 
     """Records the sync wrote in bulk: their keys in one pass (new records have none to compare with). An
     updated record whose changed fields its keys never read keeps the keys it has (`changed`: record id ->
     field names, when the sender knows them)."""
-    from reconciliation.duplicates import index
-
     by_entity: dict[str, list] = {}
     for record in records:
         by_entity.setdefault(record.entity_type, []).append(record)
@@ -32,10 +33,6 @@ def _records_written(sender, records, created=False, changed=None, **kwargs) -> 
 
 
 def connect() -> None:
-    from integration_hub.records.models import Record
-    from integration_hub.records.services import records_written
-    from reconciliation.duplicates import schedules
-
     post_save.connect(_record_saved, sender=Record, dispatch_uid="duplicates-blocking-index")
     records_written.connect(_records_written, sender=Record, dispatch_uid="duplicates-blocking-index-bulk")
     post_migrate.connect(schedules.ensure_schedules, dispatch_uid="duplicates-schedules")

@@ -5,13 +5,13 @@ from celery import shared_task
 
 from integration_hub.kernel import audit
 from integration_hub.kernel.task_policy import RETRY_POLICY
+from reconciliation.duplicates import readiness, services
+from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
 
 
 @shared_task(**RETRY_POLICY)
 def scan_duplicates(entity_type: str) -> dict:
     """A full duplicate scan of one entity (scheduled daily per entity; also queued from the queue page)."""
-    from reconciliation.duplicates import services
-
     with audit.acting_as("duplicate-scan", reason=f"scheduled duplicate scan of {entity_type}s"):
         summary = services.duplicates_scan(entity_type=entity_type)
     return {"records": summary.records, "clusters": summary.clusters, "created": summary.created,
@@ -21,8 +21,6 @@ def scan_duplicates(entity_type: str) -> dict:
 @shared_task(**RETRY_POLICY)
 def dispatch_merge_effects() -> dict:
     """Send due vendor merge calls (every minute, and right after a merge)."""
-    from reconciliation.duplicates import services
-
     with audit.acting_as("duplicates:merge-effects", reason="vendor merge calls"):
         return services.merge_effects_dispatch()
 
@@ -30,9 +28,6 @@ def dispatch_merge_effects() -> dict:
 @shared_task(**RETRY_POLICY)
 def build_readiness_report(report_id: int) -> str:
     """Build a readiness report a RevOps admin asked for (reads both systems whole; writes nothing there)."""
-    from reconciliation.duplicates import readiness
-    from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
-
     stored = ReadinessReport.objects.select_related("mapping").get(pk=report_id)
     if stored.status == ReadinessStatus.BUILDING:
         readiness.readiness_complete(stored)

@@ -17,11 +17,14 @@ from django.utils import timezone
 
 from connectors.base import RateLimit
 from connectors.models import AuthStatus, ConnectedSystem
+from connectors.registry import connector_class
 from connectors.usage import calls_per_minute
 from integration_hub.records.models import RecordLink
 from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent, SyncRun, SyncStatus
 from mapping.models import Cadence, DriftFinding, ObjectMapping
 from reconciliation.conflicts.models import Conflict, ConflictStatus
+from reconciliation.health.models import MetricSample
+from reconciliation.reports.models import ReconciliationReport, ReportStatus
 
 WINDOW_MINUTES = 60
 ERROR_CLASSES = ("validation", "auth", "rate_limit", "timeout", "server")
@@ -62,8 +65,6 @@ def cadence_seconds(mapping: ObjectMapping) -> int:
 
 def limit_per_minute(system: ConnectedSystem) -> float | None:
     """The client-side rate limit (the vendor's, unless set on the system) as calls per minute."""
-    from connectors.registry import connector_class
-
     if system.rate_limit == "off":
         return None
     try:
@@ -261,8 +262,6 @@ def snapshot(*, now: datetime | None = None, window_minutes: int = WINDOW_MINUTE
 
 def _latest_reports():
     """Each mapping's latest successful reconciliation report."""
-    from reconciliation.reports.models import ReconciliationReport, ReportStatus
-
     seen = set()
     for report in ReconciliationReport.objects.filter(status=ReportStatus.SUCCEEDED).only(
             "mapping_id", "consistency_score", "created_at").order_by("-created_at")[:500]:
@@ -343,8 +342,6 @@ def metric_values(snapshot_data: dict, metric: str, *, weekly_p99: dict[str, flo
 
 def weekly_p99_normal(*, now: datetime | None = None) -> dict[str, float]:
     """Each mapping's normal p99 latency: the median of the p99s sampled over the last seven days."""
-    from reconciliation.health.models import MetricSample
-
     now = now or timezone.now()
     values: dict[str, list[float]] = defaultdict(list)
     for data in MetricSample.objects.filter(taken_at__gte=now - timedelta(days=7), taken_at__lt=now).values_list(
@@ -357,14 +354,10 @@ def weekly_p99_normal(*, now: datetime | None = None) -> dict[str, float]:
 
 def sample_record(*, data: dict | None = None, now: datetime | None = None):
     """Keep a snapshot for the charts (and the weekly latency normal)."""
-    from reconciliation.health.models import MetricSample
-
     data = data or snapshot(now=now)
     return MetricSample.objects.create(taken_at=now or timezone.now(), data=data)
 
 
 def samples_since(since: datetime) -> list:
-    from reconciliation.health.models import MetricSample
-
     return list(MetricSample.objects.filter(taken_at__gte=since).order_by("taken_at").values_list("taken_at", "data"))
 

@@ -1,6 +1,10 @@
 """The health app's periodic tasks (django-celery-beat, editable in the admin) and default alert rules."""
 from __future__ import annotations
 
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from reconciliation.health.alerts import ensure_default_rules
+
 # name -> (task, every N minutes, description)
 HEALTH_SCHEDULES = {
     # Samples the health figures for the charts and checks the alert rules: an expired token, a stuck outbox
@@ -14,10 +18,6 @@ HEALTH_SCHEDULES = {
 
 def ensure_health_schedules(**kwargs) -> None:
     """Create the schedules and default alert rules if missing; never overwrite what an admin changed."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
-    from reconciliation.health.alerts import ensure_default_rules
-
     for name, (task, minutes, description) in HEALTH_SCHEDULES.items():
         if PeriodicTask.objects.filter(name=name).exists():
             continue

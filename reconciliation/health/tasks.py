@@ -4,11 +4,10 @@ from __future__ import annotations
 from celery import shared_task
 
 from integration_hub.kernel.task_policy import RETRY_POLICY
+from reconciliation.health import services
 
 
 @shared_task(**RETRY_POLICY)
 def health_check() -> dict:
     """Every five minutes: auth checks, a health sample, the alert rules."""
-    from reconciliation.health import services
-
     return services.health_check()

@@ -1,5 +1,6 @@
 """FilterSets shared by the reconciliation pages and the API."""
 import django_filters
+from django.db.models import Q
 
 from mapping.models import ObjectMapping
 from reconciliation.reports.models import ItemKind, ReconciliationReport, ReportItem, ReportStatus
@@ -24,6 +25,4 @@ class ReportItemFilterSet(django_filters.FilterSet):
         fields = ["kind", "field", "external_id"]
 
     def by_external_id(self, queryset, name, value):
-        from django.db.models import Q
-
         return queryset.filter(Q(crm_id=value) | Q(erp_id=value)) if value else queryset

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from mapping.models import ObjectMapping
 from reconciliation.reports.models import ReconciliationReport, ReportStatus
 
 
@@ -15,8 +16,6 @@ def reports_for_list() -> QuerySet[ReconciliationReport]:
 
 def latest_reports() -> list[ReconciliationReport]:
     """Each mapping's latest report (any status), newest mapping first."""
-    from mapping.models import ObjectMapping
-
     out = []
     for mapping in ObjectMapping.objects.filter(published_version__isnull=False).order_by("entity_type"):
         report = mapping.reports.order_by("-created_at").first()

@@ -5,7 +5,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from integration_hub.kernel import roles
+from integration_hub.sync.engine import sync_run_for_ids
 from integration_hub.sync.models import SyncRun, SyncTrigger
+from integration_hub.sync.tasks import dispatch_outbox
+from mapping.models import ObjectMapping
 from reconciliation.reports.models import ReconciliationReport, ReportItem, ReportStatus, ReportTrigger
 from reconciliation.reports.reconcile import report_create, report_run
 
@@ -29,8 +32,6 @@ def report_request(*, mapping, user) -> ReconciliationReport:
 
 def reconcile_all(*, trigger: str = ReportTrigger.SCHEDULE) -> list[ReconciliationReport]:
     """Every enabled mapping with published rules, one after the other."""
-    from mapping.models import ObjectMapping
-
     done = []
     for mapping in ObjectMapping.objects.filter(is_enabled=True, published_version__isnull=False):
         done.append(report_run(report=report_create(mapping=mapping, trigger=trigger)))
@@ -40,9 +41,6 @@ def reconcile_all(*, trigger: str = ReportTrigger.SCHEDULE) -> list[Reconciliati
 def item_resync(*, item: ReportItem, user) -> SyncRun:
     """"Re-sync this record": re-read it from both systems by id and merge it (the owner's value flows, a
     non-owner's edit is put back or queued), then send the writes."""
-    from integration_hub.sync.engine import sync_run_for_ids
-    from integration_hub.sync.tasks import dispatch_outbox
-
     require_revops(user, action="re-sync records")
     ids = {side: [value] for side, value in (("crm", item.crm_id), ("erp", item.erp_id)) if value}
     if not ids:

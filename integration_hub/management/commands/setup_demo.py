@@ -8,11 +8,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from connectors.sandbox.demo import demo_emulators_running, register_demo_systems
 from integration_hub.kernel import audit, roles
+from integration_hub.sync import engine, outbox
+from integration_hub.sync.models import SyncRun
+from mapping import services as mapping_services
+from mapping.models import ObjectMapping
+from mapping.services import mapping_sync_schedule
 
 DEMO_USERS = (
     # username, role group (None = superuser), environment variable for the password
@@ -59,9 +65,6 @@ class Command(BaseCommand):
 
     def _install_template(self, crm, erp) -> None:
         """Install the default HubSpot ↔ NetSuite template and publish it, as the demo's RevOps and finance."""
-        from mapping import services as mapping_services
-        from mapping.models import ObjectMapping
-
         User = get_user_model()
         revops = User.objects.filter(groups__name=roles.REVOPS_ADMIN).first()
         finance = User.objects.filter(groups__name=roles.FINANCE_APPROVER).first()
@@ -94,8 +97,6 @@ class Command(BaseCommand):
     def _enable_documents(self, mappings) -> None:
         """Quote to cash in the demo: the sandboxes have the items linked by the first sync and NetSuite's discount
         column, so the quote, deal and invoice mappings (installed switched off) are switched on."""
-        from mapping.models import ObjectMapping
-
         for mapping in ObjectMapping.objects.filter(pk__in=[m.pk for m in mappings], is_enabled=False,
                                                     entity_type__in=DOCUMENT_MAPPINGS,
                                                     published_version__isnull=False):
@@ -107,13 +108,6 @@ class Command(BaseCommand):
         """Sync the demo's enabled mappings once, so the hub shows linked records from the start; then play the
         demo scenarios in the sandboxes, so the first scheduled sync (every DEMO_SYNC_MINUTES) shows a conflict,
         a blocked edit and a held record to replay."""
-        from django.core.management import call_command
-
-        from integration_hub.sync import engine, outbox
-        from integration_hub.sync.models import SyncRun
-        from mapping.models import ObjectMapping
-        from mapping.services import mapping_sync_schedule
-
         if SyncRun.objects.exists():
             return
         mappings = list(ObjectMapping.objects.filter(is_enabled=True, published_version__isnull=False).order_by("id"))

@@ -6,6 +6,7 @@ from integration_hub.records.api.serializers import RecordLinkSerializer
 from integration_hub.records.models import Record
 from reconciliation.duplicates import services
 from reconciliation.duplicates.models import DuplicateCandidate, DuplicatePair, Merge, MergeEffect
+from reconciliation.duplicates.selectors import _default_survivor
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -64,7 +65,6 @@ class CandidateDetailSerializer(CandidateSerializer):
         records = list(obj.records.all())
         if obj.is_incoming or not records:
             return {}
-        from reconciliation.duplicates.selectors import _default_survivor
 
         survivor = _default_survivor(records, {})
         choices = services.survivorship_defaults(records=records, survivor=survivor)
