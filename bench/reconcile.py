@@ -107,7 +107,6 @@ def install_stand_ins(plan: Plan) -> None:
     from connectors.base import FieldInfo, Page, RemoteRecord
     from connectors.hubspot import HubSpotConnector
     from connectors.netsuite import NetSuiteConnector
-    from reconciliation.reports import vendor_queries
 
     def compiled_account():
         from integration_hub.sync.rules import compile_mapping
@@ -117,6 +116,7 @@ def install_stand_ins(plan: Plan) -> None:
 
     class StandIn:
         side = ""
+        count_query = "stand-in count query"
 
         def _numbers(self) -> list[int]:
             numbers = [i for i in range(plan.linked) if not (self.side == "erp" and i in plan.deleted_in_erp)]
@@ -150,6 +150,9 @@ def install_stand_ins(plan: Plan) -> None:
             compiled = compiled_account()
             return [FieldInfo(path.split(".")[0], path.split(".")[0], "string") for path in compiled.paths[self.side]]
 
+        def count(self, object):
+            return plan.linked + plan.unlinked_crm if self.side == "crm" else plan.linked - len(plan.deleted_in_erp)
+
         def check_auth(self):
             from connectors.base import AuthCheck
 
@@ -162,9 +165,6 @@ def install_stand_ins(plan: Plan) -> None:
         side = "erp"
 
     registry._CONNECTORS["hubspot"], registry._CONNECTORS["netsuite"] = CRM, ERP
-    vendor_queries.COUNTERS["hubspot"] = (lambda c, o: plan.linked + plan.unlinked_crm, "stand-in count query")
-    vendor_queries.COUNTERS["netsuite"] = (lambda c, o: plan.linked - len(plan.deleted_in_erp),
-                                           "stand-in count query")
 
 
 def seed(plan: Plan) -> None:

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from connectors import hosts
+
 if TYPE_CHECKING:
     import requests
 
@@ -181,6 +183,16 @@ class FieldInfo:
 
 
 @dataclass(slots=True, frozen=True)
+class Deactivation:
+    """How a vendor retires a record it cannot merge (a duplicate merged away in the hub) and brings it back: one
+    field, set to `inactive`, then to `active` again on undo."""
+
+    flag: str
+    inactive: Any = True
+    active: Any = False
+
+
+@dataclass(slots=True, frozen=True)
 class RateLimit:
     """At most `requests` calls in any window of `per_seconds`."""
 
@@ -231,13 +243,25 @@ class Connector(ABC):
     # hosts an operator allows in settings (connectors.hosts).
     vendor_hosts: ClassVar[tuple[str, ...]] = ()
 
+    # What the vendor can do, declared so that no caller tests a vendor's name. A capability left at its default
+    # here is one the vendor lacks.
+    # Objects the vendor merges itself (`merge` works for them).
+    merge_objects: ClassVar[frozenset[str]] = frozenset()
+    # How a record it cannot merge is retired and brought back; None: it has no such field (a person archives it).
+    deactivation: ClassVar[Deactivation | None] = None
+    # The field a retired record's note goes in (which record it was merged into); None: no note.
+    note_field: ClassVar[str | None] = None
+    # How `count` and `totals` ask the vendor, in a report's words; None: the vendor has no such query (the method
+    # answers None, and the caller counts or sums the records it reads instead).
+    count_query: ClassVar[str | None] = None
+    totals_query: ClassVar[str | None] = None
+
     def __init__(self, base_url: str, credentials: Mapping[str, Any], *,
                  rate_limit: RateLimit | None | EllipsisType = ...,
                  on_credentials_refreshed: Callable[[dict], None] | None = None,
                  timeout: float = 30, max_attempts: int = 5, backoff_base: float = 0.5,
                  session: requests.Session | None = None, allowed_hosts: tuple[str, ...] | None = None) -> None:
-        from connectors import hosts
-        from connectors.http import HttpClient
+        from connectors.http import HttpClient  # connectors.http imports this module
 
         self.base_url = base_url.rstrip("/")
         self.credentials: dict[str, Any] = dict(credentials)
@@ -307,6 +331,16 @@ class Connector(ABC):
     def merge(self, object: str, survivor_id: str, absorbed_id: str) -> RemoteRecord:
         """Merge `absorbed_id` into `survivor_id` and return the survivor."""
         raise self.config_error(f"{object} does not support merge")
+
+    def count(self, object: str) -> int | None:
+        """How many records of the object the vendor holds, asked without reading them (`count_query`); None when
+        the vendor has no such query."""
+        return None
+
+    def totals(self, object: str, sums: Iterable[str], group_by: Iterable[str] = ()) -> list[dict[str, Any]] | None:
+        """Number columns added up by the vendor per group (`totals_query`): one row per group with the `group_by`
+        columns and `sum_<column>` per summed column; None when the vendor cannot add up."""
+        return None
 
     def webhook_records(self, payload: Any) -> list[tuple[str, str]]:
         """(object, external id) pairs a verified webhook payload names; vendors override."""

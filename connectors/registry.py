@@ -33,6 +33,12 @@ def connector_class(vendor: str) -> type[Connector]:
                              kind="config", permanent=True) from None
 
 
+def capabilities(vendor: str) -> type[Connector]:
+    """The class whose declarations say what `vendor` can do (merge, deactivate, count...): its connector's, or the
+    bare interface's, which declares nothing, when no connector serves the vendor yet."""
+    return _CONNECTORS.get(vendor, Connector)
+
+
 def build_connector(vendor: str, base_url: str, credentials: dict, **options: Any) -> Connector:
     """Instantiate the vendor's connector."""
     return connector_class(vendor)(base_url, credentials, **options)

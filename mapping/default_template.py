@@ -48,6 +48,8 @@ from __future__ import annotations
 
 from typing import Any
 
+# The systems these rules are written for: the template offers itself only to this pair.
+CRM_VENDOR, ERP_VENDOR = "hubspot", "netsuite"
 CRM_OWNS, ERP_OWNS, SHARED = "crm", "erp", "shared"
 
 USD = {"name": "money", "params": {"currency": "USD", "vendor_type": "number"}}

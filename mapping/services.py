@@ -242,10 +242,10 @@ def _install_mapping(entity: str, spec: dict, crm_system, erp_system, user) -> O
 @transaction.atomic
 def template_install(*, crm_system, erp_system, user) -> list[ObjectMapping]:
     """Install the default HubSpot ↔ NetSuite mappings with their rules as drafts (idempotent)."""
-    from mapping.default_template import TEMPLATE
+    from mapping.default_template import CRM_VENDOR, ERP_VENDOR, TEMPLATE
 
     _require(user, roles.REVOPS_ADMIN, action="install the default template")
-    if (crm_system.vendor, erp_system.vendor) != ("hubspot", "netsuite"):
+    if (crm_system.vendor, erp_system.vendor) != (CRM_VENDOR, ERP_VENDOR):
         raise ValidationError(f"The default template is for HubSpot ↔ NetSuite, not "
                               f"{crm_system.get_vendor_display()} ↔ {erp_system.get_vendor_display()}.")
     with audit.acting_as(user.get_username(), user=user, reason="default template installed"):

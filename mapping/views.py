@@ -14,7 +14,7 @@ from connectors.models import ConnectedSystem
 from integration_hub.kernel import roles
 from integration_hub.kernel.form_ids import posted_id
 from integration_hub.kernel.views import RolePermissionMixin
-from mapping import drift, preview, services
+from mapping import default_template, drift, preview, services
 from mapping.filters import MappingFilterSet
 from mapping.models import ObjectMapping, RuleSetVersion, VersionStatus
 from mapping.tables import MappingTable
@@ -30,8 +30,8 @@ class MappingListView(RolePermissionMixin, SingleTableMixin, FilterView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         if roles.is_revops(self.request.user):
-            ctx["template_crms"] = ConnectedSystem.objects.filter(role="crm", vendor="hubspot")
-            ctx["template_erps"] = ConnectedSystem.objects.filter(role="erp", vendor="netsuite")
+            ctx["template_crms"] = ConnectedSystem.objects.filter(role="crm", vendor=default_template.CRM_VENDOR)
+            ctx["template_erps"] = ConnectedSystem.objects.filter(role="erp", vendor=default_template.ERP_VENDOR)
         return ctx
 
 

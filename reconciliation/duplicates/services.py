@@ -17,6 +17,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from connectors.models import ConnectedSystem, RolloutStage
+from connectors.registry import capabilities
 from integration_hub.kernel import audit
 from integration_hub.records import services as hub
 from integration_hub.records.models import LinkStatus, Record, RecordLink
@@ -468,11 +469,6 @@ def resolve_choices(*, records: list[Record], survivor: Record,
 
 # --- merge ---------------------------------------------------------------------------------------
 
-MERGEABLE_BY_VENDOR = {("hubspot", "companies"), ("hubspot", "contacts")}
-INACTIVE_FIELDS = {"netsuite": ("isInactive", True, False)}
-REFERENCE_NOTE = {"netsuite": "comments"}
-
-
 def _reference_fields(entity_type: str) -> list[str]:
     from integration_hub.sync.rules import REFERENCE_TARGETS
 
@@ -653,15 +649,15 @@ def _retire(merge: Merge, survivor: Record, keep: RecordLink, retired: RecordLin
     common = {"merge": merge, "system": system, "vendor_object": mapping_object, "record": survivor,
               "survivor_external_id": keep.external_id, "absorbed_external_id": retired.external_id}
     stage_status = _stage_status(system)
-    if (system.vendor, mapping_object) in MERGEABLE_BY_VENDOR:
+    vendor = capabilities(system.vendor)
+    if mapping_object in vendor.merge_objects:
         MergeEffect.objects.create(kind=EffectKind.VENDOR_MERGE, status=stage_status or EffectStatus.PENDING,
                                    message=f"{system.name}: merge {mapping_object} {retired.external_id} into "
                                            f"{keep.external_id}", **common)
         return
-    if system.vendor in INACTIVE_FIELDS:
-        flag, inactive, _ = INACTIVE_FIELDS[system.vendor]
-        payload = {flag: inactive}
-        note = REFERENCE_NOTE.get(system.vendor)
+    if vendor.deactivation is not None:
+        payload = {vendor.deactivation.flag: vendor.deactivation.inactive}
+        note = vendor.note_field
         if note and merge.entity_type in ("account", "contact"):
             payload[note] = (f"Merged into {mapping_object} {keep.external_id} (Integration Hub record "
                              f"#{survivor.pk}, merge #{merge.pk})")
@@ -957,9 +953,9 @@ def _write_back(merge: Merge, effect: MergeEffect) -> dict[str, Any]:
 
 def _reactivate(merge: Merge, effect: MergeEffect) -> dict[str, Any]:
     link = effect.outbound.link
-    flag, _, active = INACTIVE_FIELDS[effect.system.vendor]
-    payload = {flag: active}
-    note = REFERENCE_NOTE.get(effect.system.vendor)
+    vendor = capabilities(effect.system.vendor)
+    payload = {vendor.deactivation.flag: vendor.deactivation.active}
+    note = vendor.note_field
     if note and note in effect.outbound.payload:
         payload[note] = (link.remote_values or {}).get(note) or ""
     outbound = _outbound(merge, effect.record, link, effect.vendor_object, {}, payload, "undo:reactivate")

@@ -43,7 +43,6 @@ from mapping.paths import path_parts, set_path
 from mapping.preview import vendor_fields
 from reconciliation.conflicts.models import Conflict, ConflictStatus
 from reconciliation.reports.models import ItemKind, ReconciliationReport, ReportItem, ReportStatus
-from reconciliation.reports.vendor_queries import TOTALS, money_totals, record_count
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +57,10 @@ UNKNOWN = object()  # a reference the hub cannot place: not comparable
 MEASURES = {"amount": "Invoiced", "amount_due": "Outstanding", "amount_paid": "Paid", "total": "Order value",
             "outstanding_balance": "Outstanding balance", "overdue_balance": "Overdue balance",
             "credit_limit": "Credit limit"}
+# How a side is counted and its money totalled when its connector has no query for it (`count_query`,
+# `totals_query`): from the records read.
+NO_VENDOR_COUNT = "no count query for this vendor: counted while reading"
+NO_VENDOR_TOTALS = "no aggregate query for this vendor: summed while reading"
 Progress = Callable[[str, int, int | None], None]
 
 
@@ -311,7 +314,8 @@ class _Reconciliation:
         system, obj = compiled.system(side), compiled.vendor_object(side)
         out = _SideRead()
         with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
-            total, how = record_count(connector, system.vendor, obj)
+            total = connector.count(obj)
+            how = connector.count_query if total is not None else NO_VENDOR_COUNT
             self.report.counts[side].update({"system": total, "counted_by": how})
             if self.money_fields and self.per_account:
                 self.report.counts[side]["money_totalled_by"] = self._vendor_money(side, connector)
@@ -408,21 +412,20 @@ class _Reconciliation:
         SuiteQL SUM ... GROUP BY account, currency), instead of summing every record read; says how they were
         totalled. The aggregate's rows go through the side's rules like records, so currencies and accounts are
         read exactly as on a record (a currency map, the account's link)."""
-        vendor = self.compiled.system(side).vendor
-        if vendor not in TOTALS:
-            return money_totals(None, vendor, "", [], [])[1]  # why not, in the vendor queries' words
+        if connector.totals_query is None:
+            return NO_VENDOR_TOTALS
         plan = self._aggregate_plan(side)
         if plan is None:
             return "summed while reading (a money, currency or account path is not a plain column)"
         sums, group_by = plan
         try:
-            rows, how = money_totals(connector, vendor, self.compiled.vendor_object(side),
-                                     sorted(set(sums.values())), sorted(set(group_by.values())))
+            rows = connector.totals(self.compiled.vendor_object(side), sorted(set(sums.values())),
+                                    sorted(set(group_by.values())))
         except ConnectorError as exc:  # refused (a permission, a column it will not sum): the read still sums
             logger.warning("reconciliation %s: %s aggregate query failed: %s", self.report.pk, side, exc)
             return f"summed while reading (the aggregate query failed: {getattr(exc, 'message', exc)})"[:300]
         if rows is None:
-            return how
+            return NO_VENDOR_TOTALS
         remotes = []
         for number, row in enumerate(rows):
             fields: dict[str, Any] = {}
@@ -436,7 +439,7 @@ class _Reconciliation:
         for values in self._comparable(side, remotes).values():
             self._add_money(side, values)
         self.money_by_vendor.add(side)
-        return how
+        return connector.totals_query
 
     def _aggregate_plan(self, side: str) -> tuple[dict[str, str], dict[str, str]] | None:
         """({money path: column to sum}, {account or currency path: column to group by}), or None when a path
