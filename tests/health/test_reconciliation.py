@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from integration_hub.records.models import Record
-from reconciliation.health import services
+from reconciliation.reports import services
 from reconciliation.reports.models import ReconciliationReport, ReportItem, ReportStatus
 from reconciliation.reports.reconcile import report_create, report_run
 from tests.health.conftest import invoice_rules_fixed, sync
@@ -186,7 +186,7 @@ def test_the_run_button_queues_a_report_for_revops_only(synced, client, revops_u
 def test_the_daily_schedule_reconciles_every_enabled_published_mapping(synced):
     from django_celery_beat.models import PeriodicTask
 
-    from reconciliation.health import tasks
+    from reconciliation.reports import tasks
 
     schedule = PeriodicTask.objects.get(name="daily reconciliation")
     assert schedule.task == "reconciliation.reports.tasks.reconcile_all" and schedule.interval.every == 24 * 60
