@@ -11,4 +11,6 @@ class ProjectConfig(AppConfig):
     def ready(self) -> None:
         from integration_hub import schedules
 
-        post_migrate.connect(schedules.ensure_default_schedules, sender=self, dispatch_uid="hub-schedules")
+        # Sent per app with models: once, after the hub's own tables (this app has none of its own).
+        post_migrate.connect(schedules.ensure_default_schedules, sender=self.apps.get_app_config("hub"),
+                             dispatch_uid="hub-schedules")

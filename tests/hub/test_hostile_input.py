@@ -461,4 +461,4 @@ def test_the_walk_finds_the_routes_these_tests_cover(world):
     paths = page_routes(world)
     assert any(p.startswith("/conflicts/") and p.endswith("/comment/") for p in paths)
     assert any("/publish/" in p for p in paths) and any(p.startswith("/webhooks/") for p in paths)
-    assert resolve(next(p for p in paths if p.endswith("/replay/"))).url_name == "sync-run-replay"
+    assert resolve(next(p for p in paths if p.endswith("/replay/"))).url_name == "run-replay"
