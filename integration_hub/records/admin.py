@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from integration_hub.kernel.admin import AuditedModelAdmin
-from integration_hub.records import services
+from integration_hub.records import extensions, services
 from integration_hub.records.models import Record, RecordLink
 
 
@@ -15,19 +15,6 @@ class RecordLinkInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-def finance_fields(entity_type: str) -> set[str]:
-    """Fields of the published rules for an entity that Finance governs (money, or a Finance approver), as the
-    mapping's finance sign-off counts them."""
-    from django.db.models import F, Q
-
-    from mapping.models import ApproverRole, FieldRule
-
-    return set(FieldRule.objects.filter(Q(field_type="money") | Q(approver_role=ApproverRole.FINANCE),
-                                        version__mapping__entity_type=entity_type,
-                                        version__mapping__published_version=F("version"))
-               .values_list("field", flat=True))
 
 
 @admin.register(Record)
@@ -56,7 +43,7 @@ class RecordAdmin(AuditedModelAdmin):
                 values, entity = cleaned.get("values"), cleaned.get("entity_type") or getattr(obj, "entity_type", "")
                 if isinstance(values, dict) and entity:
                     changed = {f for f in set(values) | set(before) if values.get(f) != before.get(f)}
-                    if governed := sorted(changed & finance_fields(entity)):
+                    if governed := sorted(changed & extensions.finance_fields(entity)):
                         raise ValidationError({"values": f"{', '.join(governed)}: governed by Finance. Change "
                                                           f"it in the system that owns it; a Finance approver "
                                                           f"decides conflicts on it."})

@@ -14,19 +14,13 @@ from typing import Any
 from django.db import transaction
 
 from integration_hub.kernel.bulk import insert_rows
+from integration_hub.records import extensions
 from integration_hub.records.models import MatchKey, Record
 
 
 def entity_keys(entity_type: str) -> list[str]:
-    """Every match key some mapping of this entity uses (a few rows: read on each write batch)."""
-    from mapping.models import ObjectMapping
-
-    keys: list[str] = []
-    for key_list in ObjectMapping.objects.filter(entity_type=entity_type).values_list("match_keys", flat=True):
-        for key in key_list or []:
-            if isinstance(key, str) and key and key not in keys:
-                keys.append(key)
-    return keys
+    """Every match key this entity's records are indexed by (as the mapping registers them)."""
+    return extensions.match_keys(entity_type)
 
 
 def key_digest(key: str, values: dict[str, Any]) -> str | None:

@@ -7,7 +7,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from integration_hub.kernel.views import RolePermissionMixin
-from integration_hub.records import selectors
+from integration_hub.records import extensions, selectors
 from integration_hub.records.filters import RecordFilterSet
 from integration_hub.records.models import Record
 from integration_hub.records.tables import RecordTable
@@ -36,8 +36,7 @@ class RecordDetailView(RolePermissionMixin, DetailView):
             for name, value in sorted(selectors.masked_values(record.values, hidden).items())
         ]
         ctx["links"] = record.links.select_related("system")
-        ctx["merged_into"] = selectors.merged_into(record=record)
-        ctx["documents"] = selectors.record_documents(record=record)
+        ctx.update(extensions.page_context(record, self.request.user))  # what other apps add: documents, merges
         entries = selectors.mask_timeline(selectors.record_timeline(record=record), hidden)
         timeline = Paginator(entries, self.TIMELINE_PAGE)
         ctx["timeline"] = timeline.get_page(self.request.GET.get("page"))

@@ -7,3 +7,11 @@ class SyncConfig(AppConfig):
     name = "integration_hub.sync"
     label = "sync"
     verbose_name = "Sync"
+
+    def ready(self) -> None:
+        # Models can be imported only once the app registry is ready.
+        from integration_hub.records import extensions
+        from integration_hub.sync import record_page
+
+        extensions.add_timeline_source(record_page.timeline_entries)
+        extensions.add_page_section(record_page.page_section)

@@ -10,3 +10,10 @@ class ConflictsConfig(AppConfig):
     name = "reconciliation.conflicts"
     label = "reconciliation"
     verbose_name = "Conflicts"
+
+    def ready(self) -> None:
+        # Models can be imported only once the app registry is ready.
+        from integration_hub.records import extensions
+        from reconciliation.conflicts import selectors
+
+        extensions.add_timeline_source(selectors.timeline_entries)

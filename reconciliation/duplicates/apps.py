@@ -10,6 +10,10 @@ class DuplicatesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from reconciliation.duplicates import signals
+        # Models can be imported only once the app registry is ready.
+        from integration_hub.records import extensions
+        from reconciliation.duplicates import record_page, signals
 
         signals.connect()
+        extensions.add_timeline_source(record_page.timeline_entries)
+        extensions.add_page_section(record_page.page_section)

@@ -139,7 +139,7 @@ def deal_named(hubspot, name: str) -> str:
 
 def test_a_deal_moved_to_another_company_moves_its_order_until_the_erp_has_fulfilled_it(q2c, emulators, client,
                                                                                          viewer_user):
-    from integration_hub.records.selectors import record_holds
+    from integration_hub.sync.record_page import record_holds
     from tests.sync.test_quote_to_cash import bill_and_pay
 
     hubspot, netsuite = emulators
