@@ -7,6 +7,7 @@ class HubAdminConfig(AdminConfig):
 
     def ready(self):
         super().ready()  # discovers every app's admin module, django-celery-beat's and -results' included
+        # The admin's models can be imported only once the app registry is ready.
         from django.contrib import admin
 
         from integration_hub.admin_schedules import replace_celery_admins

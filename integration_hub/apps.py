@@ -9,7 +9,7 @@ class ProjectConfig(AppConfig):
     verbose_name = "Integration Hub"
 
     def ready(self) -> None:
-        from integration_hub import schedules
+        from integration_hub import schedules  # models can be imported only once the app registry is ready
 
         # Sent per app with models: once, after the hub's own tables (this app has none of its own).
         post_migrate.connect(schedules.ensure_default_schedules, sender=self.apps.get_app_config("hub"),
