@@ -11,8 +11,11 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from connectors.base import ConnectorError
+from connectors.hubspot import HUB_ID_PROPERTY
 from connectors.services import connector_session
 from integration_hub.kernel import audit, roles
+from mapping.create_defaults import rule_problems, shape_problems
+from mapping.default_template import CRM_VENDOR, ERP_VENDOR, HUBSPOT_PROPERTIES, TEMPLATE, UNIQUE_PROPERTIES
 from mapping.models import (
     RULE_CONTENT_FIELDS,
     Cadence,
@@ -21,7 +24,8 @@ from mapping.models import (
     RuleSetVersion,
     VersionStatus,
 )
-from mapping.rule_checks import version_problems
+from mapping.pipeline import compile_rules
+from mapping.rule_checks import rule_spec, version_problems
 
 SYNC_TASK = "integration_hub.sync.tasks.sync_mapping"
 
@@ -98,8 +102,6 @@ def publish_problems(version: RuleSetVersion, *, check_remote: bool = True) -> l
 
 def _create_default_problems(mapping: ObjectMapping, rules: list, crm_options: dict | None) -> list[str]:
     """The mapping's create defaults against these rules and, when described, the CRM's options."""
-    from mapping.create_defaults import rule_problems, shape_problems
-
     defaults = mapping.erp_create_defaults
     if not defaults:
         return []
@@ -108,9 +110,6 @@ def _create_default_problems(mapping: ObjectMapping, rules: list, crm_options: d
         return shape
     mapper = None
     if crm_options is not None:
-        from mapping.pipeline import compile_rules
-        from mapping.rule_checks import rule_spec
-
         try:
             mapper = compile_rules([rule_spec(rule) for rule in rules], "crm")
         except Exception:  # a rule that does not compile is reported by version_problems
@@ -242,8 +241,6 @@ def _install_mapping(entity: str, spec: dict, crm_system, erp_system, user) -> O
 @transaction.atomic
 def template_install(*, crm_system, erp_system, user) -> list[ObjectMapping]:
     """Install the default HubSpot ↔ NetSuite mappings with their rules as drafts (idempotent)."""
-    from mapping.default_template import CRM_VENDOR, ERP_VENDOR, TEMPLATE
-
     _require(user, roles.REVOPS_ADMIN, action="install the default template")
     if (crm_system.vendor, erp_system.vendor) != (CRM_VENDOR, ERP_VENDOR):
         raise ValidationError(f"The default template is for HubSpot ↔ NetSuite, not "
@@ -254,9 +251,6 @@ def template_install(*, crm_system, erp_system, user) -> list[ObjectMapping]:
 
 def template_prepare_crm(*, crm_system) -> list[str]:
     """Create the custom HubSpot properties the template writes to; returns the ones created."""
-    from connectors.hubspot import HUB_ID_PROPERTY
-    from mapping.default_template import HUBSPOT_PROPERTIES, TEMPLATE, UNIQUE_PROPERTIES
-
     created: list[str] = []
     with connector_session(crm_system) as connector:
         objects = {spec["crm_object"] for spec in TEMPLATE.values()} | set(HUBSPOT_PROPERTIES)
