@@ -20,14 +20,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from mapping.paths import compile_path, path_problems
-from mapping.transforms import (
-    ANY_TYPE,
-    Compiled,
-    Transform,
-    _CurrencyMap,
-    _json_number_text,
-    _vendor_type_problems,
-)
+from mapping.transforms.base import ANY_TYPE, Compiled, Transform
+from mapping.transforms.numbers_and_money import _CurrencyMap, _json_number_text, _vendor_type_problems
 from mapping.types import (
     CENT,
     DECIMAL_CONTEXT,

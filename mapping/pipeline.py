@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mapping.paths import compile_path, path_parts, path_problems, root, selected
-from mapping.transforms import TRANSFORMS, Compiled, _same_text, get_transform
+from mapping.transforms import TRANSFORMS, Compiled, get_transform
+from mapping.transforms.base import _same_text
 from mapping.types import (
     CANONICALISERS,
     MAX_TEXT_LENGTH,

@@ -10,21 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from integration_hub.kernel.references import golden_id, has_golden_prefix, record_id_of
 from integration_hub.records.models import LinkStatus, RecordLink
 from integration_hub.sync.rules import CompiledMapping
-
-GOLDEN = "record:"
-
-
-def golden_id(record_id: int) -> str:
-    return f"{GOLDEN}{record_id}"
-
-
-def record_id_of(value: Any) -> int | None:
-    """The golden record id in "record:<id>", else None."""
-    if isinstance(value, str) and value.startswith(GOLDEN) and value[len(GOLDEN):].isdigit():
-        return int(value[len(GOLDEN):])
-    return None
 
 
 def _lines(value: Any) -> list[dict]:
@@ -127,7 +115,7 @@ class ToSide:
         out, missing, name = dict(values), {}, self.system.name
         for field, entity in self.compiled.references.items():
             value = out.get(field)
-            if not isinstance(value, str) or not value.startswith(GOLDEN):
+            if not has_golden_prefix(value):
                 continue
             record_id = record_id_of(value)
             external_id = self.known.get(entity, {}).get(record_id) if entity and record_id else None

@@ -2,11 +2,13 @@
 person already rejected exactly this pair (so it stays diverged instead of queueing again)."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
 
+from integration_hub.kernel.money import Money
+from integration_hub.kernel.references import record_id_of
 from integration_hub.sync.merge import same
 
 # Reference fields that name the account a record belongs to, in order of preference.
@@ -15,12 +17,8 @@ OWNER_FIELD = "sales_owner"
 
 
 def _amount(value: Any) -> tuple[Decimal, str] | None:
-    if not isinstance(value, dict) or "amount" not in value:
-        return None
-    try:
-        return Decimal(str(value["amount"])), str(value.get("currency") or "")[:3]
-    except (InvalidOperation, ValueError):
-        return None
+    money = Money.of(value)
+    return (money.amount, money.currency[:3]) if money is not None else None
 
 
 def amount_at_stake(crm_value: Any, erp_value: Any) -> tuple[Decimal, str]:
@@ -39,9 +37,9 @@ def account_id_of(entity_type: str, record_id: int, values: dict) -> int | None:
     if entity_type == "account":
         return record_id
     for name in ACCOUNT_REFERENCES:
-        value = values.get(name)
-        if isinstance(value, str) and value.startswith("record:") and value[7:].isdigit():
-            return int(value[7:])
+        account_id = record_id_of(values.get(name))
+        if account_id is not None:
+            return account_id
     return None
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 
 from connectors.services import connector_session
+from integration_hub.kernel.references import golden_id
 from integration_hub.records.models import RecordLink
 from integration_hub.sync.rules import SIDES, CompiledMapping, compile_mapping
 from mapping.preview import vendor_fields
@@ -39,7 +40,7 @@ def _to_golden(compiled: CompiledMapping, side: str, field: str, value: Any) -> 
         if entity else None
     if record_id is None:
         return None, f"it points at a {entity or 'record'} the hub has not linked ({value})"
-    return f"record:{record_id}", ""
+    return golden_id(record_id), ""
 
 
 def read_current(conflicts: Iterable) -> dict[int, dict[str, SideNow]]:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
+from integration_hub.kernel.references import golden_id
 from integration_hub.kernel.templatetags.hub_tags import show_value
 from integration_hub.records import selectors as hub_selectors
 from integration_hub.records.models import Record
@@ -129,7 +130,7 @@ def account_documents(account: Record | None, limit: int = 20) -> list[Document]
     """Open sales orders and invoices of the account (those not closed, paid or cancelled)."""
     if account is None:
         return []
-    ref = f"record:{account.pk}"
+    ref = golden_id(account.pk)
     points_here = Q()
     for name in ACCOUNT_REFERENCES:
         points_here |= Q(**{f"values__{name}": ref})

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from integration_hub.kernel.money import Money
+from integration_hub.kernel.references import golden_id, record_id_of
 from integration_hub.sync.rules import SIDES, NothingPublished, compile_mapping
 from mapping.models import FieldRule
 from mapping.types import FieldType, TransformError, canonicalise
@@ -24,8 +26,9 @@ def field_rule(conflict) -> FieldRule | None:
 
 def conflict_currency(conflict) -> str:
     for value in (conflict.crm_value, conflict.erp_value, conflict.base_value):
-        if isinstance(value, dict) and value.get("currency"):
-            return str(value["currency"])
+        money = Money.of(value)
+        if money is not None and money.currency:
+            return money.currency
     return ""
 
 
@@ -37,31 +40,25 @@ def parse_input(raw: Any, field_type: FieldType, currency: str = "") -> Any:
             return None
     if raw is None:
         return None
-    if field_type == FieldType.MONEY:
-        if isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
-            return {"amount": str(raw), "currency": currency}
-        if isinstance(raw, str):
-            parts = raw.replace(",", "").split()
-            if len(parts) == 2 and parts[1].isalpha():
-                return {"amount": parts[0], "currency": parts[1]}
-            if len(parts) == 2 and parts[0].isalpha():
-                return {"amount": parts[1], "currency": parts[0]}
-            return {"amount": raw.replace(",", ""), "currency": currency}
+    if field_type == FieldType.MONEY and isinstance(raw, str | int | float | Decimal) and not isinstance(raw, bool):
+        amount, code = Money.split_text(str(raw), currency)
+        return {"amount": amount, "currency": code}  # as typed: canonicalising it says what is wrong with it
     if field_type == FieldType.BOOLEAN and isinstance(raw, str):
         word = raw.lower()
         return True if word in YES else False if word in NO else raw
     if field_type == FieldType.REFERENCE and isinstance(raw, int | str) and str(raw).isdigit():
-        return f"record:{raw}"
+        return golden_id(raw)
     return raw
 
 
 def _check_reference(value: str, entity: str) -> list[str]:
     from integration_hub.records.models import Record
 
-    if not value.startswith("record:") or not value[7:].isdigit():
+    record_id = record_id_of(value)
+    if record_id is None:
         return ["give the golden record's number (e.g. 42) it should point at"]
-    if not Record.objects.filter(pk=int(value[7:]), **({"entity_type": entity} if entity else {})).exists():
-        return [f"there is no {entity or 'record'} #{value[7:]}"]
+    if not Record.objects.filter(pk=record_id, **({"entity_type": entity} if entity else {})).exists():
+        return [f"there is no {entity or 'record'} #{record_id}"]
     return []
 
 

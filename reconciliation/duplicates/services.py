@@ -19,6 +19,7 @@ from django.utils import timezone
 from connectors.models import ConnectedSystem, RolloutStage
 from connectors.registry import capabilities
 from integration_hub.kernel import audit
+from integration_hub.kernel.references import golden_id, has_golden_prefix, record_id_of
 from integration_hub.records import services as hub
 from integration_hub.records.models import LinkStatus, Record, RecordLink
 from integration_hub.sync.merge import is_empty
@@ -480,7 +481,7 @@ def children_of(record: Record) -> list[tuple[Record, str]]:
     fields = _reference_fields(record.entity_type)
     if not fields:
         return []
-    token = f"record:{record.pk}"
+    token = golden_id(record.pk)
     query = Q()
     for name in fields:
         query |= Q(**{f"values__{name}": token})
@@ -728,9 +729,9 @@ def _queue_values(merge: Merge, record: Record, link: RecordLink, values: dict[s
               if any(p.field == f and side in p.writes_to and side not in p.stopped for p in compiled.policies)}
     vendor_values = {}
     for name, value in wanted.items():
-        if isinstance(value, str) and value.startswith("record:") and name in compiled.references:
-            value = RecordLink.objects.filter(system=link.system, record_id=value[7:], status=LinkStatus.ACTIVE) \
-                .values_list("external_id", flat=True).first()
+        if has_golden_prefix(value) and name in compiled.references:
+            value = RecordLink.objects.filter(system=link.system, record_id=record_id_of(value),
+                                              status=LinkStatus.ACTIVE).values_list("external_id", flat=True).first()
             if value is None:  # not linked in that system yet: left out, never written dangling
                 continue
         vendor_values[name] = value
@@ -772,10 +773,10 @@ def _queue_survivor_writes(merge: Merge, survivor: Record, changes: dict[str, An
 
 
 def _move_children(merge: Merge, survivor: Record, absorbed: list[Record]) -> None:
-    token = f"record:{survivor.pk}"
+    token = golden_id(survivor.pk)
     for record in absorbed:
         for child, name in children_of(record):
-            merge.before["children"].append({"record": child.pk, "field": name, "old": f"record:{record.pk}",
+            merge.before["children"].append({"record": child.pk, "field": name, "old": golden_id(record.pk),
                                              "new": token})
             hub.record_update_values(record=child, changes={name: token},
                                      reason=f"merge #{merge.pk}: its {record.entity_type} #{record.pk} was merged "

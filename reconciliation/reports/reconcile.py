@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -35,6 +34,8 @@ from django.utils import timezone
 from connectors.base import ConnectorError, RemoteRecord
 from connectors.services import connector_session
 from integration_hub.kernel import audit
+from integration_hub.kernel.money import Money, amount_text
+from integration_hub.kernel.references import golden_id, record_id_of
 from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync.models import OutboundChange, OutboundStatus
 from integration_hub.sync.rules import SIDES, CompiledMapping, NothingPublished, compile_mapping
@@ -131,31 +132,11 @@ def _norm(value: Any) -> Any:
         return value or None
     if value is None or value == [] or value == {}:
         return None
-    if isinstance(value, dict) and "amount" in value:
-        return {"amount": _decimal_text(value.get("amount")), "currency": value.get("currency")}
-    return value
+    money = Money.of(value)
+    return money.stored() if money is not None else value  # "6200", "6200.0" and "6200.00" are one amount
 
 
-_TWO_DECIMALS = re.compile(r"-?[1-9]\d*\.\d\d|-?0\.\d\d")
 _AMOUNTS: dict[str, Decimal] = {}  # amount text -> Decimal, for the amounts seen most (credit limits, round sums)
-
-
-def _decimal_text(value: Any) -> Any:
-    """An amount in one spelling: "6200", "6200.0" and "6200.00" are all "6200.00"."""
-    if value in (None, ""):
-        return None
-    if type(value) is str and _TWO_DECIMALS.fullmatch(value):
-        return value  # already in that spelling (the canonical money form)
-    try:
-        amount = Decimal(str(value)).normalize()
-    except InvalidOperation:
-        return value
-    return format(amount.quantize(Decimal("0.01")) if amount.as_tuple().exponent > -2 else amount, "f")
-
-
-def _money_text(amount: Decimal) -> str:
-    """A total as people write money: at least two decimals."""
-    return str(amount.quantize(Decimal("0.01")) if amount.as_tuple().exponent > -2 else amount)
 
 
 def _money_part(value: dict) -> Any:
@@ -402,7 +383,7 @@ class _Reconciliation:
                 for external_id, values in mapped.items():
                     value = raw.get(external_id)
                     placed = UNKNOWN if value is not None and value not in golden else (
-                        None if value is None else f"record:{golden[value]}")
+                        None if value is None else golden_id(golden[value]))
                     values[f if f in self.compared else "__account__"] = placed
         return mapped
 
@@ -494,7 +475,7 @@ class _Reconciliation:
 
     def _money_items(self) -> None:
         totals: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
-        names = self._account_names({a for a, _, _ in self.money if a.startswith("record:")})
+        names = self._account_names({a for a, _, _ in self.money if record_id_of(a) is not None})
         differing = 0
         for (account, currency, f), sides in sorted(self.money.items()):
             crm, erp = sides.get("crm", Decimal(0)), sides.get("erp", Decimal(0))
@@ -502,31 +483,31 @@ class _Reconciliation:
                 totals[(currency, f)][side] = totals[(currency, f)].get(side, Decimal(0)) + amount
             if crm != erp and account != "all":
                 differing += 1
-                record_id = int(account[7:]) if account.startswith("record:") else None
+                record_id = record_id_of(account)
                 self._item(ItemKind.MONEY, record_id=record_id, field=f, currency=currency[:3],
-                           crm_value=_money_text(crm), erp_value=_money_text(erp),
+                           crm_value=amount_text(crm), erp_value=amount_text(erp),
                            detail=f"{MEASURES.get(f, f)} for {names.get(account, account)} in {currency}: "
-                                  f"CRM {_money_text(crm)} vs ERP {_money_text(erp)} "
-                                  f"(difference {_money_text(crm - erp)})")
+                                  f"CRM {amount_text(crm)} vs ERP {amount_text(erp)} "
+                                  f"(difference {amount_text(crm - erp)})")
         rows = []
         for (currency, f), sides in sorted(totals.items()):
             crm, erp = sides.get("crm", Decimal(0)), sides.get("erp", Decimal(0))
-            rows.append({"measure": MEASURES.get(f, f), "field": f, "currency": currency, "crm": _money_text(crm),
-                         "erp": _money_text(erp), "difference": _money_text(crm - erp), "agree": crm == erp})
+            rows.append({"measure": MEASURES.get(f, f), "field": f, "currency": currency, "crm": amount_text(crm),
+                         "erp": amount_text(erp), "difference": amount_text(crm - erp), "agree": crm == erp})
             per_record = self.mapping.entity_type == "account"  # an account's balances are compared field by field
             if crm != erp and not per_record and all(a == "all" for a, c, g in self.money if (c, g) == (currency, f)):
                 differing += 1
-                self._item(ItemKind.MONEY, field=f, currency=currency[:3], crm_value=_money_text(crm),
-                           erp_value=_money_text(erp),
-                           detail=f"{MEASURES.get(f, f)} in {currency}: CRM {_money_text(crm)} vs ERP "
-                                  f"{_money_text(erp)} (difference {_money_text(crm - erp)})")
+                self._item(ItemKind.MONEY, field=f, currency=currency[:3], crm_value=amount_text(crm),
+                           erp_value=amount_text(erp),
+                           detail=f"{MEASURES.get(f, f)} in {currency}: CRM {amount_text(crm)} vs ERP "
+                                  f"{amount_text(erp)} (difference {amount_text(crm - erp)})")
         self.report.money = rows
         self.report.money_mismatches = differing
 
     @staticmethod
     def _account_names(keys: set[str]) -> dict[str, str]:
-        ids = [int(k[7:]) for k in keys]
-        return {f"record:{pk}": name or f"account #{pk}"
+        ids = [record_id_of(k) for k in keys]
+        return {golden_id(pk): name or f"account #{pk}"
                 for pk, name in Record.objects.filter(pk__in=ids).values_list("pk", "display_name")}
 
     # -- one-sided -------------------------------------------------------------------------------------------
@@ -651,8 +632,9 @@ class _Background:
 def _show(value: Any) -> str:
     if value is None:
         return "(empty)"
-    if isinstance(value, dict) and "amount" in value:
-        return f"{value.get('amount')} {value.get('currency') or ''}".strip()
+    money = Money.of(value)
+    if money is not None:
+        return str(money)
     return repr(value) if isinstance(value, str) else str(value)
 
 

@@ -172,7 +172,8 @@ class Fields(dict):
 
 
 def test_an_unexpected_exception_in_a_field_is_contained(monkeypatch):
-    from mapping.transforms import TRANSFORMS, Compiled, _same_text
+    from mapping.transforms import TRANSFORMS, Compiled
+    from mapping.transforms.base import _same_text
 
     def boom(value, record):
         raise RuntimeError("boom")

@@ -6,6 +6,8 @@ import json
 from django import template
 from django.utils.dateparse import parse_datetime
 
+from integration_hub.kernel.money import Money
+
 register = template.Library()
 
 
@@ -14,8 +16,9 @@ def show_value(value) -> str:
     """A canonical value as a person reads it: money as '12.50 EUR', empty as '—'."""
     if value is None or value == "":
         return "—"
-    if isinstance(value, dict) and set(value) == {"amount", "currency"}:
-        return f"{value['amount']} {value['currency']}"
+    money = Money.of(value)
+    if money is not None:
+        return str(money)
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     if isinstance(value, bool):
