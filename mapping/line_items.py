@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from integration_hub.kernel.money import Money, amount_text
 from mapping.paths import compile_path, path_problems
 from mapping.transforms.base import ANY_TYPE, Compiled, Transform
 from mapping.transforms.numbers_and_money import _CurrencyMap, _json_number_text, _vendor_type_problems
@@ -32,7 +33,6 @@ from mapping.types import (
     canonical_money,
     canonical_number,
     canonical_reference,
-    format_amount,
     kind,
     parse_decimal,
     show,
@@ -43,7 +43,7 @@ MAX_LINES = 1000  # a document with more lines than this is refused, not read
 
 
 def zero(currency: str) -> dict[str, str]:
-    return {"amount": "0.00", "currency": currency}
+    return Money(Decimal(0), currency).stored()
 
 
 def line_amount(line: Mapping[str, Any]) -> Decimal:
@@ -176,9 +176,9 @@ class LineItems(Transform):
                     off = DECIMAL_CONTEXT.multiply(unit, parse_decimal(percent, "a discount in per cent")) / 100
                 lines.append({
                     "item": canonical_reference(item), "quantity": canonical_number(quantity),
-                    "unit_price": {"amount": format_amount(unit + off) if net else canonical_amount(price),
+                    "unit_price": {"amount": amount_text(unit + off) if net else canonical_amount(price),
                                    "currency": currency},
-                    "discount": {"amount": format_amount(off), "currency": currency}})
+                    "discount": {"amount": amount_text(off), "currency": currency}})
             return lines
 
         def reverse(value: Any, _out: dict) -> list[dict[str, Any]]:
@@ -192,7 +192,7 @@ class LineItems(Transform):
                 vendor_line: dict[str, Any] = {}
                 set_item(vendor_line, line["item"])
                 set_quantity(vendor_line, number_out(line["quantity"]))
-                set_price(vendor_line, number_out(format_amount(price - discount) if net else
+                set_price(vendor_line, number_out(amount_text(price - discount) if net else
                                                   line["unit_price"]["amount"]))
                 if set_discount is not None:
                     set_discount(vendor_line, number_out(line["discount"]["amount"]))

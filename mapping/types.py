@@ -26,6 +26,8 @@ from typing import Any
 
 import pycountry
 
+from integration_hub.kernel.money import amount_text
+
 
 class FieldType(StrEnum):
     """The type of a canonical field; decides its canonical value form."""
@@ -165,16 +167,6 @@ def canonical_number(value: Any) -> str:
     return format_number(parse_decimal(value))
 
 
-def format_amount(number: Decimal) -> str:
-    """The canonical money amount string: at least two decimal places, more only when significant."""
-    if not number:
-        return "0.00"
-    number = DECIMAL_CONTEXT.normalize(number)
-    if number.as_tuple().exponent > -2:
-        number = DECIMAL_CONTEXT.quantize(number, CENT)
-    return format(number, "f")
-
-
 _PLAIN_DECIMAL = re.compile(r"(-?)0*(\d{1,30})(?:\.(\d{0,20}))?", re.ASCII)
 
 
@@ -207,7 +199,7 @@ def canonical_amount(value: Any) -> str:
         plain = _plain_amount(repr(value))  # repr is the shortest text that reads back as the same float
         if plain is not None:
             return plain
-    return format_amount(parse_decimal(value, "an amount"))
+    return amount_text(parse_decimal(value, "an amount"))
 
 
 # --- currencies -----------------------------------------------------------------------------------------

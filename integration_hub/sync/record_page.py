@@ -7,10 +7,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from integration_hub.kernel.money import Money
+from integration_hub.kernel.references import golden_id, record_id_of
 from integration_hub.records.models import Record
 from integration_hub.records.selectors import FieldChange, TimelineEntry
 from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent
-from integration_hub.sync.references import golden_id, record_id_of
 from mapping.line_items import line_amount, lines_total
 
 # Sync events worth a line in a record's timeline (field changes are already there from history).
@@ -83,10 +84,6 @@ def page_section(record: Record, user) -> dict[str, Any]:
     return {"documents": record_documents(record=record)}
 
 
-def _money(amount, currency: str) -> dict:
-    return {"amount": format(amount, "f"), "currency": currency}
-
-
 def record_documents(*, record: Record) -> RecordDocuments:
     """What quote to cash shows on a record page: a document's lines with their amounts, the invoices of a deal
     or an account with what is paid and due, an account's orders, and why the record is held."""
@@ -98,8 +95,8 @@ def record_documents(*, record: Record) -> RecordDocuments:
             currency = line["unit_price"]["currency"]
             docs.lines.append(DocumentLine(
                 position, items.get(record_id_of(line.get("item")) or 0), str(line.get("item")), line["quantity"],
-                line["unit_price"], line["discount"], _money(line_amount(line), currency)))
-        docs.lines_total = _money(lines_total(lines), lines[0]["unit_price"]["currency"])
+                line["unit_price"], line["discount"], Money(line_amount(line), currency).stored()))
+        docs.lines_total = Money(lines_total(lines), lines[0]["unit_price"]["currency"]).stored()
     pointer = {"deal": "deal", "account": "customer"}.get(record.entity_type)
     if pointer is None:
         return docs
@@ -115,7 +112,7 @@ def record_documents(*, record: Record) -> RecordDocuments:
                                         values.get("amount_paid"), due, overdue))
         if isinstance(due, dict):
             due_by_currency[due["currency"]] = due_by_currency.get(due["currency"], Decimal(0)) + Decimal(due["amount"])
-    docs.amount_due = [_money(amount, currency) for currency, amount in sorted(due_by_currency.items())]
+    docs.amount_due = [Money(amount, currency).stored() for currency, amount in sorted(due_by_currency.items())]
     if record.entity_type == "account":
         docs.orders = list(Record.objects.filter(entity_type="deal", values__customer=golden_id(record.pk))
                            .order_by("-updated_at")[:50])

@@ -4,6 +4,7 @@ from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.html import format_html
 
+from integration_hub.kernel.money import Money
 from integration_hub.kernel.tables import BaseTable
 from reconciliation.reports.models import KIND_COLOURS, ReconciliationReport, ReportItem
 
@@ -41,9 +42,8 @@ class ReportTable(BaseTable):
 def _value(value):
     if value is None:
         return format_html('<span class="hub-muted">(empty)</span>')
-    if isinstance(value, dict) and "amount" in value:
-        return f"{value.get('amount')} {value.get('currency') or ''}"
-    return str(value)
+    money = Money.of(value)
+    return str(money) if money is not None else str(value)
 
 
 class ReportItemTable(BaseTable):
