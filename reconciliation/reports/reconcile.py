@@ -34,15 +34,15 @@ from django.utils import timezone
 from connectors.base import ConnectorError, RemoteRecord
 from connectors.services import connector_session
 from integration_hub.kernel import audit
-from integration_hub.kernel.money import Money, amount_text
+from integration_hub.kernel.money import amount_text
 from integration_hub.kernel.references import golden_id, record_id_of
 from integration_hub.records.models import Record, RecordLink
-from integration_hub.sync.models import OutboundChange, OutboundStatus
 from integration_hub.sync.rules import SIDES, CompiledMapping, NothingPublished, compile_mapping
 from mapping.drift import drift_check
 from mapping.paths import path_parts, set_path
 from mapping.preview import vendor_fields
-from reconciliation.conflicts.models import Conflict, ConflictStatus
+from reconciliation.reports.compare import UNKNOWN, comparable_fields, fingerprinter, shown
+from reconciliation.reports.lineage import Explanations
 from reconciliation.reports.models import ItemKind, ReconciliationReport, ReportItem, ReportStatus
 
 logger = logging.getLogger(__name__)
@@ -51,10 +51,9 @@ PAGE_SIZE = 1000
 LOOKUP_BATCH = 5000  # records whose links are looked up with one query
 REFETCH_SIZE = 100
 MAX_ITEMS_PER_KIND = 10_000  # detailed rows kept per kind; the counts are always complete
-IN_FLIGHT_STATUSES = (OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.FAILED)
 OTHER = {"crm": "erp", "erp": "crm"}
 LABEL = {"crm": "CRM", "erp": "ERP"}
-UNKNOWN = object()  # a reference the hub cannot place: not comparable
+_AMOUNTS: dict[str, Decimal] = {}  # amount text -> Decimal, for the amounts seen most (credit limits, round sums)
 MEASURES = {"amount": "Invoiced", "amount_due": "Outstanding", "amount_paid": "Paid", "total": "Order value",
             "outstanding_balance": "Outstanding balance", "overdue_balance": "Overdue balance",
             "credit_limit": "Credit limit"}
@@ -123,74 +122,6 @@ _runs = 0
 _thresholds = gc.get_threshold()
 
 
-# --- comparing values ------------------------------------------------------------------------------
-
-def _norm(value: Any) -> Any:
-    """Canonical values compare as the engine compares them: absent, None and "" are the same empty value;
-    money by amount and currency."""
-    if type(value) is str:  # the common case first: this runs for every field of every record read
-        return value or None
-    if value is None or value == [] or value == {}:
-        return None
-    money = Money.of(value)
-    return money.stored() if money is not None else value  # "6200", "6200.0" and "6200.00" are one amount
-
-
-_AMOUNTS: dict[str, Decimal] = {}  # amount text -> Decimal, for the amounts seen most (credit limits, round sums)
-
-
-def _money_part(value: dict) -> Any:
-    """Money from a mapper (canonical: "6200.00"), taken as it is: amounts spelled two ways would only make
-    a candidate, which the field-by-field check then compares normalised."""
-    if "amount" in value:
-        return value.get("amount"), value.get("currency")
-    return repr(sorted(value.items()))
-
-
-def _digester(fields: list[str], money_fields: list[str]) -> Callable[[dict[str, Any]], int]:
-    """A 64-bit fingerprint of the synced fields (Python's hash: stable within the one process that compares,
-    which is all it is used for).
-
-    The mappers give canonical values -- text, numbers and dates as text, booleans, money as a dict, an empty
-    value as None, a value the rules could not read as UNKNOWN -- so every field but money is taken as it is
-    (one C-level pass), and money as (amount, currency). Equal values always give equal fingerprints; a
-    difference the normalised field-by-field comparison would not see (UNKNOWN on one side, None on the other)
-    can only make a candidate, never hide a mismatch."""
-    money = frozenset(money_fields)
-    plain = tuple(f for f in fields if f not in money)
-    priced = tuple(f for f in fields if f in money)
-
-    def slow(values: dict[str, Any]) -> int:
-        return hash(tuple(repr(_part(values.get(f))) for f in fields))
-
-    def digest(values: dict[str, Any]) -> int:
-        get = values.get
-        parts = tuple(map(get, plain))
-        if priced:
-            parts += tuple([_money_part(v) if type(v) is dict else v for v in map(get, priced)])
-        try:
-            return hash(parts)
-        except TypeError:  # a value of a type no canonical form has: fingerprinted the careful way
-            return slow(values)
-    return digest
-
-
-def _part(value: Any) -> Any:
-    """One non-text value as `_digest` fingerprints it."""
-    if value is UNKNOWN:
-        return None
-    kind = type(value)
-    if kind is dict:
-        return _money_part(value)
-    if kind is list:
-        return repr(value) if value else None
-    return value
-
-
-def _normalised(values: dict[str, Any], fields: list[str]) -> dict[str, Any]:
-    return {f: (UNKNOWN if values.get(f) is UNKNOWN else _norm(values.get(f))) for f in fields}
-
-
 @dataclass
 class _SideRead:
     """What one side's read kept: a fingerprint per linked record, and counts."""
@@ -235,7 +166,7 @@ class _Reconciliation:
         self.account_ref = next((f for f, entity in compiled.references.items() if entity == "account"
                                  and f in rules), None)
         self.per_account = self.account_ref is not None and mapping.entity_type != "account"
-        self.digest = _digester(self.compared, self.money_fields)
+        self.digest = fingerprinter(self.compared, self.money_fields)
         report.counts = {side: {"system_name": getattr(mapping, f"{side}_system").name} for side in SIDES}
         report.save(update_fields=["rule_version", "compared_fields", "skipped_fields", "counts"])
         hub_counts = self.background.submit(self._hub_counts)  # counted by the database while the CRM is read
@@ -349,7 +280,7 @@ class _Reconciliation:
             digest = digest_of(comparable)
             digests[record_id] = digest
             if crm_digests is not None and crm_digests.get(record_id, digest) != digest:
-                candidates.append((record_id, external_id, _normalised(comparable, compared), remote.updated_at))
+                candidates.append((record_id, external_id, comparable_fields(comparable, compared), remote.updated_at))
 
     def _comparable(self, side: str, remotes: Iterable) -> dict[str, dict[str, Any]]:
         """Each record's synced fields as canonical values, references turned into golden record ids."""
@@ -556,9 +487,9 @@ class _Reconciliation:
                 crm_ids = dict(RecordLink.objects.filter(record_id__in=record_ids, system=crm_system)
                                .values_list("record_id", "external_id"))
                 remotes = connector.get_many(obj, [crm_ids[rid] for rid in record_ids if rid in crm_ids], **options)
-                crm_values = {ext: _normalised(values, self.compared)
+                crm_values = {ext: comparable_fields(values, self.compared)
                               for ext, values in self._comparable("crm", remotes).items()}
-                context = _Context.load(record_ids, compiled)
+                context = Explanations.load(record_ids, compiled)
                 crm_times = {r.external_id: r.updated_at for r in remotes}
                 for record_id, erp_id, erp_values, erp_updated_at in chunk:
                     crm_id = crm_ids.get(record_id)
@@ -583,7 +514,7 @@ class _Reconciliation:
                                    crm_value=crm.get(f), erp_value=erp_values.get(f),
                                    hub_value=context.values.get(record_id, {}).get(f),
                                    lineage=context.lineage(record_id, f),
-                                   detail=f"{f}: CRM {_show(crm.get(f))} vs ERP {_show(erp_values.get(f))}")
+                                   detail=f"{f}: CRM {shown(crm.get(f))} vs ERP {shown(erp_values.get(f))}")
                 self.progress("comparing", min(start + REFETCH_SIZE, len(candidates)), len(candidates))
         return mismatched, in_flight
 
@@ -627,88 +558,3 @@ class _Background:
             self.pool.submit(connections.close_all).result()  # the worker thread's own connection
             self.pool.shutdown()
             self.pool = None
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "(empty)"
-    money = Money.of(value)
-    if money is not None:
-        return str(money)
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-@dataclass
-class _Context:
-    """What explains a difference for a chunk of records: writes in flight, open conflicts, the golden values,
-    each field's provenance, and the last write the hub sent to each side."""
-
-    compiled: CompiledMapping
-    pending: dict[int, set[str]]
-    conflicts: set[tuple[int, str]]
-    values: dict[int, dict]
-    provenance: dict[int, dict]
-    sent: dict[tuple[int, str], list]
-    written_since_read: set[int]
-    read_state: dict[tuple[int, int], tuple]
-
-    @classmethod
-    def load(cls, record_ids: list[int], compiled: CompiledMapping) -> _Context:
-        pending: dict[int, set[str]] = defaultdict(set)
-        for rid, values in OutboundChange.objects.filter(record_id__in=record_ids,
-                                                         status__in=IN_FLIGHT_STATUSES).values_list("record_id",
-                                                                                                    "values"):
-            pending[rid] |= set(values or {})
-        conflicts = set(Conflict.objects.filter(record_id__in=record_ids, status=ConflictStatus.OPEN)
-                        .values_list("record_id", "field"))
-        records = {pk: (values, prov) for pk, values, prov in
-                   Record.objects.filter(pk__in=record_ids).values_list("pk", "values", "provenance")}
-        sent: dict[tuple[int, str], list] = defaultdict(list)
-        rows = (OutboundChange.objects.filter(record_id__in=record_ids, status=OutboundStatus.SENT)
-                .select_related("run__rule_version").order_by("-sent_at", "-id"))
-        for change in rows:
-            sent[(change.record_id, change.side)].append(change)
-        # The hub wrote to a side after it last read it: what that write changed there (a NetSuite address line
-        # shared by billing and shipping, say) comes back with the next pull.
-        read_state = {(rid, system_id): (synced, updated, needs) for rid, system_id, synced, updated, needs in
-                      RecordLink.objects.filter(record_id__in=record_ids).values_list(
-                          "record_id", "system_id", "last_synced_at", "remote_updated_at", "needs_merge")}
-        written = set()
-        for (rid, side), changes in sent.items():
-            last_read = read_state.get((rid, compiled.system(side).pk), (None,))[0]
-            if changes[0].sent_at and (last_read is None or changes[0].sent_at > last_read):
-                written.add(rid)
-        return cls(compiled, pending, conflicts, {k: v[0] for k, v in records.items()},
-                   {k: v[1] for k, v in records.items()}, sent, written, read_state)
-
-    def changed_since_read(self, record_id: int, side: str, updated_at) -> bool:
-        """The side modified the record after the hub last read it (or the hub has not merged what it read):
-        the next sync carries the change."""
-        state = self.read_state.get((record_id, self.compiled.system(side).pk))
-        if state is None:
-            return False
-        _, read_at, needs_merge = state
-        return bool(needs_merge or read_at is None or (updated_at is not None and updated_at > read_at))
-
-    def in_flight(self, record_id: int, field: str) -> bool:
-        return field in self.pending.get(record_id, ()) or (record_id, field) in self.conflicts
-
-    def lineage(self, record_id: int, field: str) -> dict:
-        """Per side: the hub's last write of this field there (run, rule version, when), or -- when that side is
-        where the value comes from -- the run that read it."""
-        out = {}
-        prov = (self.provenance.get(record_id) or {}).get(field) or {}
-        for side in SIDES:
-            system = self.compiled.system(side)
-            write = next((c for c in self.sent.get((record_id, side), ()) if field in (c.values or {})), None)
-            if write is not None:
-                out[side] = {"how": f"written by the hub to {system.name}", "run": write.run_id,
-                             "rule_version": write.run.rule_version.number if write.run and write.run.rule_version
-                             else None, "at": write.sent_at.isoformat() if write.sent_at else None}
-            elif prov.get("system") == system.slug:
-                out[side] = {"how": f"{system.name}'s own value, read by the hub", "run": prov.get("sync_run"),
-                             "rule_version": prov.get("rule_version"), "at": prov.get("at")}
-            else:
-                out[side] = {"how": f"never written by the hub to {system.name}", "run": None,
-                             "rule_version": None, "at": None}
-        return out

@@ -13,7 +13,7 @@ from integration_hub.kernel.templatetags.hub_tags import show_value
 from mapping.types import FieldType, canonical_amount, canonical_money
 from reconciliation.conflicts.derive import amount_at_stake
 from reconciliation.conflicts.values import parse_input
-from reconciliation.reports import reconcile
+from reconciliation.reports import compare
 
 
 @pytest.mark.parametrize(("amount", "text"), [
@@ -79,12 +79,12 @@ def test_a_report_total_is_spelled_as_the_sync_spells_amounts():
 
 
 def test_the_report_compares_money_in_the_sync_form():
-    assert reconcile._norm({"amount": "6200", "currency": "USD"}) == {"amount": "6200.00", "currency": "USD"}
-    assert reconcile._norm({"amount": "-0.00", "currency": "USD"}) == {"amount": "0.00", "currency": "USD"}
+    assert compare.comparable({"amount": "6200", "currency": "USD"}) == {"amount": "6200.00", "currency": "USD"}
+    assert compare.comparable({"amount": "-0.00", "currency": "USD"}) == {"amount": "0.00", "currency": "USD"}
     # only {"amount", "currency"} is money (the sync's form); anything else is compared as it is
-    assert reconcile._norm({"amount": "6200"}) == {"amount": "6200"}
-    assert reconcile._norm({"amount": "x", "currency": "USD"}) == {"amount": "x", "currency": "USD"}
-    assert reconcile._show({"amount": "6200.0", "currency": "USD"}) == "6200.00 USD"
+    assert compare.comparable({"amount": "6200"}) == {"amount": "6200"}
+    assert compare.comparable({"amount": "x", "currency": "USD"}) == {"amount": "x", "currency": "USD"}
+    assert compare.shown({"amount": "6200.0", "currency": "USD"}) == "6200.00 USD"
 
 
 def test_money_is_shown_in_the_sync_form():
