@@ -1,4 +1,4 @@
-"""The HTTP layer every connector shares: pooling, timeouts, rate limiting, retries, auth refresh."""
+"""The HTTP layer every connector shares: pooling, timeouts, the vendor's budget, retries, auth refresh."""
 from __future__ import annotations
 
 import json
@@ -6,15 +6,18 @@ import os
 import random
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from connectors.base import ConnectorError, RateLimit
+
+if TYPE_CHECKING:
+    from integration_hub.kernel.rate_limits import Budget
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # 429 and 503 mean the vendor did not process the request, so even a non-idempotent call may repeat.
@@ -50,43 +53,19 @@ class BearerToken(AuthStrategy):
         return request
 
 
-class RateLimiter:
-    """Thread-safe sliding-window limiter: never more than `requests` calls in any `per_seconds` window."""
-
-    def __init__(self, limit: RateLimit, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        if limit.requests < 1 or limit.per_seconds <= 0:
-            raise ValueError(f"invalid rate limit {limit}")
-        self.limit = limit
-        self._sent: deque[float] = deque()
-        self._lock = threading.Lock()
-        self._clock = clock
-        self._sleep = sleep
-
-    def acquire(self) -> float:
-        """Block until a call may be made; returns the seconds waited."""
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self._clock()
-                while self._sent and now - self._sent[0] >= self.limit.per_seconds:
-                    self._sent.popleft()
-                if len(self._sent) < self.limit.requests:
-                    self._sent.append(now)
-                    return waited
-                wait = self._sent[0] + self.limit.per_seconds - now
-            self._sleep(wait)
-            waited += wait
-
-
 class HttpClient:
-    """A `requests.Session` with a connection pool, client-side rate limit, retries and a 401 refresh hook."""
+    """A `requests.Session` with a connection pool, the vendor's budget, retries and a 401 refresh hook.
+
+    `rate_limit` and `max_concurrency` are the vendor's limits as the connector declares them; `budget` keeps to
+    them, shared by every process that talks to the same connected system (integration_hub.kernel.rate_limits).
+    Whoever knows which system the client speaks for gives it one (connectors.services). Without a budget nothing
+    is limited on our side; the vendor's 429 and Retry-After are honoured either way."""
 
     def __init__(self, base_url: str, *, auth: AuthStrategy | None = None, vendor: str = "",
-                 rate_limit: RateLimit | None = None, timeout: float = 30, connect_timeout: float = 10,
+                 rate_limit: RateLimit | None = None, max_concurrency: int | None = None,
+                 budget: Budget | None = None, timeout: float = 30, connect_timeout: float = 10,
                  max_attempts: int = 5, backoff_base: float = 0.5, backoff_max: float = 30,
-                 max_retry_wait: float = 60, max_concurrency: int | None = None,
-                 session: requests.Session | None = None, pool_maxsize: int = 20,
+                 max_retry_wait: float = 60, session: requests.Session | None = None, pool_maxsize: int = 20,
                  headers: Mapping[str, str] | None = None,
                  url_guard: Callable[[str], str] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -95,14 +74,15 @@ class HttpClient:
         self.url_guard = url_guard
         self.auth = auth
         self.vendor = vendor
-        self.limiter = RateLimiter(rate_limit) if rate_limit else None
+        self.rate_limit = rate_limit
+        self.max_concurrency = max_concurrency
+        self.budget = budget
         self.timeout = (min(connect_timeout, timeout), timeout)
         self.max_attempts = max(1, max_attempts)
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         # A Retry-After longer than this is handed to the caller (e.g. a task that reschedules itself).
         self.max_retry_wait = max_retry_wait
-        self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
         self._sleep = sleep
         self._owns_session = session is None
         self.session = session or self._new_session(max(pool_maxsize, max_concurrency or 0, 10))
@@ -195,16 +175,17 @@ class HttpClient:
                 f"with a body that is not JSON: {snippet!r}", status=response.status_code) from None
 
     def _send(self, method: str, url: str, *, auth: AuthStrategy | None, **kwargs: Any) -> requests.Response:
-        if self.limiter is not None:
-            self.limiter.acquire()
+        budget = self.budget
+        if budget is not None:
+            budget.acquire()
         # Prepared (and so signed, or refreshed by the auth hook) before taking a concurrency slot: an auth
         # hook that makes its own request must never wait for a slot its caller holds.
         prepared = self.session.prepare_request(requests.Request(method, url, auth=auth, **kwargs))
         settings = self._environment_settings(prepared.url or url)
         self._count("requests")
-        if self._slots is None:
+        if budget is None:
             return self.session.send(prepared, timeout=self.timeout, **settings)
-        with self._slots:
+        with budget.slot():
             return self.session.send(prepared, timeout=self.timeout, **settings)
 
     def _environment_settings(self, url: str) -> dict[str, Any]:

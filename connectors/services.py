@@ -13,7 +13,7 @@ from django.utils import timezone
 from connectors import registry, usage
 from connectors.base import AuthCheck, Connector, ConnectorError, RateLimit
 from connectors.models import AuthStatus, ConnectedSystem, WebhookDelivery
-from integration_hub.kernel import audit, json_guard
+from integration_hub.kernel import audit, json_guard, rate_limits
 
 
 def _rate_limit_option(system: ConnectedSystem) -> dict[str, Any]:
@@ -24,17 +24,30 @@ def _rate_limit_option(system: ConnectedSystem) -> dict[str, Any]:
     return {"rate_limit": RateLimit.parse(system.rate_limit)}
 
 
+def _system_budget(system: ConnectedSystem, connector: Connector) -> rate_limits.Budget | None:
+    """The system's budget with the vendor: the limits its connector declares (the system's own rate limit when
+    set), shared by every process that talks to the system. None when nothing is limited."""
+    limit, concurrency = connector.http.rate_limit, connector.http.max_concurrency
+    if limit is None and not concurrency:
+        return None
+    return rate_limits.Budget(f"connected-system-{system.pk}", requests=limit.requests if limit else None,
+                              per_seconds=limit.per_seconds if limit else 1, concurrency=concurrency or None)
+
+
 def connector_for(system: ConnectedSystem, **options: Any) -> Connector:
-    """The system's connector; refreshed tokens are saved back, encrypted, as they arrive."""
+    """The system's connector, within the system's budget; refreshed tokens are saved back, encrypted, as they
+    arrive."""
 
     def save_refreshed(new_credentials: dict) -> None:
         ConnectedSystem.objects.filter(pk=system.pk).update(credentials=new_credentials)
         system.credentials = new_credentials
 
-    return registry.build_connector(
+    connector = registry.build_connector(
         system.vendor, system.base_url, system.credentials,
         on_credentials_refreshed=save_refreshed, **{**_rate_limit_option(system), **options},
     )
+    connector.http.budget = _system_budget(system, connector)
+    return connector
 
 
 CREDENTIALS_CLEARED = ("Credentials cleared because the vendor or base URL changed: enter them again for the "

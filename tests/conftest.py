@@ -1,12 +1,14 @@
 """Shared fixtures: one user per role, and service markers that skip locally but fail under CI."""
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
 from urllib.parse import urlparse
 
 import pytest
+import redis
 from django.conf import settings
 
 from integration_hub.kernel import roles
@@ -52,6 +54,22 @@ def pytest_runtest_setup(item):
                 pytest.fail(f"CI=true and a service test cannot run: {reason}", pytrace=False)
             if reason:
                 pytest.skip(reason)
+
+
+@functools.cache
+def _test_redis() -> redis.Redis | None:
+    return None if _missing_service("redis") else redis.Redis.from_url(settings.REDIS_URL)
+
+
+@pytest.fixture(autouse=True)
+def fresh_vendor_budgets(settings, tmp_path):
+    """Each test starts with its vendors' budgets untouched. A budget is a connected system's, shared by every
+    process (files in DATA_DIR, or Redis); a fresh test database numbers its systems from 1 again, so a test would
+    otherwise wait for the requests earlier tests sent to their own system 1."""
+    settings.DATA_DIR = tmp_path
+    if client := _test_redis():
+        for key in client.scan_iter("hub:*budget*"):
+            client.delete(key)
 
 
 def _user(django_user_model, username: str, role: str | None = None, **extra):

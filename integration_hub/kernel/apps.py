@@ -3,7 +3,8 @@ from django.db.models.signals import post_migrate
 
 
 class KernelConfig(AppConfig):
-    """Audit and actors, roles and permissions, the value formatting the pages share (template tags)."""
+    """Audit and actors, roles and permissions, the value formatting the pages share (template tags), and the
+    locks and vendor budgets every process shares (its one table: locks without Redis)."""
 
     name = "integration_hub.kernel"
     label = "kernel"

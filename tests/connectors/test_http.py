@@ -1,9 +1,9 @@
-"""The shared HTTP layer: rate limiting, retries and backoff, Retry-After, concurrency cap, auth hooks."""
+"""The shared HTTP layer: the budget, retries and backoff, Retry-After, concurrency cap, auth hooks."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -11,8 +11,9 @@ import pytest
 import requests
 
 from connectors.base import ConnectorError, RateLimit, parse_retry_after
-from connectors.http import AuthStrategy, BearerToken, HttpClient, RateLimiter
+from connectors.http import AuthStrategy, BearerToken, HttpClient
 from connectors.sandbox.server import Emulator, Request, Response, json_response, route, serve_in_background
+from integration_hub.kernel.rate_limits import Budget
 
 
 class ProbeEmulator(Emulator):
@@ -29,6 +30,13 @@ class ProbeEmulator(Emulator):
         things = self.store.table("things")
         things[str(len(things) + 1)] = request.json()
         return json_response(201, {"id": str(len(things))})
+
+
+@pytest.fixture
+def budgets(settings, tmp_path):
+    """Budgets in files under a fresh DATA_DIR (the embedded default)."""
+    settings.REDIS_URL = ""
+    settings.DATA_DIR = tmp_path
 
 
 @pytest.fixture
@@ -77,34 +85,39 @@ class CountingAuth(AuthStrategy):
         return True
 
 
-class TestRateLimiter:
-    def test_it_never_allows_more_than_the_limit_in_any_window(self):
-        now = [0.0]
-        limiter = RateLimiter(RateLimit(3, 1.0), clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
-        granted = []
-        for _ in range(10):
-            limiter.acquire()
-            granted.append(now[0])
+class CountingBudget:
+    """Counts what is taken from it and never makes anyone wait."""
 
-        assert granted[:3] == [0.0, 0.0, 0.0] and granted[3] == pytest.approx(1.0)
-        for start in granted:
-            assert sum(1 for t in granted if start <= t < start + 1.0 - 1e-9) <= 3
+    def __init__(self) -> None:
+        self.taken = self.held = 0
 
-    def test_it_makes_concurrent_threads_wait_their_turn(self):
-        limiter = RateLimiter(RateLimit(20, 0.1))
-        started = time.monotonic()
-        threads = [threading.Thread(target=lambda: [limiter.acquire() for _ in range(10)]) for _ in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+    def acquire(self) -> float:
+        self.taken += 1
+        return 0.0
 
-        assert time.monotonic() - started >= 0.2  # 60 calls at 20 per 0.1 s need two full windows
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        self.held += 1
+        yield
 
+
+class TestBudget:
     def test_rate_limit_parses_n_per_seconds(self):
         assert RateLimit.parse("190/10") == RateLimit(190, 10.0)
         with pytest.raises(ValueError):
             RateLimit.parse("lots")
+
+    def test_every_attempt_is_taken_from_the_budget_retries_included(self, probe):
+        probe.set_faults(fail_next=2)
+        budget = CountingBudget()
+
+        assert client(probe.url, budget=budget).request_json("GET", "/things/a") == {"id": "a"}
+        assert budget.taken == 3 and budget.held == 3
+
+    def test_without_a_budget_nothing_is_limited_on_our_side(self, probe):
+        http = client(probe.url, rate_limit=RateLimit(1, 60))
+
+        assert [http.request_json("GET", f"/things/{i}") for i in "ab"] == [{"id": "a"}, {"id": "b"}]
 
 
 class TestRetries:
@@ -209,8 +222,8 @@ class TestAuthHooks:
         assert caught.value.kind == "auth" and len(probe.emulator.request_log) == 1
 
 
-    def test_an_auth_hook_may_make_its_own_request_under_a_concurrency_cap(self, probe):
-        http = client(probe.url, max_concurrency=1)
+    def test_an_auth_hook_may_make_its_own_request_under_a_concurrency_cap(self, probe, budgets):
+        http = client(probe.url, budget=Budget("probe", concurrency=1))
 
         class FetchesAToken(AuthStrategy):
             def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -234,7 +247,7 @@ class TestPoolAndConcurrency:
 
         assert adapter._pool_maxsize >= 10
 
-    def test_the_concurrency_cap_bounds_requests_in_flight(self, probe):
+    def test_the_concurrency_cap_bounds_requests_in_flight(self, probe, budgets):
         probe.set_faults(latency_ms=50)
         in_flight, peak, lock = [0], [0], threading.Lock()
 
@@ -249,7 +262,7 @@ class TestPoolAndConcurrency:
                     with lock:
                         in_flight[0] -= 1
 
-        http = client(probe.url, max_concurrency=2, session=CountingSession())
+        http = client(probe.url, budget=Budget("probe", concurrency=2), session=CountingSession())
         threads = [threading.Thread(target=http.request_json, args=("GET", f"/things/{i}")) for i in range(6)]
         for thread in threads:
             thread.start()

@@ -8,7 +8,7 @@ import pytest
 import requests
 from hubspot.utils.signature import Signature
 
-from connectors.base import ConnectorError
+from connectors.base import ConnectorError, RateLimit
 from connectors.hubspot import HubSpotConnector
 from connectors.registry import available_vendors, build_connector, connector_class
 from connectors.sandbox import RunningEmulator
@@ -434,10 +434,10 @@ class TestRegistry:
 
         assert caught.value.kind == "config" and "hubspot" in caught.value.message
 
-    def test_build_connector_uses_the_vendor_default_rate_limit(self, hubspot_emulator):
+    def test_build_connector_declares_the_vendor_default_rate_limit(self, hubspot_emulator):
         connector = build_connector("hubspot", hubspot_emulator.url, {"access_token": "sandbox-token"})
 
-        assert connector.http.limiter.limit.requests == 100 and connector.http.limiter.limit.per_seconds == 10
+        assert connector.http.rate_limit == RateLimit(100, 10)
 
     def test_an_unknown_object_is_a_config_error(self, hubspot):
         with pytest.raises(ConnectorError) as caught:
