@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.core import checks
+
+from integration_hub.sync import ports
 
 
 class SyncConfig(AppConfig):
@@ -15,3 +18,4 @@ class SyncConfig(AppConfig):
 
         extensions.add_timeline_source(record_page.timeline_entries)
         extensions.add_page_section(record_page.page_section)
+        checks.register(ports.registration_check)  # reconciliation registers the ports in its own ready()

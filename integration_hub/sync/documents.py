@@ -9,16 +9,20 @@ values, so the engine can check a whole chunk with one query for the customers.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import Q
 
+from connectors.registry import connector_class
 from integration_hub.records.models import LinkStatus, Record, RecordLink
 from integration_hub.sync.references import record_id_of
 from integration_hub.sync.rules import CompiledMapping
 from mapping import create_defaults
 from mapping.line_items import lines_currencies
+
+if TYPE_CHECKING:
+    from integration_hub.sync.pull import ReadRecord
 
 CUSTOMER_FIELD = "customer"
 CURRENCY_FIELD = "currency"
@@ -68,8 +72,6 @@ def vendor_locked(compiled: CompiledMapping, side: str, link: Any, values: dict[
     """(the values without the fields the vendor will not let change on this record any more, {field: why}): a
     fulfilled NetSuite order's customer. Such a change is held with the reason (replayable, on the record page)
     instead of being refused with the rest of the write or silently dropped; the other fields still go."""
-    from connectors.registry import connector_class
-
     if link is None or not values:
         return values, {}
     current = link.remote_values or {}
@@ -118,18 +120,16 @@ def with_removed_lines(compiled: CompiledMapping, side: str, connector: Any, sin
     return sorted(found)
 
 
-def own_creates(compiled: CompiledMapping, side: str, new: Mapping[str, tuple[Any, dict, dict]],
+def own_creates(compiled: CompiledMapping, side: str, new: Mapping[str, ReadRecord],
                 matched: Mapping[str, int]) -> dict[str, int]:
     """Records the hub created on this side whose link it never stored (the writer died between the system's
     answer and storing it): the create key it sent (NetSuite's externalId, HubSpot's hub_record_id: "hub-<id>")
     names their golden record. They are linked to it, never taken as new: an order the hub made from a deal does
     not come back as a deal of its own (and a second HubSpot deal). external id -> golden record id."""
-    from connectors.registry import connector_class
-
     key_field = connector_class(compiled.system(side).vendor).create_key[0]
     wanted: dict[str, int] = {}
-    for external_id, (_, fields, _) in new.items():
-        value = fields.get(key_field) if external_id not in matched else None
+    for external_id, read in new.items():
+        value = read.fields.get(key_field) if external_id not in matched else None
         if isinstance(value, str) and value.startswith("hub-") and value[4:].isdigit():
             wanted[external_id] = int(value[4:])
     if not wanted:

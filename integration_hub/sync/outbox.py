@@ -163,7 +163,7 @@ def _record_outcomes(system: ConnectedSystem, batch: list[OutboundChange], outco
 def _count_dead_on_runs(dead: list[OutboundChange]) -> None:
     """A run's writes given up on are counted on the run, and a run that had succeeded says it did not quite:
     one UPDATE per run, in the batch's transaction (the engine's own final status checks the count the same way,
-    see engine._finish, so a run still running when its write dies ends "completed with failed writes" too)."""
+    see run_lifecycle._finish, so a run still running when its write dies ends "completed with failed writes" too)."""
     for run_id, n in Counter(row.run_id for row in dead if row.run_id).items():
         SyncRun.objects.filter(pk=run_id).update(
             dead_writes=F("dead_writes") + n,

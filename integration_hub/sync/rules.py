@@ -46,6 +46,10 @@ class CompiledMapping:
         stopped = self.stopped.get(side)
         return {k: v for k, v in values.items() if k not in stopped} if stopped else values
 
+    def writable(self, side: str) -> set[str]:
+        """The fields a write to this side may carry (a path there, and not stopped by drift)."""
+        return {p.field for p in self.policies if side in p.writes_to and side not in p.stopped}
+
 
 class NothingPublished(Exception):
     """A mapping without published rules cannot sync."""

@@ -14,7 +14,7 @@ def sync_mapping(self, mapping_id: int, trigger: str = "schedule", mode: str = "
     A task redelivered after its worker died resumes the same run (found by the task's id), which takes its
     own lock back: a new run would only find the dead run's lock and coalesce into nothing. A task retried
     after a lost connection carries its run's id; one the stale-run sweep queued is given it. A delivery of a
-    run that finished, or that a live worker runs, changes nothing (engine._claim)."""
+    run that finished, or that a live worker runs, changes nothing (run_lifecycle._claim)."""
     from django.db import transaction
 
     from integration_hub.sync import engine

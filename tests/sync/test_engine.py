@@ -5,7 +5,7 @@ import pytest
 
 from connectors.models import ConnectedSystem
 from integration_hub.records.models import Record, RecordLink
-from integration_hub.sync import engine, outbox
+from integration_hub.sync import engine, mapping_lock, merge_step, outbox
 from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent, SyncStatus
 from reconciliation.conflicts.models import Conflict
 
@@ -145,11 +145,11 @@ def test_one_sync_of_a_mapping_at_a_time(published):
     from django.core.cache import cache
 
     item = published["item"]
-    cache.add(engine._lock_key(item.pk), 999, 60)
+    cache.add(mapping_lock.lock_key(item.pk), 999, 60)
     try:
         run = engine.sync_run_execute(run=engine.sync_run_create(mapping=item))
     finally:
-        cache.delete(engine._lock_key(item.pk))
+        cache.delete(mapping_lock.lock_key(item.pk))
     assert run.status == SyncStatus.COALESCED and run.counts["read"] == 0
 
 
@@ -312,8 +312,8 @@ def test_a_run_that_dies_mid_merge_resumes_and_every_record_arrives_once(publish
     item = published["item"]
     stage(item, "two_way")
     run = engine.sync_run_create(mapping=item)
-    monkeypatch.setattr(engine, "MERGE_CHUNK", 2)
-    real_merge_chunk, merged = engine._merge_chunk, []
+    monkeypatch.setattr(merge_step, "MERGE_CHUNK", 2)
+    real_merge_chunk, merged = merge_step.merge_chunk, []
 
     def dying_merge(*args, **kwargs):
         if len(merged) == 1:
@@ -321,16 +321,16 @@ def test_a_run_that_dies_mid_merge_resumes_and_every_record_arrives_once(publish
         merged.append(1)
         return real_merge_chunk(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "_merge_chunk", dying_merge)
+    monkeypatch.setattr(merge_step, "merge_chunk", dying_merge)
     with pytest.raises(SystemExit):
         engine.sync_run_execute(run=run)
     assert RecordLink.objects.filter(needs_merge=True).exists()  # the unmerged records are still flagged
-    monkeypatch.setattr(engine, "_merge_chunk", real_merge_chunk)
+    monkeypatch.setattr(merge_step, "merge_chunk", real_merge_chunk)
 
     # A killed worker runs no `finally`: its lock is still there when the task is redelivered.
     from django.core.cache import cache
 
-    cache.set(engine._lock_key(item.pk), run.pk, 60)
+    cache.set(mapping_lock.lock_key(item.pk), run.pk, 60)
     other = engine.sync_run_execute(run=engine.sync_run_create(mapping=item))
     assert other.status == SyncStatus.COALESCED  # a different run still waits its turn
     run.refresh_from_db()

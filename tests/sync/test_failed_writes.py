@@ -7,7 +7,7 @@ from django.utils.html import escape
 from rest_framework.authtoken.models import Token
 
 from connectors.models import ConnectedSystem
-from integration_hub.sync import engine, outbox
+from integration_hub.sync import engine, merge_step, outbox
 from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncRun, SyncStatus
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +57,7 @@ def test_a_write_dead_lettered_while_its_run_still_runs_keeps_the_run_from_succe
     """A worker's sync has its writes sent while it runs: one refused meanwhile is counted on the run, and the
     run's own end does not overwrite that with "succeeded"."""
     _, netsuite = emulators
-    monkeypatch.setattr(engine, "MERGE_CHUNK", 2)  # writes are queued chunk by chunk, sent between chunks
+    monkeypatch.setattr(merge_step, "MERGE_CHUNK", 2)  # writes are queued chunk by chunk, sent between chunks
     seen = []
 
     def send_meanwhile(run: SyncRun) -> None:

@@ -14,7 +14,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from connectors.models import ConnectedSystem
-from integration_hub.sync import engine, tasks
+from integration_hub.sync import engine, merge_step, tasks
 from integration_hub.sync.models import OutboundChange, SyncRun, SyncStatus
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_a_worker_thought_dead_stops_at_its_next_page_and_the_resumed_run_writes
     task: it stops without storing that page, and the new task finishes the run."""
     item = published["item"]
     ConnectedSystem.objects.update(rollout_stage="two_way")
-    monkeypatch.setattr(engine, "MERGE_CHUNK", 2)  # several chunks: the run is taken over between two of them
+    monkeypatch.setattr(merge_step, "MERGE_CHUNK", 2)  # several chunks: the run is taken over between two of them
     run = engine.sync_run_create(mapping=item)
     handed: list[tuple[int, str]] = []
 
