@@ -62,14 +62,16 @@ def _test_redis() -> redis.Redis | None:
 
 
 @pytest.fixture(autouse=True)
-def fresh_vendor_budgets(settings, tmp_path):
-    """Each test starts with its vendors' budgets untouched. A budget is a connected system's, shared by every
-    process (files in DATA_DIR, or Redis); a fresh test database numbers its systems from 1 again, so a test would
-    otherwise wait for the requests earlier tests sent to their own system 1."""
+def fresh_vendor_budgets_and_locks(settings, tmp_path):
+    """Each test starts with its vendors' budgets untouched and no mapping locked. A budget is a connected
+    system's, shared by every process (files in DATA_DIR, or Redis), and a lock in Redis outlives its test; a fresh
+    test database numbers its systems and mappings from 1 again, so a test would otherwise wait for the requests
+    earlier tests sent to their own system 1, or find its mapping's sync "coalesced" into a killed worker's run."""
     settings.DATA_DIR = tmp_path
     if client := _test_redis():
-        for key in client.scan_iter("hub:*budget*"):
-            client.delete(key)
+        for pattern in ("hub:*budget*", "hub:lock:*"):
+            for key in client.scan_iter(pattern):
+                client.delete(key)
 
 
 def _user(django_user_model, username: str, role: str | None = None, **extra):

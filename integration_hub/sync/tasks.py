@@ -2,8 +2,15 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.core.cache import cache
+from django.db import transaction
 
+from connectors.models import ConnectedSystem, WebhookDelivery
+from connectors.services import connector_for
 from integration_hub.kernel.task_policy import RETRY_POLICY
+from integration_hub.sync import engine, outbox
+from integration_hub.sync.models import SyncRun
+from mapping.models import ObjectMapping
 
 
 @shared_task(bind=True, **RETRY_POLICY)
@@ -15,12 +22,6 @@ def sync_mapping(self, mapping_id: int, trigger: str = "schedule", mode: str = "
     own lock back: a new run would only find the dead run's lock and coalesce into nothing. A task retried
     after a lost connection carries its run's id; one the stale-run sweep queued is given it. A delivery of a
     run that finished, or that a live worker runs, changes nothing (run_lifecycle._claim)."""
-    from django.db import transaction
-
-    from integration_hub.sync import engine
-    from integration_hub.sync.models import SyncRun
-    from mapping.models import ObjectMapping
-
     task_id = self.request.id or ""
     if run_id is not None:
         run = SyncRun.objects.get(pk=run_id)
@@ -40,8 +41,6 @@ def sync_mapping(self, mapping_id: int, trigger: str = "schedule", mode: str = "
 def resume_stale_runs() -> list[int]:
     """Every minute: resume the syncs whose worker died or lost its database (no heartbeat for
     SYNC_STALE_RUN_SECONDS), each once, in a task of its own."""
-    from integration_hub.sync import engine
-
     def resume(run, task_id: str) -> None:
         sync_mapping.apply_async(kwargs={"mapping_id": run.mapping_id, "trigger": run.trigger, "mode": run.mode,
                                          "full": run.full, "run_id": run.pk}, task_id=task_id)
@@ -53,11 +52,6 @@ def resume_stale_runs() -> list[int]:
 def replay_sync_run(self, replay_id: int, run_id: int, event_ids: list[int] | None = None) -> int:
     """Carry out a replay the run page queued (its run recorded already): re-read the run's failed records (all,
     or the ticked events), merge, queue the writes, then send them."""
-    from django.db import transaction
-
-    from integration_hub.sync import engine
-    from integration_hub.sync.models import SyncRun
-
     replay = SyncRun.objects.get(pk=replay_id)
     engine.sync_run_replay(run=SyncRun.objects.get(pk=run_id), event_ids=event_ids, replay=replay,
                            owner=self.request.id or None)
@@ -72,9 +66,7 @@ def send_while_syncing(run) -> None:
     """A running sync's progress: writes it has queued (committed with each page or chunk) go out meanwhile,
     in another worker process, instead of after the whole run. At most one dispatch is asked for every few
     seconds; two dispatchers never send the same write (outbox._claim)."""
-    from django.core.cache import cache
-    from django.db import transaction
-
+    # A throttle, not a lock: were two processes to ask at once, the outbox's claim still sends each write once.
     if run.counts.get("written") and cache.add("outbox:send-while-syncing", run.pk, SEND_WHILE_SYNCING_SECONDS):
         transaction.on_commit(dispatch_outbox.delay)
 
@@ -85,8 +77,6 @@ DISPATCH_BUDGET_SECONDS = 10 * 60  # then the next scheduled dispatch (every min
 @shared_task(**RETRY_POLICY)
 def dispatch_outbox() -> dict:
     """Send every system's due writes (also runs every minute, to retry what failed)."""
-    from integration_hub.sync import outbox
-
     result = outbox.dispatch_all_until_empty(budget_seconds=DISPATCH_BUDGET_SECONDS)
     return {"sent": result.sent, "retrying": result.retrying, "dead": result.dead}
 
@@ -98,13 +88,6 @@ WEBHOOK_DEBOUNCE_SECONDS = 5
 def process_webhooks(system_id: int) -> list[int]:
     """Targeted syncs for the records a system's pending webhooks named (debounced: the first task after a
     burst takes every pending delivery; the others find none)."""
-    from django.db import transaction
-
-    from connectors.models import ConnectedSystem, WebhookDelivery
-    from connectors.services import connector_for
-    from integration_hub.sync import engine
-    from mapping.models import ObjectMapping
-
     system = ConnectedSystem.objects.get(pk=system_id)
     with transaction.atomic():
         deliveries = list(WebhookDelivery.objects.select_for_update().filter(

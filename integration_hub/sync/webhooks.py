@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from connectors import services
 from connectors.models import ConnectedSystem
 from integration_hub.kernel import json_guard
+from integration_hub.sync import tasks
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ def webhook(request, slug: str) -> HttpResponse:
     if not new:
         # A redelivery or a replay: answered as a success (the vendor stops retrying), nothing kept or queued.
         return JsonResponse({"received": 0, "message": "already received"}, status=200)
-    from integration_hub.sync import tasks
 
     # Debounced: a burst of webhooks becomes one targeted sync a few seconds later.
     transaction.on_commit(lambda: tasks.process_webhooks.apply_async(

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 
 from integration_hub.records.models import Record
-from integration_hub.sync import mapping_lock, tasks
+from integration_hub.sync import tasks
 from integration_hub.sync.models import SyncRun, SyncStatus
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
@@ -15,7 +14,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 def test_a_real_worker_syncs_and_history_names_the_run(celery_workers, published):
     celery_workers.start()
     item = published["item"]
-    cache.delete(mapping_lock.lock_key(item.pk))  # a killed worker of an earlier session may have left it
     async_result = tasks.sync_mapping.apply_async(args=(item.pk,), queue=celery_workers.queue)
     run_id = async_result.get(timeout=60)
 

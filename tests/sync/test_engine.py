@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.models import ConnectedSystem
+from integration_hub.kernel import locks
 from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync import engine, mapping_lock, merge_step, outbox
 from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent, SyncStatus
@@ -142,14 +143,12 @@ def test_a_record_failing_the_rules_is_held_with_its_reason_and_the_batch_goes_o
 
 
 def test_one_sync_of_a_mapping_at_a_time(published):
-    from django.core.cache import cache
-
     item = published["item"]
-    cache.add(mapping_lock.lock_key(item.pk), 999, 60)
+    assert locks.acquire(mapping_lock.lock_key(item.pk), "another run", ttl=60)
     try:
         run = engine.sync_run_execute(run=engine.sync_run_create(mapping=item))
     finally:
-        cache.delete(mapping_lock.lock_key(item.pk))
+        locks.release(mapping_lock.lock_key(item.pk), "another run")
     assert run.status == SyncStatus.COALESCED and run.counts["read"] == 0
 
 
@@ -328,9 +327,7 @@ def test_a_run_that_dies_mid_merge_resumes_and_every_record_arrives_once(publish
     monkeypatch.setattr(merge_step, "merge_chunk", real_merge_chunk)
 
     # A killed worker runs no `finally`: its lock is still there when the task is redelivered.
-    from django.core.cache import cache
-
-    cache.set(mapping_lock.lock_key(item.pk), run.pk, 60)
+    assert locks.acquire(mapping_lock.lock_key(item.pk), str(run.pk), ttl=60)
     other = engine.sync_run_execute(run=engine.sync_run_create(mapping=item))
     assert other.status == SyncStatus.COALESCED  # a different run still waits its turn
     run.refresh_from_db()

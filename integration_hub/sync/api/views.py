@@ -1,6 +1,8 @@
 """API views for sync runs: list, read, and POST to start one."""
+from django.db import transaction
 from rest_framework import viewsets
 
+from integration_hub.sync import tasks
 from integration_hub.sync.api.serializers import SyncRunSerializer
 from integration_hub.sync.models import SyncRun, SyncTrigger
 
@@ -13,9 +15,5 @@ class SyncRunViewSet(viewsets.mixins.CreateModelMixin, viewsets.ReadOnlyModelVie
     filterset_fields = ("mapping", "status", "trigger", "mode")
 
     def perform_create(self, serializer):
-        from django.db import transaction
-
-        from integration_hub.sync import tasks
-
         run = serializer.save(trigger=SyncTrigger.MANUAL, requested_by=self.request.user)
         transaction.on_commit(lambda: tasks.sync_mapping.delay(run.mapping_id, run_id=run.pk))
