@@ -152,6 +152,11 @@ class OutboundStatus(models.TextChoices):
     SHADOW = "shadow", "Shadow (stored, never sent)"
 
 
+class OutboundOperation(models.TextChoices):
+    UPSERT = "upsert", "Create or update"
+    MERGE = "merge", "Merge (the vendor's merge call: absorbed id in the payload, survivor the link)"
+
+
 class OutboundChange(models.Model):
     """One intended write to one system: the outbox. Committed with the golden-record change it follows."""
 
@@ -163,6 +168,7 @@ class OutboundChange(models.Model):
                              help_text="Empty for a create: the link is made when the system answers.")
     side = models.CharField(max_length=3)
     vendor_object = models.CharField(max_length=100)
+    operation = models.CharField(max_length=6, choices=OutboundOperation.choices, default=OutboundOperation.UPSERT)
     values = JSONField(help_text="Canonical field -> value this change writes (the base after success).")
     payload = JSONField(help_text="The vendor fields sent.")
     idempotency_key = models.CharField(max_length=64)

@@ -6,7 +6,8 @@ written values (so the write's echo on the next pull is no change) and links a c
 transient failure waits with exponential backoff; a permanent one, or too many attempts, is a dead
 letter with the vendor's message, counted on the run that queued it (which then never reads "succeeded").
 Rows left "sending" by a dead worker are retried after a grace period (updates are idempotent by id; creates
-carry the change's key where the vendor takes one).
+carry the change's key where the vendor takes one). A merge row (a duplicate merge's vendor call) is sent with the
+vendor's merge, one call per row, under the same claim, backoff and dead-letter rules.
 """
 from __future__ import annotations
 
@@ -28,7 +29,15 @@ from integration_hub.kernel import audit
 from integration_hub.kernel.bulk import update_many
 from integration_hub.records import services
 from integration_hub.records.models import Record, RecordLink
-from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent, SyncEventKind, SyncRun, SyncStatus
+from integration_hub.sync.models import (
+    OutboundChange,
+    OutboundOperation,
+    OutboundStatus,
+    SyncEvent,
+    SyncEventKind,
+    SyncRun,
+    SyncStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +96,15 @@ def dispatch_system(*, system: ConnectedSystem, limit: int = 1000) -> DispatchRe
         try:
             with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
                 groups: dict[tuple[str, bool], list[OutboundChange]] = {}
+                merges: list[OutboundChange] = []
                 for row in _claim(system, limit):
-                    groups.setdefault((row.vendor_object, row.link_id is None), []).append(row)
+                    if row.operation == OutboundOperation.MERGE:
+                        merges.append(row)
+                    else:
+                        groups.setdefault((row.vendor_object, row.link_id is None), []).append(row)
+                for start in range(0, len(merges), BATCH):
+                    batch = merges[start:start + BATCH]
+                    _record_outcomes(system, batch, [_merge(connector, row) for row in batch], result)
                 for (vendor_object, creating), group in groups.items():
                     id_field = connector.create_key[1] if creating else None
                     for start in range(0, len(group), BATCH):
@@ -103,6 +119,16 @@ def dispatch_system(*, system: ConnectedSystem, limit: int = 1000) -> DispatchRe
                 status=OutboundStatus.FAILED, last_error=exc.message[:2000],
                 next_attempt_at=timezone.now() + timedelta(seconds=30))
     return result
+
+
+def _merge(connector, row: OutboundChange) -> WriteResult:
+    """A merge row's vendor call: the absorbed record merged into the row's link (the survivor there)."""
+    absorbed_id = str(row.payload["absorbed_id"])
+    try:
+        connector.merge(row.vendor_object, row.link.external_id, absorbed_id)
+    except ConnectorError as exc:
+        return WriteResult(ok=False, external_id=None, key=absorbed_id, error=exc)
+    return WriteResult(ok=True, external_id=row.link.external_id, key=absorbed_id)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -121,7 +147,7 @@ def _record_outcomes(system: ConnectedSystem, batch: list[OutboundChange], outco
     result.sent += len(sent)
 
     # An update moves its link's base to what was written, so its echo on the next pull is no change.
-    updated = [row for row, _ in sent if row.link_id]
+    updated = [row for row, _ in sent if row.link_id and row.operation == OutboundOperation.UPSERT]
     links = RecordLink.objects.select_for_update().in_bulk([row.link_id for row in updated])
     for row in updated:
         link = links[row.link_id]

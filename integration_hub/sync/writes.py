@@ -1,5 +1,7 @@
 """What a merge writes to each system, put in the outbox (outbox.py sends it): the fields a side may take,
 references as the side's own ids, the vendor payload, one key per change so a retried write is applied once.
+The rollout-stage gate (`write_status`) and the payload builder (`outgoing`) are the one copy: a duplicate merge's
+writes go through them too.
 """
 from __future__ import annotations
 
@@ -7,12 +9,12 @@ import copy
 import hashlib
 from typing import Any, NamedTuple
 
-from connectors.models import RolloutStage
+from connectors.models import ConnectedSystem, RolloutStage
 from integration_hub.kernel.bulk import insert_many, update_many
 from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync import documents
 from integration_hub.sync.holds import hold_create
-from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEventKind, SyncMode
+from integration_hub.sync.models import OutboundChange, OutboundOperation, OutboundStatus, SyncEventKind, SyncMode
 from integration_hub.sync.references import ToSide
 from integration_hub.sync.rules import SIDES, CompiledMapping
 from integration_hub.sync.run_context import RunContext
@@ -26,6 +28,16 @@ class Write(NamedTuple):
     side: str
     link: RecordLink | None
     values: dict[str, Any]
+
+
+class Outgoing(NamedTuple):
+    """What a write to one record on a side carries, and what it leaves out (each with the reason)."""
+
+    values: dict[str, Any]  # the canonical values that go out, references as the side's own ids
+    payload: dict[str, Any]  # the vendor fields they make
+    missing: dict[str, str]  # references not linked on that side yet
+    locked: dict[str, str]  # fields the vendor refuses to change (a fulfilled order's customer)
+    errors: dict[str, str]  # fields the vendor cannot take
 
 
 class Prepared(NamedTuple):
@@ -46,14 +58,13 @@ def queue_writes(ctx: RunContext, writes: list[Write]) -> None:
         by_side.setdefault(write.side, []).append(write)
     for side, items in by_side.items():
         system = compiled.system(side)
-        stage = system.rollout_stage
-        if stage == RolloutStage.READ_ONLY or (stage == RolloutStage.ONE_WAY and side == "crm"):
-            continue  # this stage lets nothing be written to this system: not even a shadow row
-        shadow = run.mode == SyncMode.SHADOW or stage == RolloutStage.SHADOW
-        status = OutboundStatus.SHADOW if shadow else OutboundStatus.PENDING
+        status = write_status(system, side, shadow_run=run.mode == SyncMode.SHADOW)
+        if status is None:
+            continue
         prepared = prepare(ctx, side, items)
         waiting = {(row.record_id, row.link_id): row for row in OutboundChange.objects.filter(
-            record_id__in=[write.record.pk for write in prepared], side=side, status=status)}
+            record_id__in=[write.record.pk for write in prepared], side=side, status=status,
+            operation=OutboundOperation.UPSERT)}
         new_rows, updated_rows = [], []
         for record, link, sendable, payload in prepared:
             row = waiting.get((record.pk, link.pk if link else None))
@@ -73,6 +84,28 @@ def queue_writes(ctx: RunContext, writes: list[Write]) -> None:
         insert_many(OutboundChange, new_rows)
 
 
+def write_status(system: ConnectedSystem, side: str, *, shadow_run: bool = False) -> str | None:
+    """The status a write to this system is queued with, as its rollout stage allows; None when the stage lets
+    nothing be written to it (not even a shadow row)."""
+    stage = system.rollout_stage
+    if stage == RolloutStage.READ_ONLY or (stage == RolloutStage.ONE_WAY and side == "crm"):
+        return None
+    return OutboundStatus.SHADOW if shadow_run or stage == RolloutStage.SHADOW else OutboundStatus.PENDING
+
+
+def outgoing(compiled: CompiledMapping, side: str, to_side: ToSide, link: RecordLink | None,
+             values: dict[str, Any]) -> Outgoing:
+    """Canonical values -> what a write to one record on a side carries: only the fields the rules write there,
+    references as the side's ids (`to_side` looked them up for the whole batch), fields the vendor locks or
+    cannot take left out, and the vendor payload."""
+    writable = compiled.writable(side)
+    values, missing = to_side({f: v for f, v in values.items() if f in writable})
+    values, locked = documents.vendor_locked(compiled, side, link, values)
+    converted = _vendor_payload(compiled, side, link, values)
+    sendable = {f: v for f, v in values.items() if f not in converted.errors}
+    return Outgoing(sendable, converted.values, missing, locked, dict(converted.errors))
+
+
 def prepare(ctx: RunContext, side: str, writes: list[Write]) -> list[Prepared]:
     """Each write to this side that can go out.
 
@@ -88,30 +121,27 @@ def prepare(ctx: RunContext, side: str, writes: list[Write]) -> list[Prepared]:
     other = "erp" if side == "crm" else "crm"
     prepared = []
     for record, link, values in wanted:
-        values, missing = to_side(values)
-        values, locked = documents.vendor_locked(compiled, side, link, values)
-        for field, why in locked.items():  # a fulfilled order's customer: held with the vendor's reason, replayable
+        out = outgoing(compiled, side, to_side, link, values)
+        for field, why in out.locked.items():  # a fulfilled order's customer: held with the vendor's reason, replayable
             ctx.count("failed")
             ctx.event(SyncEventKind.FAILED, record=record, side=side, external_id=link.external_id, field=field,
                       message=f"held: {why}", data={"target": side, "field": field, "held_change": True})
-        if link is None and missing.keys() & compiled.create_requires:
+        if link is None and out.missing.keys() & compiled.create_requires:
             hold_create(ctx, record, link_on(compiled, record, other), side,
-                        [f"{field}: {why}" for field, why in missing.items()])
+                        [f"{field}: {why}" for field, why in out.missing.items()])
             continue
-        for field, why in missing.items():
+        for field, why in out.missing.items():
             ctx.event(SyncEventKind.FAILED, record=record, side=side, field=field, message=f"held: {why}")
-        converted = _vendor_payload(compiled, side, link, values)
-        if link is None and converted.errors and compiled.line_fields:
+        if link is None and out.errors and compiled.line_fields:
             hold_create(ctx, record, link_on(compiled, record, other), side,
-                        [f"{field}: {reason}" for field, reason in converted.errors.items()])
+                        [f"{field}: {reason}" for field, reason in out.errors.items()])
             continue
-        for field, reason in converted.errors.items():
+        for field, reason in out.errors.items():
             ctx.count("failed")
             ctx.event(SyncEventKind.WRITE_FAILED, record=record, side=side, field=field,
                       message=f"cannot write {field} to {system.name}: {reason}")
-        sendable = {f: v for f, v in values.items() if f not in converted.errors}
-        if sendable:
-            prepared.append(Prepared(record, link, sendable, converted.values))
+        if out.values:
+            prepared.append(Prepared(record, link, out.values, out.payload))
     return prepared
 
 

@@ -173,8 +173,9 @@ class EffectStatus(models.TextChoices):
 
 
 class MergeEffect(models.Model):
-    """One effect of a merge (or of its undo) on one system. Value writes go through the hub's outbox
-    (``outbound``); a vendor merge call is sent from this row (the outbox has no merge operation yet)."""
+    """One effect of a merge (or of its undo) on one system. Writes and vendor merge calls go through the hub's
+    outbox (``outbound``, whose status is the effect's); ``attempts`` to ``sent_at`` are kept for vendor merges
+    sent before they did."""
 
     merge = models.ForeignKey(Merge, on_delete=models.CASCADE, related_name="effects")
     system = models.ForeignKey("connectors.ConnectedSystem", on_delete=models.PROTECT, related_name="+")

@@ -11,8 +11,6 @@ SCHEDULES = {
     "duplicate scan: accounts": ("reconciliation.duplicates.tasks.scan_duplicates", 24 * 60, "account"),
     "duplicate scan: contacts": ("reconciliation.duplicates.tasks.scan_duplicates", 24 * 60, "contact"),
     "duplicate scan: items": ("reconciliation.duplicates.tasks.scan_duplicates", 24 * 60, "item"),
-    # Sends vendor merge calls of merges (HubSpot companies/contacts) and retries the failed ones.
-    "duplicate merge effects": ("reconciliation.duplicates.tasks.dispatch_merge_effects", 1, ""),
 }
 
 

@@ -8,7 +8,7 @@ from django.db.models import F, QuerySet
 
 from integration_hub.records import selectors as hub_selectors
 from integration_hub.records.models import Record, RecordLink
-from reconciliation.duplicates import services
+from reconciliation.duplicates import survivorship
 from reconciliation.duplicates.models import CandidateStatus, DuplicateCandidate, MergeStatus
 
 
@@ -65,7 +65,7 @@ def cluster_view(*, candidate: DuplicateCandidate, user, survivor_id: int | None
                               hub_selectors.masked_values(record.values, hidden), links.get(record.pk, [])))
     survivor = next((r for r in records if r.pk == survivor_id), None) or _default_survivor(records, links)
     defaults = ({} if candidate.is_incoming or survivor is None
-                else services.survivorship_defaults(records=records, survivor=survivor))
+                else survivorship.survivorship_defaults(records=records, survivor=survivor))
     names = sorted({name for column in columns for name in column.values})
     rows = []
     for name in names:

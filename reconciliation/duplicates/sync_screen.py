@@ -6,7 +6,7 @@ from typing import Any
 
 from connectors.models import ConnectedSystem
 from integration_hub.sync.ports import Screening, Verdict
-from reconciliation.duplicates.services import match_for_sync, queue_for_review
+from reconciliation.duplicates.sync_match import match_for_sync, queue_for_review
 
 
 class DuplicateScreen:

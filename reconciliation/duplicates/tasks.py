@@ -5,7 +5,7 @@ from celery import shared_task
 
 from integration_hub.kernel import audit
 from integration_hub.kernel.task_policy import RETRY_POLICY
-from reconciliation.duplicates import readiness, services
+from reconciliation.duplicates import readiness, scan
 from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
 
 
@@ -13,16 +13,9 @@ from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
 def scan_duplicates(entity_type: str) -> dict:
     """A full duplicate scan of one entity (scheduled daily per entity; also queued from the queue page)."""
     with audit.acting_as("duplicate-scan", reason=f"scheduled duplicate scan of {entity_type}s"):
-        summary = services.duplicates_scan(entity_type=entity_type)
+        summary = scan.duplicates_scan(entity_type=entity_type)
     return {"records": summary.records, "clusters": summary.clusters, "created": summary.created,
             "stale": summary.stale, "seconds": round(summary.seconds, 1)}
-
-
-@shared_task(**RETRY_POLICY)
-def dispatch_merge_effects() -> dict:
-    """Send due vendor merge calls (every minute, and right after a merge)."""
-    with audit.acting_as("duplicates:merge-effects", reason="vendor merge calls"):
-        return services.merge_effects_dispatch()
 
 
 @shared_task(**RETRY_POLICY)

@@ -18,8 +18,10 @@ from django_tables2 import SingleTableMixin
 
 from integration_hub.kernel.views import RolePermissionMixin
 from mapping.models import ObjectMapping
-from reconciliation.duplicates import readiness, scoring, selectors, services, tasks
+from reconciliation.duplicates import pushes, readiness, scoring, selectors, services, survivorship, tasks
 from reconciliation.duplicates.filters import CandidateFilterSet
+from reconciliation.duplicates.merge import candidate_merge
+from reconciliation.duplicates.merge_undo import merge_undo
 from reconciliation.duplicates.models import DuplicateCandidate, Merge, MergeStatus
 from reconciliation.duplicates.tables import CandidateTable
 
@@ -96,7 +98,7 @@ class CandidateView(RolePermissionMixin, TemplateView):
         try:
             if action == "merge":
                 survivor = int(request.POST.get("survivor", "0"))
-                result = services.candidate_merge(candidate=candidate, survivor=survivor, user=request.user,
+                result = candidate_merge(candidate=candidate, survivor=survivor, user=request.user,
                                                   choices=_overrides(request.POST, candidate, survivor))
                 if isinstance(result, Merge):
                     messages.success(request, f"Merged into record #{survivor}. You can undo this merge until "
@@ -129,7 +131,7 @@ def _overrides(post, candidate: DuplicateCandidate, survivor: int) -> dict[str, 
     by_id = {r.pk: r for r in records}
     if survivor not in by_id:
         return {}
-    defaults = services.survivorship_defaults(records=records, survivor=by_id[survivor])
+    defaults = survivorship.survivorship_defaults(records=records, survivor=by_id[survivor])
     out = {}
     for name, value in chosen.items():
         try:
@@ -155,7 +157,7 @@ class MergeView(RolePermissionMixin, TemplateView):
         ctx = super().get_context_data(**kwargs)
         merge = get_object_or_404(Merge.objects.select_related("survivor", "merged_by", "undone_by"), pk=kwargs["pk"])
         ctx["merge"] = merge
-        ctx["effects"] = [(e, services.effect_status(e)) for e in merge.effects.select_related("system", "outbound")]
+        ctx["effects"] = [(e, pushes.effect_status(e)) for e in merge.effects.select_related("system", "outbound")]
         ctx["can_undo"] = (self.request.user.has_perm(MERGE) and merge.status == MergeStatus.DONE
                            and timezone.now() <= merge.undo_until)
         return ctx
@@ -167,7 +169,7 @@ class UndoView(RolePermissionMixin, View):
     def post(self, request, pk):
         merge = get_object_or_404(Merge, pk=pk)
         try:
-            services.merge_undo(merge=merge, user=request.user)
+            merge_undo(merge=merge, user=request.user)
         except services.DuplicateError as exc:
             messages.error(request, str(exc))
         else:

@@ -5,7 +5,7 @@ import pytest
 
 from integration_hub.kernel import audit
 from integration_hub.records import services as hub
-from reconciliation.duplicates import services
+from reconciliation.duplicates import scan
 
 # Data fixtures come before `page`, and the test makes no ORM call once Playwright runs (see tests/hub).
 
@@ -22,7 +22,7 @@ def acme(transactional_db, crm_system, erp_system):
             "name": "ACME, Inc.", "domain": "www.acme.example", "phone": "(217) 555-0100",
             "shipping_city": "Springfield"})
         hub.record_link(record=absorbed, system=crm_system, external_id="9001")
-    services.duplicates_scan(entity_type="account")
+    scan.duplicates_scan(entity_type="account")
     return survivor, absorbed
 
 

@@ -10,7 +10,9 @@ from integration_hub.records.models import Record, RecordLink
 from integration_hub.records.selectors import record_timeline
 from integration_hub.sync import outbox
 from integration_hub.sync.models import OutboundChange, OutboundStatus
-from reconciliation.duplicates import services
+from reconciliation.duplicates import scan, services, survivorship, sync_match
+from reconciliation.duplicates.merge import candidate_merge, merge_records
+from reconciliation.duplicates.merge_undo import merge_undo
 from reconciliation.duplicates.models import (
     CandidateStatus,
     DuplicateCandidate,
@@ -29,13 +31,13 @@ def acme(make_record, crm_system, erp_system):
     absorbed = make_record(name="ACME, Inc.", domain="acme.com", shipping_city="Leeds", system=crm_system,
                            external_id="501")
     contact = make_record("contact", first_name="Ann", last_name="Lee", account=f"record:{absorbed.pk}")
-    services.duplicates_scan(entity_type="account")
+    scan.duplicates_scan(entity_type="account")
     return survivor, absorbed, contact, DuplicateCandidate.objects.get()
 
 
 def test_merge_takes_the_chosen_values_moves_links_children_and_history(acme, revops_user, crm_system):
     survivor, absorbed, contact, candidate = acme
-    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
+    merge = candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
                                      choices={"name": absorbed.pk})
     survivor.refresh_from_db()
     contact.refresh_from_db()
@@ -52,17 +54,17 @@ def test_merge_takes_the_chosen_values_moves_links_children_and_history(acme, re
     assert any(e.subject == f"merged record #{absorbed.pk}: record" and e.kind == "created" for e in timeline)
     assert any(f"merged into record #{survivor.pk}" in (h.history_change_reason or "")
                for h in absorbed.history.all())
-    assert services.duplicates_scan(entity_type="account").clusters == 0  # absorbed records are not scanned
+    assert scan.duplicates_scan(entity_type="account").clusters == 0  # absorbed records are not scanned
 
 
 def test_the_absorbed_records_page_says_what_it_was_merged_into_until_undone(acme, revops_user, client):
     survivor, absorbed, _, candidate = acme
-    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
+    merge = candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
     client.force_login(revops_user)
     page = client.get(absorbed.get_absolute_url()).content.decode()
     assert "Merged into" in page and survivor.get_absolute_url() in page and str(revops_user) in page
     assert "Merged into" not in client.get(survivor.get_absolute_url()).content.decode()
-    services.merge_undo(merge=merge, user=revops_user)
+    merge_undo(merge=merge, user=revops_user)
     assert "Merged into" not in client.get(absorbed.get_absolute_url()).content.decode()
 
 
@@ -79,7 +81,7 @@ def test_an_absorbed_records_open_conflicts_leave_the_queue_and_come_back_on_und
     client.force_login(revops_user)
     assert conflict.get_absolute_url() in client.get("/conflicts/").content.decode()
 
-    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
+    merge = candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
     conflict.refresh_from_db()
     assert conflict.status == ConflictStatus.SUPERSEDED
     assert conflict.get_absolute_url() not in client.get("/conflicts/").content.decode()
@@ -87,7 +89,7 @@ def test_an_absorbed_records_open_conflicts_leave_the_queue_and_come_back_on_und
     assert "Closed: its record was merged away" in page and f"merge #{merge.pk}" in page  # status, and why
     assert 'name="choice"' not in page  # nothing left to decide
 
-    services.merge_undo(merge=merge, user=revops_user)
+    merge_undo(merge=merge, user=revops_user)
     conflict.refresh_from_db()
     merge.refresh_from_db()
     assert conflict.status == ConflictStatus.OPEN
@@ -98,9 +100,9 @@ def test_an_absorbed_records_open_conflicts_leave_the_queue_and_come_back_on_und
 def test_undo_restores_values_links_and_children(acme, revops_user, crm_system):
     survivor, absorbed, contact, candidate = acme
     before = dict(survivor.values)
-    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
+    merge = candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
                                      choices={"name": absorbed.pk})
-    services.merge_undo(merge=merge, user=revops_user)
+    merge_undo(merge=merge, user=revops_user)
     survivor.refresh_from_db()
     contact.refresh_from_db()
     merge.refresh_from_db()
@@ -111,17 +113,17 @@ def test_undo_restores_values_links_and_children(acme, revops_user, crm_system):
     candidate.refresh_from_db()
     assert candidate.status == CandidateStatus.OPEN  # to be decided again
     with pytest.raises(services.DuplicateError, match="already undone"):
-        services.merge_undo(merge=merge, user=revops_user)
+        merge_undo(merge=merge, user=revops_user)
 
 
 def test_undo_keeps_a_value_changed_since_the_merge_and_says_so(acme, revops_user):
     survivor, absorbed, _, candidate = acme
-    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
+    merge = candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
                                      choices={"name": absorbed.pk})
     survivor.refresh_from_db()
     survivor.values["name"] = "Acme Corporation (renamed later)"
     survivor.save()
-    merge = services.merge_undo(merge=merge, user=revops_user)
+    merge = merge_undo(merge=merge, user=revops_user)
     survivor.refresh_from_db()
     assert survivor.values["name"] == "Acme Corporation (renamed later)"
     assert {"what": "name: changed since the merge, kept", "done": False} in merge.undo_report
@@ -129,20 +131,20 @@ def test_undo_keeps_a_value_changed_since_the_merge_and_says_so(acme, revops_use
 
 def test_undo_closes_after_its_window(acme, revops_user):
     survivor, _, _, candidate = acme
-    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
+    merge = candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
     merge.undo_until = timezone.now() - timedelta(minutes=1)
     merge.save()
     with pytest.raises(services.DuplicateError, match="window closed"):
-        services.merge_undo(merge=merge, user=revops_user)
+        merge_undo(merge=merge, user=revops_user)
 
 
 def test_a_survivor_outside_the_candidate_or_a_bad_choice_is_refused(acme, revops_user, make_record):
     survivor, absorbed, _, candidate = acme
     stranger = make_record(name="Other")
     with pytest.raises(services.DuplicateError, match="not part of"):
-        services.candidate_merge(candidate=candidate, survivor=stranger, user=revops_user)
+        candidate_merge(candidate=candidate, survivor=stranger, user=revops_user)
     with pytest.raises(services.DuplicateError, match="choose one of the merged records"):
-        services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
+        candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
                                  choices={"name": stranger.pk})
     assert Record.objects.get(pk=survivor.pk).values["name"] == "Acme Inc"  # nothing half-done
 
@@ -153,7 +155,7 @@ def test_survivorship_defaults_follow_the_system_of_record_then_recency(publishe
                            industry="retail", system=erp, external_id="C-1")
     crm_side = make_record(name="Acme Inc", credit_limit={"amount": "9999", "currency": "USD"},
                            industry="software", system=crm, external_id="501")
-    choices = services.survivorship_defaults(records=[crm_side, erp_side], survivor=crm_side)
+    choices = survivorship.survivorship_defaults(records=[crm_side, erp_side], survivor=crm_side)
     assert (choices["credit_limit"].record_id, choices["credit_limit"].reason) == (erp_side.pk, "ERP owns it")
     assert (choices["industry"].record_id, choices["industry"].reason) == (crm_side.pk, "CRM owns it")
     assert choices["name"].reason == "most recent" and choices["name"].record_id == crm_side.pk  # shared field
@@ -162,20 +164,20 @@ def test_survivorship_defaults_follow_the_system_of_record_then_recency(publishe
 def test_a_record_held_by_the_sync_is_linked_or_created(make_record, crm_system, erp_system, revops_user):
     zeta = make_record(name="Zeta B.V.", domain="zeta.nl", system=crm_system)
     values = {"name": "Zeta", "shipping_city": "Utrecht"}
-    decision = services.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
-    held = services.queue_for_review(entity_type="account", system=erp_system, external_id="C-77", values=values,
+    decision = sync_match.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
+    held = sync_match.queue_for_review(entity_type="account", system=erp_system, external_id="C-77", values=values,
                                      decision=decision, remote_values={"companyName": "Zeta"})
-    services.candidate_merge(candidate=held, survivor=zeta, user=revops_user)
+    candidate_merge(candidate=held, survivor=zeta, user=revops_user)
     link = RecordLink.objects.get(system=erp_system, external_id="C-77")
     assert link.record == zeta and link.needs_merge  # the next sync merges its values field by field
-    decision = services.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-78")
-    other = services.queue_for_review(entity_type="account", system=erp_system, external_id="C-78",
+    decision = sync_match.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-78")
+    other = sync_match.queue_for_review(entity_type="account", system=erp_system, external_id="C-78",
                                       values=values, decision=decision)
     services.candidate_dismiss(candidate=other, user=revops_user)
     created = RecordLink.objects.get(system=erp_system, external_id="C-78").record
     assert created != zeta and created.values == values
-    assert services.match_for_sync("account", values).action in ("review", "link")  # but never these two again
-    assert services.duplicates_scan(entity_type="account").clusters == 0
+    assert sync_match.match_for_sync("account", values).action in ("review", "link")  # but never these two again
+    assert scan.duplicates_scan(entity_type="account").clusters == 0
 
 
 def test_merge_pushes_to_both_systems_and_undo_reverses_what_the_vendors_allow(published, emulators, revops_user):
@@ -203,19 +205,18 @@ def test_merge_pushes_to_both_systems_and_undo_reverses_what_the_vendors_allow(p
     for record, hs, ns in ((survivor, hs1, ns1), (absorbed, hs2, ns2)):
         hub.record_link(record=record, system=crm, external_id=hs, base_snapshot=dict(record.values))
         hub.record_link(record=record, system=erp, external_id=ns, base_snapshot=dict(record.values))
-    merge = services.merge_records(survivor=survivor, absorbed=[absorbed], user=revops_user,
+    merge = merge_records(survivor=survivor, absorbed=[absorbed], user=revops_user,
                                    choices={"name": survivor.pk})
     kinds = {(e.system.role, e.kind) for e in merge.effects.all()}
     assert kinds == {("crm", EffectKind.VENDOR_MERGE), ("erp", EffectKind.DEACTIVATE)}
-    assert services.merge_effects_dispatch()["sent"] == 1
-    assert outbox.dispatch_all().sent == 1
+    assert outbox.dispatch_all().sent == 2  # HubSpot's merge call and NetSuite's deactivation: one outbox
     companies = hubspot.store.table("companies")
     assert hs2 not in companies and hs2 in companies[hs1]["properties"]["hs_merged_object_ids"]
     customer = netsuite.store.table("customer")[ns2]
     assert customer["isInactive"] is True and f"customer {ns1}" in customer["comments"]
     assert RecordLink.objects.get(system=erp, external_id=ns2).status == "archived"
 
-    merge = services.merge_undo(merge=merge, user=revops_user)
+    merge = merge_undo(merge=merge, user=revops_user)
     assert outbox.dispatch_all().sent == 1
     assert netsuite.store.table("customer")[ns2]["isInactive"] is False
     assert RecordLink.objects.get(system=erp, external_id=ns2).status == "active"
@@ -235,11 +236,11 @@ def test_nothing_is_sent_to_a_read_only_system_and_a_shadow_system_only_stores(p
     RecordLink.objects.create(record=survivor, system=erp, entity_type="account", external_id="C-1")
     absorbed = make_record(name="Acme Inc", system=crm, external_id="2")
     RecordLink.objects.create(record=absorbed, system=erp, entity_type="account", external_id="C-2")
-    merge = services.merge_records(survivor=survivor, absorbed=[absorbed], user=revops_user)
+    merge = merge_records(survivor=survivor, absorbed=[absorbed], user=revops_user)
     statuses = {e.system.role: e.status for e in merge.effects.all()}
     assert statuses == {"crm": EffectStatus.SKIPPED, "erp": EffectStatus.SHADOW}
     assert set(OutboundChange.objects.values_list("status", flat=True)) == {OutboundStatus.SHADOW}
-    assert services.merge_effects_dispatch()["sent"] == 0
+    assert outbox.dispatch_all().sent == 0
 
 
 def test_a_child_linked_in_a_system_gets_its_reference_rewritten_there(published, revops_user):
@@ -256,9 +257,10 @@ def test_a_child_linked_in_a_system_gets_its_reference_rewritten_there(published
     hub.record_link(record=absorbed, system=erp, external_id="C-2")
     contact = hub.record_create(entity_type="contact", values={"last_name": "Lee", "account": f"record:{absorbed.pk}"})
     hub.record_link(record=contact, system=erp, external_id="N-5")
-    merge = services.merge_records(survivor=survivor, absorbed=[absorbed], user=revops_user)
+    merge = merge_records(survivor=survivor, absorbed=[absorbed], user=revops_user)
     write = OutboundChange.objects.get(record=contact)
-    assert write.values == {"account": f"record:{survivor.pk}"} and write.link.external_id == "N-5"
+    # The sync's writer: the values a write carries hold the side's own ids, as the engine's writes do.
+    assert write.values == {"account": "C-1"} and write.link.external_id == "N-5"
     assert "C-1" in str(write.payload) and "C-2" not in str(write.payload)
     assert merge.effects.filter(record=contact, kind=EffectKind.UPDATE).exists()
 
@@ -266,7 +268,7 @@ def test_a_child_linked_in_a_system_gets_its_reference_rewritten_there(published
 def test_revops_reads_candidates_and_merges_in_the_admin_and_cannot_change_them(acme, revops_user, viewer_user,
                                                                                   client):
     survivor, _, _, candidate = acme
-    merge = services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
+    merge = candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
     client.force_login(revops_user)
     for url in ("/admin/duplicates/duplicatecandidate/", "/admin/duplicates/merge/", "/admin/duplicates/notduplicate/",
                 f"/admin/duplicates/merge/{merge.pk}/change/",
@@ -287,10 +289,10 @@ def test_a_merge_never_empties_a_value_the_records_hold(acme, revops_user):
     writes = OutboundChange.objects.count()
     # The absorbed record has no phone: choosing it for the phone would erase the survivor's systems' phone.
     with pytest.raises(services.DuplicateError, match="never empties a field"):
-        services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
+        candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
                                  choices={"phone": absorbed.pk})
     with pytest.raises(services.DuplicateError, match="never empties a field"):
-        services.candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
+        candidate_merge(candidate=candidate, survivor=survivor, user=revops_user,
                                  choices={"domain": {"value": "  "[:0]}})
     candidate.refresh_from_db()
     survivor.refresh_from_db()

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from integration_hub.records.models import RecordLink
-from reconciliation.duplicates import services
+from reconciliation.duplicates import scan, sync_match
 from reconciliation.duplicates.models import CandidateStatus, DuplicateCandidate, Merge, NotDuplicate
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ def cluster(make_record, crm_system, erp_system):
                            external_id="C-1")
     other = make_record(name="ACME, Inc.", domain="www.acme.com", shipping_city="Leeds", system=crm_system,
                         external_id="501")
-    services.duplicates_scan(entity_type="account")
+    scan.duplicates_scan(entity_type="account")
     return DuplicateCandidate.objects.get(), survivor, other
 
 
@@ -33,7 +33,7 @@ def test_the_queue_lists_open_clusters_best_first_with_pagination(client, viewer
     for i in range(55):
         make_record(name=f"Firm{i:02d}x Ltd", domain=f"firm{i}.co.uk")
         make_record(name=f"FIRM{i:02d}X LIMITED", domain=f"https://firm{i}.co.uk")
-    services.duplicates_scan(entity_type="account")
+    scan.duplicates_scan(entity_type="account")
     page = _login(client, viewer_user).get(reverse("duplicates:queue"))
     assert page.status_code == 200
     html = page.content.decode()
@@ -194,8 +194,8 @@ def test_a_record_held_by_the_sync_is_shown_beside_its_likely_matches(client, re
                                                                       crm_system):
     zeta = make_record(name="Zeta B.V.", domain="zeta.nl", system=crm_system)
     values = {"name": "Zeta", "shipping_city": "Utrecht"}
-    decision = services.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
-    held = services.queue_for_review(entity_type="account", system=erp_system, external_id="C-77", values=values,
+    decision = sync_match.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
+    held = sync_match.queue_for_review(entity_type="account", system=erp_system, external_id="C-77", values=values,
                                      decision=decision)
     html = _login(client, revops_user).get(reverse("duplicates:detail", args=[held.pk])).content.decode()
     assert "held by the sync" in html and "C-77" in html and "Utrecht" in html and "Zeta B.V." in html

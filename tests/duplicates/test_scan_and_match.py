@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from reconciliation.duplicates import services
+from reconciliation.duplicates import scan, services, sync_match
 from reconciliation.duplicates.models import BlockingKey, CandidateKind, CandidateStatus, DuplicateCandidate
 
 pytestmark = pytest.mark.django_db
@@ -41,22 +41,22 @@ def test_find_duplicates_proposes_one_cluster_with_evidence_and_shows_progress(a
 
 
 def test_a_rescan_updates_instead_of_proposing_again_and_retires_what_it_no_longer_finds(acme_three):
-    services.duplicates_scan(entity_type="account")
+    scan.duplicates_scan(entity_type="account")
     first = DuplicateCandidate.objects.get()
-    again = services.duplicates_scan(entity_type="account")
+    again = scan.duplicates_scan(entity_type="account")
     assert (again.created, again.updated, DuplicateCandidate.objects.count()) == (0, 1, 1)
     for record in acme_three[1:3]:
         record.values = {"name": f"Something else {record.pk}"}
         record.save()
-    third = services.duplicates_scan(entity_type="account")
+    third = scan.duplicates_scan(entity_type="account")
     first.refresh_from_db()
     assert third.stale == 1 and first.status == CandidateStatus.STALE
 
 
 def test_not_a_duplicate_is_remembered_and_never_proposed_again(acme_three, revops_user):
-    services.duplicates_scan(entity_type="account")
+    scan.duplicates_scan(entity_type="account")
     services.candidate_dismiss(candidate=DuplicateCandidate.objects.get(), user=revops_user)
-    summary = services.duplicates_scan(entity_type="account")
+    summary = scan.duplicates_scan(entity_type="account")
     assert summary.clusters == 0 and summary.created == 0
     assert not DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN).exists()
     with pytest.raises(services.DuplicateError, match="already not a duplicate"):
@@ -97,18 +97,18 @@ def test_a_bulk_update_rekeys_only_records_whose_key_fields_changed(make_record)
 
 class TestMatchForSync:
     def test_a_near_certain_match_links(self, acme_three, erp_system):
-        decision = services.match_for_sync("account", {"name": "ACME INC.", "domain": "https://acme.com/",
+        decision = sync_match.match_for_sync("account", {"name": "ACME INC.", "domain": "https://acme.com/",
                                                        "phone": "415-555-0123"})
         assert decision.action == "review"  # three near-certain golden records: a person decides
         [only] = [r for r in acme_three if r.pk == acme_three[2].pk]
-        decision = services.match_for_sync("account", {"name": "Acme Inc", **ACME},
+        decision = sync_match.match_for_sync("account", {"name": "Acme Inc", **ACME},
                                            exclude_linked_in_system_id=erp_system.pk)
         assert decision.action == "review"  # the two CRM records remain, both near-certain
         assert only.pk not in [c.record.pk for c in decision.candidates]
 
     def test_one_near_certain_match_is_linked_and_explained(self, make_record, crm_system):
         zeta = make_record(name="Zeta B.V.", domain="zeta.nl", phone="+31 20 123 4567", system=crm_system)
-        decision = services.match_for_sync("account", {"name": "ZETA BV", "domain": "www.zeta.nl",
+        decision = sync_match.match_for_sync("account", {"name": "ZETA BV", "domain": "www.zeta.nl",
                                                        "phone": "020 123 4567", "shipping_country": "NL"})
         assert decision.action == "link" and decision.record == zeta
         assert "near-certain" in decision.message and decision.best.evidence
@@ -116,24 +116,24 @@ class TestMatchForSync:
     def test_a_likely_match_goes_to_the_queue_and_is_held_there(self, make_record, crm_system, erp_system):
         zeta = make_record(name="Zeta B.V.", domain="zeta.nl", system=crm_system)
         values = {"name": "Zeta", "shipping_city": "Utrecht"}
-        decision = services.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
+        decision = sync_match.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
         assert decision.action == "review" and decision.best.record == zeta
         assert services.profile("account").lower <= decision.best.score < services.profile("account").upper
-        candidate = services.queue_for_review(entity_type="account", system=erp_system, external_id="C-77",
+        candidate = sync_match.queue_for_review(entity_type="account", system=erp_system, external_id="C-77",
                                               values=values, decision=decision)
         assert candidate.kind == CandidateKind.INCOMING and list(candidate.records.all()) == [zeta]
-        again = services.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
+        again = sync_match.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
         assert again.action == "held" and again.pending == candidate
 
     def test_nothing_alike_creates_a_new_record(self, make_record):
         make_record(name="Zeta B.V.", domain="zeta.nl")
-        assert services.match_for_sync("account", {"name": "Nordwind GmbH"}).action == "new"
-        assert services.match_for_sync("account", {}).action == "new"
-        assert services.match_for_sync("invoice", {"number": "1"}).action == "new"
+        assert sync_match.match_for_sync("account", {"name": "Nordwind GmbH"}).action == "new"
+        assert sync_match.match_for_sync("account", {}).action == "new"
+        assert sync_match.match_for_sync("invoice", {"number": "1"}).action == "new"
 
     def test_records_linked_in_the_side_being_read_are_not_matched(self, make_record, crm_system):
         make_record(name="Zeta B.V.", domain="zeta.nl", phone="+31 20 123 4567", system=crm_system)
-        decision = services.match_for_sync("account", {"name": "Zeta BV", "domain": "zeta.nl"},
+        decision = sync_match.match_for_sync("account", {"name": "Zeta BV", "domain": "zeta.nl"},
                                            exclude_linked_in_system_id=crm_system.pk)
         assert decision.action == "new"
 
@@ -142,5 +142,5 @@ class TestMatchForSync:
             make_record(name=f"Filler {i} Ltd", domain=f"filler{i}.com")
         make_record(name="Zeta B.V.", domain="zeta.nl")
         with django_assert_max_num_queries(4):
-            decision = services.match_for_sync("account", {"name": "Zeta", "domain": "zeta.nl"})
+            decision = sync_match.match_for_sync("account", {"name": "Zeta", "domain": "zeta.nl"})
         assert [c.record.values["name"] for c in decision.candidates] == ["Zeta B.V."]

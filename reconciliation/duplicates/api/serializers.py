@@ -4,7 +4,7 @@ from rest_framework import serializers
 from integration_hub.records import selectors as hub_selectors
 from integration_hub.records.api.serializers import RecordLinkSerializer
 from integration_hub.records.models import Record
-from reconciliation.duplicates import services
+from reconciliation.duplicates import pushes, survivorship
 from reconciliation.duplicates.models import DuplicateCandidate, DuplicatePair, Merge, MergeEffect
 from reconciliation.duplicates.selectors import _default_survivor
 
@@ -67,7 +67,7 @@ class CandidateDetailSerializer(CandidateSerializer):
             return {}
 
         survivor = _default_survivor(records, {})
-        choices = services.survivorship_defaults(records=records, survivor=survivor)
+        choices = survivorship.survivorship_defaults(records=records, survivor=survivor)
         return {"survivor": survivor.pk,
                 "fields": {name: {"record": c.record_id, "value": c.value, "reason": c.reason}
                            for name, c in choices.items()}}
@@ -92,7 +92,7 @@ class EffectSerializer(serializers.ModelSerializer):
                   "status", "message", "last_error")
 
     def get_status(self, obj) -> str:
-        return services.effect_status(obj)
+        return pushes.effect_status(obj)
 
 
 class MergeSerializer(serializers.ModelSerializer):

@@ -13,6 +13,8 @@ from reconciliation.duplicates.api.serializers import (
     MergeSerializer,
 )
 from reconciliation.duplicates.filters import CandidateFilterSet
+from reconciliation.duplicates.merge import candidate_merge
+from reconciliation.duplicates.merge_undo import merge_undo
 from reconciliation.duplicates.models import DuplicateCandidate, Merge
 
 
@@ -43,7 +45,7 @@ class DuplicateViewSet(viewsets.ReadOnlyModelViewSet):
         body = MergeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            result = services.candidate_merge(candidate=candidate, survivor=body.validated_data["survivor"],
+            result = candidate_merge(candidate=candidate, survivor=body.validated_data["survivor"],
                                               user=request.user, choices=body.validated_data.get("choices"),
                                               absorbed=body.validated_data.get("absorbed"))
         except services.DuplicateError as exc:
@@ -77,7 +79,7 @@ class MergeViewSet(viewsets.ReadOnlyModelViewSet):
     def undo(self, request, pk=None):
         merge = self.get_object()
         try:
-            merge = services.merge_undo(merge=merge, user=request.user)
+            merge = merge_undo(merge=merge, user=request.user)
         except services.DuplicateError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(MergeSerializer(merge).data)

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from integration_hub.kernel import audit
-from reconciliation.duplicates import scoring, services, tasks
+from reconciliation.duplicates import scan, scoring, tasks
 
 
 class Command(BaseCommand):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
 
         try:
             with audit.acting_as("duplicate-scan", reason=f"find_duplicates {entity}"):
-                summary = services.duplicates_scan(entity_type=entity, progress=progress)
+                summary = scan.duplicates_scan(entity_type=entity, progress=progress)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         finally:
