@@ -184,7 +184,12 @@ def test_a_database_made_at_79e2e6b_migrates_in_place_and_syncs(old_world, tmp_p
     before = tables_and_counts(db)
     records_before = set(rows(db, "SELECT id, entity_type FROM hub_record"))
     links_before = set(rows(db, LINKS))
-    schedules_before = {name for (name,) in rows(db, "SELECT name FROM django_celery_beat_periodictask WHERE enabled")}
+    # The vendor merge calls' own schedule is retired on purpose (the outbox sends them): its row goes.
+    retired = {"duplicate merge effects"}
+    before["django_celery_beat_periodictask"] -= one(
+        db, "SELECT COUNT(*) FROM django_celery_beat_periodictask WHERE name = 'duplicate merge effects'")
+    schedules_before = {name for (name,) in rows(db, "SELECT name FROM django_celery_beat_periodictask WHERE enabled")
+                        } - retired
     assert len(schedules_before) >= 10  # the hub's own and one per mapping
     # The systems moved with the sandboxes (the same vendors' data, served at new addresses).
     db.execute("UPDATE connectors_connectedsystem SET base_url = ? WHERE vendor = 'hubspot'", (hubspot_url,))
