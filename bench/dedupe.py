@@ -482,7 +482,7 @@ def run_db(records: int, seed: int) -> None:
     from django.core.management import call_command
 
     from integration_hub.records.models import Record
-    from reconciliation.duplicates import services
+    from reconciliation.duplicates import scan
 
     call_command("migrate", verbosity=0)
     rows, _ = generate(records, seed)
@@ -490,7 +490,7 @@ def run_db(records: int, seed: int) -> None:
                                 for _, values in rows], batch_size=5000)  # bulk: no index yet, as after an import
     for label in ("first", "second"):
         started = time.perf_counter()
-        summary = services.duplicates_scan(entity_type="account")
+        summary = scan.duplicates_scan(entity_type="account")
         seconds = time.perf_counter() - started
         print(f"{label} scan: {summary} (index +{summary.index_added} -{summary.index_removed})", flush=True)
         print(f"figure: find_duplicates_{label}_scan_seconds = {seconds:.1f} s")
