@@ -34,7 +34,7 @@ def _mapped_fields(mapping: ObjectMapping, side: str) -> dict[str, str]:
     for rule in version.rules.all():
         for path in (rule.crm_paths if side == "crm" else rule.erp_paths):
             if _top(path) == "associations":
-                continue  # the pseudo-field holding a record's associations (mapping.preview.vendor_fields)
+                continue  # the pseudo-field holding a record's associations (mapping.reader.vendor_fields)
             mapped[_top(path)] = rule.field
     return mapped
 

@@ -10,9 +10,11 @@ from django.utils import timezone
 from connectors.services import connector_session
 from integration_hub.records.matching import key_digest
 from integration_hub.records.models import Record, RecordLink
+from mapping.compiled import compile_mapping
 from mapping.models import RuleSetVersion, SystemOfRecord
 from mapping.paths import compile_path
 from mapping.pipeline import compile_rules
+from mapping.reader import Reader
 from mapping.rule_checks import rule_spec
 
 SAMPLE_SIZE = 20
@@ -120,30 +122,25 @@ def _preview_one(out: dict, record: Record, link: RecordLink, mapper, getters: d
 SCAN_LIMIT = 20_000  # records read per side; the report says when it stopped short
 
 
-def vendor_fields(remote) -> dict[str, Any]:
-    """A RemoteRecord as the rules read it: its fields, plus its associations under `associations`."""
-    if remote.associations:
-        return {**remote.fields, "associations": remote.associations}
-    return remote.fields
-
-
-def _scan(mapping, side: str, system, obj: str, mapper, limit: int, paths: list[str]) -> dict[str, Any]:
-    """Read one side's records through its connector and map them with the draft."""
+def _scan(reader: Reader, limit: int) -> dict[str, Any]:
+    """Read one side's records through its connector and read them with the draft, as the sync would."""
+    system = reader.system
     out = {"scanned": 0, "truncated": False, "invalid": 0, "invalid_fields": Counter(), "invalid_samples": [],
            "records": {}, "error": ""}
     try:
         with connector_session(system, timeout=30) as connector:
-            for page in connector.changes(obj, None, 100, **connector.read_options(obj, paths)):
+            for page in reader.changes(connector, None, 100):
                 for problem in page.errors:
                     out["invalid"] += 1
                     if len(out["invalid_samples"]) < SAMPLE_SIZE:
                         out["invalid_samples"].append({"id": problem.external_id, "field": "(record)",
                                                        "reason": problem.message})
+                reads = reader.read(page.records)
                 for remote in page.records:
                     out["scanned"] += 1
-                    result = mapper.to_canonical(vendor_fields(remote))
-                    _count_invalid(out, result.errors, id=remote.external_id)
-                    out["records"][remote.external_id] = result.values
+                    read = reads[remote.external_id]
+                    _count_invalid(out, read.errors, id=remote.external_id)
+                    out["records"][remote.external_id] = read.values
                 if out["scanned"] >= limit:
                     out["truncated"] = True
                     break
@@ -190,15 +187,12 @@ def live_preview(*, version: RuleSetVersion, limit: int = SCAN_LIMIT) -> dict[st
     """What the draft would do to the records in both systems today: invalid records, and for
     pairs (linked or matched by the match keys) which owned fields would change on which side."""
     mapping = version.mapping
+    compiled = compile_mapping(mapping, version)
     rules = list(version.rules.all())
     specs = [rule_spec(rule) for rule in rules]
-    # References hold each system's own ids, which only links can relate: not compared here.
+    # A draft changes how a value is read, not which record a link points at: references are not compared.
     owners = {rule.field: rule.system_of_record for rule in rules if rule.field_type != "reference"}
-    scans = {
-        side: _scan(mapping, side, getattr(mapping, f"{side}_system"), getattr(mapping, f"{side}_object"),
-                    compile_rules(specs, side), limit, [p for rule in rules for p in getattr(rule, f"{side}_paths")])
-        for side in ("crm", "erp")
-    }
+    scans = {side: _scan(Reader.from_compiled(compiled, side), limit) for side in ("crm", "erp")}
     crm, erp = scans["crm"].pop("records"), scans["erp"].pop("records")
     pairs = _pairs(mapping, crm, erp)
     changes = {"crm": _side_report(), "erp": _side_report()}

@@ -10,8 +10,8 @@ from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync import documents
 from integration_hub.sync.merge import ConflictSpec, SideState, same
 from integration_hub.sync.models import SyncEventKind
-from integration_hub.sync.references import ToGolden
 from integration_hub.sync.run_context import RunContext
+from mapping.reader import GoldenIds
 
 
 def held_fields(ctx: RunContext, record_ids: list[int], states: dict[int, dict[str, SideState]]
@@ -40,7 +40,7 @@ def open_conflict(ctx: RunContext, record: Record, spec: ConflictSpec) -> None:
 
 
 def create_held(ctx: RunContext, record: Record, links: dict[str, RecordLink | None], target: str,
-                values: dict[str, Any], current: dict[tuple[int, str], dict], translate: dict[str, ToGolden],
+                values: dict[str, Any], current: dict[tuple[int, str], dict], translate: dict[str, GoldenIds],
                 customers: dict) -> bool:
     """Hold a create that could only be made partial: a reference the hub cannot place (the customer, a line's
     item), or a document without lines or in the wrong currency. Nothing is queued; the event is replayable."""
@@ -57,7 +57,7 @@ def create_held(ctx: RunContext, record: Record, links: dict[str, RecordLink | N
 
 
 def lines_held(ctx: RunContext, record: Record, links: dict[str, RecordLink | None],
-               current: dict[tuple[int, str], dict], translate: dict[str, ToGolden]) -> None:
+               current: dict[tuple[int, str], dict], translate: dict[str, GoldenIds]) -> None:
     """A linked document whose lines one side changed to an item the hub cannot place: its lines wait (the rest
     of the document still flows), with the reason on the run and the record page; replayable."""
     for side, link in links.items():

@@ -69,6 +69,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from mapping.compiled import FieldPolicy
+
 SIDES = ("crm", "erp")
 SIDE_LABELS = {"crm": "CRM", "erp": "ERP"}
 APPROVER_LABELS = {"revops": "RevOps", "finance": "finance"}
@@ -82,19 +84,6 @@ _MISSING = object()
 # The coarsest vendor clock in use (NetSuite stamps whole seconds): two edits closer than this cannot be
 # ordered across systems, so a last/first-write-wins policy holds them for a person instead of guessing.
 CLOCK_RESOLUTION = timedelta(seconds=1)
-
-
-@dataclass(frozen=True, slots=True)
-class FieldPolicy:
-    """How one canonical field syncs (plain data built from the published FieldRule)."""
-
-    field: str
-    owner: str  # "crm" | "erp" | "shared"
-    conflict_policy: str = ""  # shared fields: last_write_wins | first_write_wins | manual_review
-    non_owner_policy: str = ""  # owned fields: revert_and_log | queue
-    approver_role: str = "revops"  # revops | finance
-    writes_to: frozenset[str] = frozenset({"crm", "erp"})  # sides with a field path for it
-    stopped: frozenset[str] = frozenset()  # sides where it must not sync (schema drift)
 
 
 @dataclass(frozen=True, slots=True)

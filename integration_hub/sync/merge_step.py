@@ -18,12 +18,12 @@ from integration_hub.records.models import LinkStatus, Record, RecordLink
 from integration_hub.sync import documents, holds
 from integration_hub.sync.merge import BlockedEdit, ConflictSpec, MergeResult, SideState, merge_record
 from integration_hub.sync.models import OutboundChange, SyncEventKind, SyncRun
-from integration_hub.sync.references import ToGolden
 from integration_hub.sync.rules import SIDES, CompiledMapping
 from integration_hub.sync.run_context import RunContext
 from integration_hub.sync.run_lifecycle import save_progress
 from integration_hub.sync.writes import Write, queue_writes
 from mapping.models import CreatePolicy
+from mapping.reader import GoldenIds, Reader
 
 MERGE_CHUNK = 1000
 Links = dict[str, RecordLink | None]  # side -> the record's link there
@@ -100,17 +100,21 @@ def _merge_records(ctx: RunContext, records: list[Record]) -> Effects:
     compiled = ctx.compiled
     system_ids = _system_ids(compiled)
     record_ids = [record.pk for record in records]
-    # Each side's current canonical values, references translated to golden ids in one query per field.
+    # Each side's current canonical values (its link's last known vendor fields, read again), references
+    # translated to golden ids in one query per target entity.
     links_of: dict[int, Links] = {}
-    current: dict[tuple[int, str], dict] = {}
+    stored: dict[str, dict[int, dict]] = {side: {} for side in SIDES}
     for record in records:
         links_of[record.pk] = {side: next((link for link in record.links.all() if link.system_id == system_ids[side]),
                                           None) for side in SIDES}
         for side, link in links_of[record.pk].items():
             if link is not None:
-                values = compiled.mappers[side].to_canonical(link.remote_values or {}).values
-                current[record.pk, side] = compiled.readable(side, values)
-    translate = {side: ToGolden(compiled, side, [v for (_, s), v in current.items() if s == side]) for side in SIDES}
+                stored[side][record.pk] = link.remote_values
+    readers = {side: Reader.from_compiled(compiled, side) for side in SIDES}
+    current: dict[tuple[int, str], dict] = {
+        (record_id, side): read.readable
+        for side in SIDES for record_id, read in readers[side].canonical_fields(stored[side]).items()}
+    translate = {side: readers[side].golden_ids([v for (_, s), v in current.items() if s == side]) for side in SIDES}
     states = {record.pk: {side: SideState(current=translate[side](current[record.pk, side]),
                                           base=link.base_snapshot or {}, updated_at=link.remote_updated_at)
                           for side, link in links_of[record.pk].items() if link is not None}
@@ -131,7 +135,7 @@ def _merge_records(ctx: RunContext, records: list[Record]) -> Effects:
 
 
 def effects_of(ctx: RunContext, merged: list[Merged], current: dict[tuple[int, str], dict],
-               translate: dict[str, ToGolden]) -> Effects:
+               translate: dict[str, GoldenIds]) -> Effects:
     """What merged records change, with the creates each needs in the other system (held when they could only be
     made partial, given the mapping's create defaults otherwise)."""
     compiled = ctx.compiled

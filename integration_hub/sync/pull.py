@@ -25,12 +25,11 @@ from integration_hub.records.models import LinkStatus, Record, RecordLink
 from integration_hub.sync import documents, match_step, merge_step
 from integration_hub.sync.merge import MergeResult, SideState
 from integration_hub.sync.models import SyncCursor, SyncEventKind, SyncRun
-from integration_hub.sync.references import ToGolden
 from integration_hub.sync.rules import SIDES
 from integration_hub.sync.run_context import RunContext
 from integration_hub.sync.run_lifecycle import save_progress
 from mapping.models import CreatePolicy, ObjectMapping
-from mapping.preview import vendor_fields
+from mapping.reader import GoldenIds, Reader, ReadValues
 
 PAGE_SIZE = 1000  # the connector lowers it to the vendor's page limit
 REREAD_SIZE = 100
@@ -42,7 +41,7 @@ class ReadRecord(NamedTuple):
 
     remote: RemoteRecord
     fields: dict[str, Any]  # its vendor fields, as stored on its link
-    values: dict[str, Any]  # its canonical values (the published rules' reading)
+    read: ReadValues  # the published rules' reading (references still the side's own ids)
 
 
 class CreatedHere(NamedTuple):
@@ -63,15 +62,14 @@ def pull_side(ctx: RunContext, side: str, progress: Progress | None, *, last: bo
     so a golden record created from one of its pages cannot be matched by anything else in the run: it is settled
     with the page (`_settle_created`) instead of waiting for the merge."""
     run, compiled = ctx.run, ctx.compiled
-    system, obj = compiled.system(side), compiled.vendor_object(side)
+    system, reader = compiled.system(side), Reader.from_compiled(compiled, side)
     if not system.is_active:
         return
     cursor, _ = SyncCursor.objects.get_or_create(mapping=compiled.mapping, side=side)
     run.cursor_before.setdefault(side, cursor.cursor)  # a resumed run keeps the cursor it started from
     since = None if run.full or not cursor.cursor else parse_timestamp(cursor.cursor)
     with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
-        pages = connector.changes(obj, since, PAGE_SIZE, **connector.read_options(obj, compiled.paths[side]))
-        for page in pages:
+        for page in reader.changes(connector, since, PAGE_SIZE):
             with transaction.atomic():  # a page is stored whole, with the cursor past it, or not at all
                 for problem in page.errors:
                     run.processed += 1
@@ -93,12 +91,10 @@ def pull_side(ctx: RunContext, side: str, progress: Progress | None, *, last: bo
 
 def reread(ctx: RunContext, side: str, ids: list[str]) -> None:
     """Read these records of a side again by id (a webhook's, a replay's), and store them as a pull does."""
-    compiled = ctx.compiled
-    system, obj = compiled.system(side), compiled.vendor_object(side)
-    with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
-        options = connector.read_options(obj, compiled.paths[side])
+    reader = Reader.from_compiled(ctx.compiled, side)
+    with connector_session(reader.system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
         for start in range(0, len(ids), REREAD_SIZE):
-            remotes = connector.get_many(obj, ids[start:start + REREAD_SIZE], **options)
+            remotes = reader.get_many(connector, ids[start:start + REREAD_SIZE])
             with transaction.atomic():
                 _stage_page(ctx, side, remotes)
                 save_progress(ctx.run, ["counts", "processed"])
@@ -109,21 +105,20 @@ def _stage_page(ctx: RunContext, side: str, remotes: Iterable[RemoteRecord], *, 
     merge), link the others by the mapping's match keys or create their golden records, hold the rest."""
     run, compiled = ctx.run, ctx.compiled
     system, entity = compiled.system(side), compiled.mapping.entity_type
-    mapper = compiled.mappers[side]
+    reader = Reader.from_compiled(compiled, side)
     valid: dict[str, ReadRecord] = {}  # by external id
     for remote in remotes:
         run.processed += 1
         ctx.count("read")
-        raw = vendor_fields(remote)
-        mapped = mapper.to_canonical(raw)  # the rules see exactly what the vendor sent
-        if mapped.errors:
+        read = reader.canonical(remote)  # references are placed below, for the records no link knows yet
+        if read.errors:
             ctx.count("failed")
-            reasons = "; ".join(f"{field}: {reason}" for field, reason in mapped.errors.items())
+            reasons = "; ".join(f"{field}: {reason}" for field, reason in read.errors.items())
             ctx.event(SyncEventKind.FAILED, side=side, external_id=remote.external_id,
-                      message=f"held: {reasons}", data={"errors": mapped.errors})
+                      message=f"held: {reasons}", data={"errors": read.errors})
             continue
         # a record read twice: the later read
-        valid[str(remote.external_id)] = ReadRecord(remote, _storable(raw), mapped.values)
+        valid[str(remote.external_id)] = ReadRecord(remote, _storable(read.fields), read)
 
     now = timezone.now()
     known = {link.external_id: link for link in RecordLink.objects.filter(
@@ -165,8 +160,9 @@ def _link_new(ctx: RunContext, side: str, new: dict[str, ReadRecord], *, settle_
     """Records this side has that no link knows: match them to golden records, or create or hold them."""
     run, compiled = ctx.run, ctx.compiled
     system, entity = compiled.system(side), compiled.mapping.entity_type
-    translate = ToGolden(compiled, side, [compiled.readable(side, read.values) for read in new.values()])
-    values_by_id = {external_id: translate(compiled.readable(side, read.values)) for external_id, read in new.items()}
+    reader = Reader.from_compiled(compiled, side)
+    translate = reader.golden_ids([read.read.readable for read in new.values()])
+    values_by_id = {external_id: translate(read.read.readable) for external_id, read in new.items()}
     matched = match_step.by_keys(compiled, side, values_by_id)
     matched.update(documents.own_creates(compiled, side, new, matched))  # made by the hub, its link not stored
     held = match_step.screen_duplicates(ctx, side, new, values_by_id, matched)
@@ -202,14 +198,14 @@ def _link_new(ctx: RunContext, side: str, new: dict[str, ReadRecord], *, settle_
                           needs_merge=not (settle_created and external_id in records))
         links.append(link)
         if settle_created and external_id in records:
-            settled.append(CreatedHere(records[external_id], link, compiled.readable(side, read.values)))
+            settled.append(CreatedHere(records[external_id], link, read.read.readable))
     services.links_create_many(links)
     _first_sync_of_pairs(system, [link.record_id for link in links if not link.base_snapshot])
     if settled:
         _settle_created(ctx, side, settled, translate)
 
 
-def _settle_created(ctx: RunContext, side: str, created: list[CreatedHere], translate: ToGolden) -> None:
+def _settle_created(ctx: RunContext, side: str, created: list[CreatedHere], translate: GoldenIds) -> None:
     """Golden records just created from this side's values, linked on this side only: a merge would change
     nothing (golden, the link's base and the side's current values are the same values), so they skip the
     merge's re-read and only their creates in the other system are worked out and queued, in the page's
@@ -224,7 +220,8 @@ def _settle_created(ctx: RunContext, side: str, created: list[CreatedHere], tran
         state = SideState(current=link.base_snapshot, base=link.base_snapshot, updated_at=link.remote_updated_at)
         merged.append(merge_step.Merged(record, links, {side: state}, MergeResult(), record.values,
                                         merge_step.creates_for(compiled, record.values, links)))
-    effects = merge_step.effects_of(ctx, merged, current, {side: translate, other: ToGolden(compiled, other, [])})
+    nothing_read = Reader.from_compiled(compiled, other).golden_ids([])
+    effects = merge_step.effects_of(ctx, merged, current, {side: translate, other: nothing_read})
     merge_step.apply(ctx, effects)
 
 

@@ -1,92 +1,22 @@
 """References between records, translated through links: each system stores its own ids, the hub golden ids.
 
 A reference field (a contact's account, an order's customer) and every line of a line-items field (its item)
-hold the source system's id when read; the hub keeps "record:<id>" and gives each system its own id on the way
-out. A reference the hub cannot place is never guessed and never written dangling or empty: it is left out
-(unknown) on the way in, and held with its reason on the way out. Lines are one document: when one line's item
-cannot be placed, the whole list is left out or held, never written without that line.
+hold the source system's id when read; the hub keeps "record:<id>" (placed on the way in by the one reader,
+mapping/reader.py) and gives each system its own id on the way out, here. A reference the hub cannot place is
+never guessed and never written dangling or empty: it is held with its reason on the way out. Lines are one
+document: when one line's item cannot be placed, the whole list is held, never written without that line.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from integration_hub.kernel.references import golden_id, has_golden_prefix, record_id_of
+from integration_hub.kernel.references import has_golden_prefix, record_id_of
 from integration_hub.records.models import LinkStatus, RecordLink
 from integration_hub.sync.rules import CompiledMapping
 
 
 def _lines(value: Any) -> list[dict]:
     return [line for line in value if isinstance(line, dict)] if isinstance(value, list) else []
-
-
-class ToGolden:
-    """A side's references -> golden ids, with one lookup per target entity for a whole batch of values."""
-
-    def __init__(self, compiled: CompiledMapping, side: str, values_list: list[dict]) -> None:
-        self.compiled, self.system = compiled, compiled.system(side)
-        wanted: dict[str, set[str]] = {}
-        for field, entity in compiled.references.items():
-            if entity:
-                wanted.setdefault(entity, set()).update(
-                    str(values[field]) for values in values_list if values.get(field) is not None)
-        for field, entity in compiled.line_fields.items():
-            ids = wanted.setdefault(entity, set())
-            for values in values_list:
-                ids.update(str(line["item"]) for line in _lines(values.get(field)) if line.get("item") is not None)
-        self.known: dict[str, dict[str, int]] = {
-            entity: dict(RecordLink.objects.filter(system=self.system, entity_type=entity, external_id__in=ids)
-                         .values_list("external_id", "record_id")) if ids else {}
-            for entity, ids in wanted.items()}
-
-    def __call__(self, values: dict) -> dict:
-        """The values with references as golden ids; a reference (or a document's lines) that cannot be
-        placed is left out: unknown, so never taken as a change."""
-        compiled = self.compiled
-        if not compiled.references and not compiled.line_fields:
-            return values
-        out = dict(values)
-        for field, entity in compiled.references.items():
-            if out.get(field) is None:
-                continue
-            record_id = self.known.get(entity, {}).get(str(out[field])) if entity else None
-            if record_id is None:
-                del out[field]
-            else:
-                out[field] = golden_id(record_id)
-        for field, entity in compiled.line_fields.items():
-            if not isinstance(out.get(field), list):
-                continue
-            known = self.known.get(entity, {})
-            lines = []
-            for line in out[field]:
-                record_id = known.get(str(line.get("item"))) if isinstance(line, dict) else None
-                if record_id is None:
-                    break
-                lines.append({**line, "item": golden_id(record_id)})
-            else:
-                out[field] = lines
-                continue
-            del out[field]
-        return out
-
-    def unplaced(self, values: dict, fields: set[str] | None = None) -> list[str]:
-        """Why references among ``fields`` (all when None) were left out, in words for the held-record view."""
-        reasons, name = [], self.system.name
-        for field, entity in self.compiled.references.items():
-            value = values.get(field)
-            if value is None or (fields is not None and field not in fields):
-                continue
-            if not entity or str(value) not in self.known.get(entity, {}):
-                reasons.append(f"{field}: {name} {entity or 'record'} {value} is not linked yet")
-        for field, entity in self.compiled.line_fields.items():
-            if fields is not None and field not in fields:
-                continue
-            known = self.known.get(entity, {})
-            for position, line in enumerate(_lines(values.get(field)), start=1):
-                if str(line.get("item")) not in known:
-                    reasons.append(f"{field}: line {position}'s {entity} ({name} id {line.get('item')}) "
-                                   "is not linked yet")
-        return reasons
 
 
 class ToSide:

@@ -1,6 +1,6 @@
 """What each system shows for a conflict's field right now, read live (a decision is never made on
 values that changed since the conflict was opened). The same reading the sync engine does: the
-vendor record through the published rules to canonical values, references through links."""
+vendor record through the published rules to canonical values, references through links (mapping/reader.py)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -12,10 +12,9 @@ from typing import Any
 from django.conf import settings
 
 from connectors.services import connector_session
-from integration_hub.kernel.references import golden_id
 from integration_hub.records.models import RecordLink
 from integration_hub.sync.rules import SIDES, CompiledMapping, compile_mapping
-from mapping.preview import vendor_fields
+from mapping.reader import Reader, ReadValues
 
 BATCH = 100
 
@@ -28,19 +27,6 @@ class SideNow:
     known: bool = False
     updated_at: datetime | None = None
     problem: str = ""  # why the value is not known (record gone, value the rules cannot read)
-
-
-def _to_golden(compiled: CompiledMapping, side: str, field: str, value: Any) -> tuple[Any, str]:
-    """A side's reference (its own id) as the golden record it is linked to."""
-    entity = compiled.references.get(field)
-    if field not in compiled.references or value is None:
-        return value, ""
-    record_id = RecordLink.objects.filter(system=compiled.system(side), entity_type=entity,
-                                          external_id=str(value)).values_list("record_id", flat=True).first() \
-        if entity else None
-    if record_id is None:
-        return None, f"it points at a {entity or 'record'} the hub has not linked ({value})"
-    return golden_id(record_id), ""
 
 
 def read_current(conflicts: Iterable) -> dict[int, dict[str, SideNow]]:
@@ -68,32 +54,31 @@ def _read_mapping(compiled: CompiledMapping, conflicts: list) -> dict[int, dict[
         ids = sorted({i for i in wanted.values() if i})
         if not ids:
             continue
-        obj = compiled.vendor_object(side)
-        remotes = {}
+        reader = Reader.from_compiled(compiled, side)
+        remotes = []
         with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
-            options = connector.read_options(obj, compiled.paths[side])
             for start in range(0, len(ids), BATCH):
-                for remote in connector.get_many(obj, ids[start:start + BATCH], **options):
-                    remotes[remote.external_id] = remote
+                remotes += reader.get_many(connector, ids[start:start + BATCH])
+        reads = reader.read(remotes)
         for conflict in conflicts:
             external_id = wanted[conflict.pk]
             if external_id:
-                result[conflict.pk][side] = _side_now(compiled, side, conflict.field, remotes.get(external_id))
+                result[conflict.pk][side] = _side_now(reader, conflict.field, reads.get(external_id))
     return result
 
 
-def _side_now(compiled: CompiledMapping, side: str, field: str, remote) -> SideNow:
-    name = compiled.system(side).name
-    if remote is None:
+def _side_now(reader: Reader, field: str, read: ReadValues | None) -> SideNow:
+    name = reader.system.name
+    if read is None:
         return SideNow(problem=f"the record is no longer in {name}")
-    if field in compiled.stopped.get(side, ()):
-        return SideNow(updated_at=remote.updated_at, problem=f"{field} is not synced with {name} (schema drift)")
-    mapped = compiled.mappers[side].to_canonical(vendor_fields(remote))
-    if field in mapped.errors:
-        return SideNow(updated_at=remote.updated_at, problem=f"{name}'s value cannot be read: {mapped.errors[field]}")
-    if field not in mapped.values:
-        return SideNow(updated_at=remote.updated_at, problem=f"{name} does not map {field}")
-    value, problem = _to_golden(compiled, side, field, mapped.values[field])
-    if problem:
-        return SideNow(updated_at=remote.updated_at, problem=f"{name}'s value cannot be read: {problem}")
-    return SideNow(value=value, known=True, updated_at=remote.updated_at)
+    if field in reader.stopped:
+        return SideNow(updated_at=read.updated_at, problem=f"{field} is not synced with {name} (schema drift)")
+    if field in read.errors:
+        return SideNow(updated_at=read.updated_at, problem=f"{name}'s value cannot be read: {read.errors[field]}")
+    if field in read.unplaced:
+        entity = reader.references.get(field) or reader.line_fields.get(field) or "record"
+        return SideNow(updated_at=read.updated_at, problem=f"{name}'s value cannot be read: it points at a {entity} "
+                                                           f"the hub has not linked ({read.unplaced[field]})")
+    if field not in read.values:
+        return SideNow(updated_at=read.updated_at, problem=f"{name} does not map {field}")
+    return SideNow(value=read.values[field], known=True, updated_at=read.updated_at)

@@ -16,11 +16,19 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from connectors.base import ConnectorError
+from connectors.services import connector_session
+from integration_hub.records.matching import key_digest
+from integration_hub.records.models import RecordLink
+from integration_hub.records.services import display_name_for
+from mapping.compiled import SIDES, CompiledMapping, compile_mapping
+from mapping.paths import get_path
+from mapping.reader import Reader, ReadValues
 from reconciliation.duplicates import matching, scoring
-
-SIDES = ("crm", "erp")
+from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
 
 
 @dataclass
@@ -64,49 +72,33 @@ class Report:
                    sections=[Section(s["key"], s["title"], [Row(**r) for r in s["rows"]]) for s in data["sections"]])
 
 
-def _rules(mapping):
-    from mapping.pipeline import compile_rules
-    from mapping.rule_checks import rule_spec
-
+def _compiled(mapping) -> CompiledMapping:
+    """The mapping's published rules, else its newest draft's."""
     version = mapping.published_version or mapping.versions.order_by("-number").first()
     if version is None:
         raise ValueError(f"{mapping} has no rules yet.")
-    rules = list(version.rules.all())
-    specs = [rule_spec(rule) for rule in rules]
-    mappers = {side: compile_rules(specs, side) for side in SIDES}
-    paths = {side: [p for rule in rules for p in getattr(rule, f"{side}_paths")] for side in SIDES}
-    return version, mappers, paths, {rule.field: rule for rule in rules}
+    return compile_mapping(mapping, version)
 
 
-def _pull(mapping, side: str, mapper, paths) -> list[tuple[str, dict, dict[str, str], dict]]:
-    """(external id, canonical values, errors, vendor fields) of every record of one side."""
-    from connectors.services import connector_session
-    from mapping.preview import vendor_fields
-
-    system = mapping.crm_system if side == "crm" else mapping.erp_system
-    obj = mapping.crm_object if side == "crm" else mapping.erp_object
+def _pull(reader: Reader) -> list[tuple[str, ReadValues]]:
+    """(external id, what the record says) for every record of one side, read as the sync reads it."""
     out = []
-    with connector_session(system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
-        for page in connector.changes(obj, None, 100, **connector.read_options(obj, paths)):
-            for remote in page.records:
-                fields = vendor_fields(remote)
-                mapped = mapper.to_canonical(fields)
-                out.append((remote.external_id, mapped.values, mapped.errors, fields))
+    with connector_session(reader.system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
+        for page in reader.changes(connector, None, 100):
+            reads = reader.read(page.records)
+            out += [(remote.external_id, reads[remote.external_id]) for remote in page.records]
     return out
 
 
 def _name(values: dict) -> str:
-    from integration_hub.records.services import display_name_for
-
     return display_name_for("", values) or ""
 
 
 def build_report(*, mapping) -> Report:
     """Read both sides and find what would stop a clean first sync (reads only; writes nothing)."""
-    from integration_hub.records.models import RecordLink
-
     started = time.perf_counter()
-    version, mappers, paths, rules = _rules(mapping)
+    compiled = _compiled(mapping)
+    rules = {rule.field: rule for rule in compiled.version.rules.all()}
     sections = {key: Section(key, title) for key, title in (
         ("duplicates", "Duplicates within one side"), ("required", "Missing a required field"),
         ("picklist", "Values no picklist map covers"), ("invalid", "Other values the rules reject"),
@@ -114,24 +106,24 @@ def build_report(*, mapping) -> Report:
     counts: dict[str, dict[str, int]] = {}
     pulled: dict[str, list] = {}
     for side in SIDES:
-        system = mapping.crm_system if side == "crm" else mapping.erp_system
-        records = _pull(mapping, side, mappers[side], paths[side])
+        system = compiled.system(side)
+        records = _pull(Reader.from_compiled(compiled, side))
         pulled[side] = records
         linked = dict(RecordLink.objects.filter(system=system, entity_type=mapping.entity_type)
                       .values_list("external_id", "record_id"))
-        for external_id, values, errors, fields in records:
-            for name, reason in errors.items():
+        for external_id, read in records:
+            for name, reason in read.errors.items():
                 key = "required" if reason == "required" else "picklist" if "picklist" in reason else "invalid"
-                sections[key].rows.append(Row(side, system.name, external_id, _name(values), name,
-                                              _show(_raw_value(fields, rules.get(name), side)), reason,
+                sections[key].rows.append(Row(side, system.name, external_id, _name(read.values), name,
+                                              _show(_raw_value(read.fields, rules.get(name), side)), reason,
                                               linked.get(external_id)))
         if mapping.entity_type in scoring.PROFILES:
-            rows = [(i, values) for i, (_, values, _, _) in enumerate(records)]
+            rows = [(i, read.values) for i, (_, read) in enumerate(records)]
             result = matching.scan(mapping.entity_type, rows)
             for number, cluster in enumerate(result.clusters, 1):
                 best = max((p.score for p in result.pairs if p.left in cluster), default=0.0)
                 for index in cluster:
-                    external_id, values = records[index][0], records[index][1]
+                    external_id, values = records[index][0], records[index][1].values
                     sections["duplicates"].rows.append(Row(
                         side, system.name, external_id, _name(values), detail=f"cluster {number} of {len(cluster)} "
                         f"records, score {best:.2f}", record_id=linked.get(external_id)))
@@ -141,14 +133,12 @@ def build_report(*, mapping) -> Report:
         for section in sections.values():
             counts[side][section.key] = sum(1 for r in section.rows if r.side == side)
     return Report(mapping_id=mapping.pk, counts=counts, sections=list(sections.values()),
-                  rule_version=version.number, built_at=timezone.now().isoformat(),
+                  rule_version=compiled.version.number, built_at=timezone.now().isoformat(),
                   seconds=round(time.perf_counter() - started, 2))
 
 
 def _raw_value(fields: dict, rule, side: str) -> Any:
     """What the vendor holds in the field's path(s), as it is (for the person fixing it)."""
-    from mapping.paths import get_path
-
     if rule is None:
         return ""
     found = []
@@ -165,30 +155,23 @@ def _show(value: Any) -> str:
     return "" if value is None else str(value)[:200]
 
 
-def _key_value(values: dict, key: str) -> tuple | None:
-    parts = key.split("+")
-    found = tuple(values.get(p) for p in parts)
-    if any(v in (None, "") or isinstance(v, dict | list) for v in found):
-        return None
-    return found
-
-
 def _unlinkable(mapping, pulled: dict[str, list], section: Section) -> None:
     """Records of one side that no match key links to a record of the other side."""
     keys = list(mapping.match_keys or [])
     index: dict[str, dict[str, set]] = {side: defaultdict(set) for side in SIDES}
     for side in SIDES:
-        for _, values, _, _ in pulled[side]:
+        for _, read in pulled[side]:
             for key in keys:
-                value = _key_value(values, key)
+                value = key_digest(key, read.values)  # exact values, as the sync matches
                 if value is not None:
                     index[side][key].add(value)
     system = {"crm": mapping.crm_system.name, "erp": mapping.erp_system.name}
     for side in SIDES:
         other = "erp" if side == "crm" else "crm"
-        for external_id, values, _, _ in pulled[side]:
-            tried = [key for key in keys if _key_value(values, key) is not None]
-            if any(_key_value(values, key) in index[other][key] for key in tried):
+        for external_id, read in pulled[side]:
+            values = read.values
+            tried = [key for key in keys if key_digest(key, values) is not None]
+            if any(key_digest(key, values) in index[other][key] for key in tried):
                 continue
             detail = (f"no {other.upper()} record has the same {' or '.join(tried)}" if tried
                       else f"has none of the match keys ({', '.join(keys) or 'none set'})")
@@ -201,10 +184,7 @@ BUILD_TIMEOUT = timedelta(minutes=30)
 
 def readiness_request(*, mapping, user=None):
     """Ask a worker to build a mapping's readiness report; a build already under way is joined, not repeated."""
-    from django.db import transaction
-
-    from reconciliation.duplicates import tasks
-    from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
+    from reconciliation.duplicates import tasks  # tasks imports this module
 
     running = building(mapping=mapping)
     if running is not None:
@@ -217,9 +197,6 @@ def readiness_request(*, mapping, user=None):
 
 def readiness_complete(stored) -> None:
     """Build a requested report (the worker's part); a system that cannot be read fails it with the reason."""
-    from connectors.base import ConnectorError
-    from reconciliation.duplicates.models import ReadinessStatus
-
     try:
         stored.data, stored.status = build_report(mapping=stored.mapping).as_json(), ReadinessStatus.DONE
     except (ConnectorError, ValueError) as exc:
@@ -232,23 +209,17 @@ def readiness_complete(stored) -> None:
 
 
 def latest_report(*, mapping) -> Report | None:
-    from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
-
     stored = ReadinessReport.objects.filter(mapping=mapping, status=ReadinessStatus.DONE).first()
     return Report.from_json(stored.data) if stored else None
 
 
 def building(*, mapping):
     """The build under way for this mapping, if any (one older than BUILD_TIMEOUT is taken for dead)."""
-    from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
-
     return ReadinessReport.objects.filter(mapping=mapping, status=ReadinessStatus.BUILDING,
                                           created_at__gte=timezone.now() - BUILD_TIMEOUT).first()
 
 
 def last_failure(*, mapping):
     """The newest build, when it failed (shown with its reason until a build succeeds)."""
-    from reconciliation.duplicates.models import ReadinessReport, ReadinessStatus
-
     newest = ReadinessReport.objects.filter(mapping=mapping).exclude(status=ReadinessStatus.BUILDING).first()
     return newest if newest is not None and newest.status == ReadinessStatus.FAILED else None

@@ -39,8 +39,9 @@ from integration_hub.kernel.references import golden_id, record_id_of
 from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync.rules import SIDES, CompiledMapping, NothingPublished, compile_mapping
 from mapping.drift import drift_check
+from mapping.models import DriftKind
 from mapping.paths import path_parts, set_path
-from mapping.preview import vendor_fields
+from mapping.reader import Reader
 from reconciliation.reports.compare import UNKNOWN, comparable_fields, fingerprinter, shown
 from reconciliation.reports.lineage import Explanations
 from reconciliation.reports.models import ItemKind, ReconciliationReport, ReportItem, ReportStatus
@@ -155,6 +156,7 @@ class _Reconciliation:
             pass
         compiled = compile_mapping(mapping)
         self.compiled = compiled
+        self.readers = {side: Reader.from_compiled(compiled, side) for side in SIDES}
         report.rule_version = compiled.version
         rules = {rule.field: rule for rule in compiled.version.rules.all()}
         self.compared = [p.field for p in compiled.policies
@@ -192,8 +194,6 @@ class _Reconciliation:
         report.field_mismatches = dict(sorted(self.field_counts.items(), key=lambda kv: -kv[1]))
 
     def _skipped(self, compiled: CompiledMapping, rules: dict) -> list[dict]:
-        from mapping.models import DriftKind
-
         skipped = []
         findings = {(f.side, f.rule_field): f.detail for f in self.mapping.drift_findings.filter(
             is_open=True, kind__in=[DriftKind.MISSING, DriftKind.RENAMED])}
@@ -232,9 +232,8 @@ class _Reconciliation:
             if self.money_fields and self.per_account:
                 self.report.counts[side]["money_totalled_by"] = self._vendor_money(side, connector)
             self.progress(f"reading {system.name}", 0, total)
-            options = connector.read_options(obj, compiled.paths[side])
             batch: list = []
-            for page in connector.changes(obj, None, PAGE_SIZE, **options):
+            for page in self.readers[side].changes(connector, None, PAGE_SIZE):
                 out.unreadable += len(page.errors)
                 batch.extend(page.records)
                 if len(batch) >= LOOKUP_BATCH:  # one link lookup for several small vendor pages
@@ -283,39 +282,14 @@ class _Reconciliation:
                 candidates.append((record_id, external_id, comparable_fields(comparable, compared), remote.updated_at))
 
     def _comparable(self, side: str, remotes: Iterable) -> dict[str, dict[str, Any]]:
-        """Each record's synced fields as canonical values, references turned into golden record ids."""
-        compiled = self.compiled
-        to_canonical = compiled.mappers[side].to_canonical
-        stopped = compiled.stopped.get(side)
+        """Each record's synced fields as canonical values, references turned into golden record ids; a value the
+        rules cannot read, or a reference the hub cannot place, is UNKNOWN."""
         mapped = {}
-        for remote in remotes:
-            result = to_canonical(vendor_fields(remote))
-            values = result.values
-            if stopped:
-                values = compiled.readable(side, values)
-            if result.errors:
-                values = {**values, **dict.fromkeys(result.errors, UNKNOWN)}
-            mapped[remote.external_id] = values
-        refs = {f: entity for f, entity in compiled.references.items() if f in self.compared or f == self.account_ref}
-        if refs:
-            raw_by_field = {}
-            for f in refs:
-                raw = {}
-                for remote in remotes:
-                    value = mapped[remote.external_id].get(f)
-                    if value is not None and value is not UNKNOWN and value != "":
-                        raw[remote.external_id] = str(value)
-                raw_by_field[f] = raw
-            for f, entity in refs.items():
-                raw = raw_by_field[f]
-                golden = dict(RecordLink.objects.filter(
-                    system=compiled.system(side), entity_type=entity or f, external_id__in=set(raw.values()),
-                ).values_list("external_id", "record_id")) if raw else {}
-                for external_id, values in mapped.items():
-                    value = raw.get(external_id)
-                    placed = UNKNOWN if value is not None and value not in golden else (
-                        None if value is None else golden_id(golden[value]))
-                    values[f if f in self.compared else "__account__"] = placed
+        for external_id, read in self.readers[side].read(remotes).items():
+            values = read.values
+            if read.errors or read.unplaced:
+                values = {**values, **dict.fromkeys(read.errors, UNKNOWN), **dict.fromkeys(read.unplaced, UNKNOWN)}
+            mapped[external_id] = values
         return mapped
 
     # -- money ---------------------------------------------------------------------------------------------
@@ -383,7 +357,7 @@ class _Reconciliation:
 
     def _add_money(self, side: str, values: dict) -> None:
         if self.per_account:
-            ref = values["__account__"] if "__account__" in values else values.get(self.account_ref)
+            ref = values.get(self.account_ref)
             account = ref if isinstance(ref, str) else ("unplaced" if ref is UNKNOWN else "none")
         else:
             account = "all"  # an account's own balances are compared field by field; totals per currency here
@@ -479,14 +453,13 @@ class _Reconciliation:
         crm_system = compiled.system("crm")
         mismatched = in_flight = 0
         with connector_session(crm_system, **settings.SYNC_CONNECTOR_OPTIONS) as connector:
-            obj = compiled.vendor_object("crm")
-            options = connector.read_options(obj, compiled.paths["crm"])
             for start in range(0, len(candidates), REFETCH_SIZE):
                 chunk = candidates[start:start + REFETCH_SIZE]
                 record_ids = [c[0] for c in chunk]
                 crm_ids = dict(RecordLink.objects.filter(record_id__in=record_ids, system=crm_system)
                                .values_list("record_id", "external_id"))
-                remotes = connector.get_many(obj, [crm_ids[rid] for rid in record_ids if rid in crm_ids], **options)
+                ids = [crm_ids[rid] for rid in record_ids if rid in crm_ids]
+                remotes = self.readers["crm"].get_many(connector, ids)
                 crm_values = {ext: comparable_fields(values, self.compared)
                               for ext, values in self._comparable("crm", remotes).items()}
                 context = Explanations.load(record_ids, compiled)
