@@ -11,7 +11,7 @@ class KernelConfig(AppConfig):
     verbose_name = "Kernel"
 
     def ready(self) -> None:
-        from integration_hub.kernel import audit, roles
+        from integration_hub.kernel import audit, roles  # they import models: loaded once the registry is ready
 
         audit.connect_signals()
         # Models added by later migrations join the roles' permissions automatically.

@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from integration_hub.kernel.money import Money
 from integration_hub.kernel.references import record_id_of
+from integration_hub.records.models import Record
 from integration_hub.sync.merge import same
+from reconciliation.conflicts.models import Choice, Conflict, ConflictStatus
 
 # Reference fields that name the account a record belongs to, in order of preference.
 ACCOUNT_REFERENCES = ("account", "customer", "company")
@@ -43,12 +45,17 @@ def account_id_of(entity_type: str, record_id: int, values: dict) -> int | None:
     return None
 
 
+def conflict_open(**fields) -> Conflict:
+    """Open a conflict: the queue's columns are derived from the record and mapping before it is saved."""
+    conflict = Conflict(**fields)
+    prepare_new_conflict(conflict)
+    conflict.save()
+    return conflict
+
+
 def prepare_new_conflict(conflict) -> None:
     """Fill the queue's columns of a conflict about to be inserted; mark it rejected when a person
     already rejected the same two values for this field (kept diverged until a side changes again)."""
-    from integration_hub.records.models import Record
-    from reconciliation.conflicts.models import Choice, Conflict, ConflictStatus
-
     record = conflict.record
     conflict.entity_type = conflict.entity_type or conflict.mapping.entity_type
     account_id = account_id_of(record.entity_type, record.pk, record.values or {})

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
@@ -17,8 +18,6 @@ AGES = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=
 
 
 def age_choices():
-    from django.conf import settings
-
     return [("sla", f"Over the SLA ({settings.CONFLICT_SLA_HOURS} h)"), ("1d", "Older than a day"),
             ("7d", "Older than a week"), ("30d", "Older than 30 days")]
 

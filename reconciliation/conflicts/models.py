@@ -88,13 +88,6 @@ class Conflict(models.Model):
     def __str__(self) -> str:
         return f"{self.record} · {self.field} ({self.get_status_display()})"
 
-    def save(self, *args, **kwargs):
-        # The sync engine opens conflicts with a plain create(): fill the queue's columns on the way in.
-        if self._state.adding:
-            from reconciliation.conflicts.derive import prepare_new_conflict
-
-            prepare_new_conflict(self)
-        return super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("conflicts:detail", args=[self.pk])

@@ -15,11 +15,14 @@ from connectors.base import ConnectorError
 from integration_hub.kernel import audit, roles
 from integration_hub.records import services as hub_services
 from integration_hub.records.models import Record, RecordLink
+from integration_hub.sync import engine
+from integration_hub.sync import tasks as sync_tasks
 from integration_hub.sync.merge import SIDE_LABELS, ConflictSpec, is_empty, same, settle_conflict
 from integration_hub.sync.models import SyncTrigger
 from integration_hub.sync.rules import SIDES, NothingPublished
 from mapping.models import ApproverRole
 from reconciliation.conflicts import remote
+from reconciliation.conflicts.filters import ConflictFilterSet
 from reconciliation.conflicts.models import BulkDecision, BulkStatus, Choice, Conflict, ConflictComment, ConflictStatus
 from reconciliation.conflicts.values import decision_value, field_rule, value_problems
 
@@ -229,8 +232,6 @@ def push_decisions(conflicts: list[Conflict], *, user) -> None:
     """Carry decided values to the systems through the sync's own path: a targeted run per mapping that
     re-reads the records, merges (the conflicts are no longer open) and queues the writes. If it cannot
     run now, the records stay flagged and the next sync of the mapping sends them."""
-    from integration_hub.sync import engine, tasks
-
     by_mapping: dict[int, list[Conflict]] = defaultdict(list)
     for conflict in conflicts:
         by_mapping[conflict.mapping_id].append(conflict)
@@ -246,7 +247,7 @@ def push_decisions(conflicts: list[Conflict], *, user) -> None:
             logger.exception("decision push for mapping %s failed; the next sync sends it", mapping.pk)
             continue
         Conflict.objects.filter(pk__in=[c.pk for c in items]).update(decision_run=run)
-    transaction.on_commit(tasks.dispatch_outbox.delay)
+    transaction.on_commit(sync_tasks.dispatch_outbox.delay)
 
 
 def conflict_comment(*, conflict: Conflict, user, text: str) -> ConflictComment:
@@ -268,8 +269,6 @@ def conflict_comment(*, conflict: Conflict, user, text: str) -> ConflictComment:
 def bulk_queryset(*, conflict_ids: list[int] | None = None, filter_params: dict | None = None, cutoff=None):
     """The open conflicts a bulk decision covers: the ticked ones, or all matching the queue's filter
     (only those open at ``cutoff``, so conflicts arriving later are not swept in)."""
-    from reconciliation.conflicts.filters import ConflictFilterSet
-
     open_conflicts = Conflict.objects.filter(status=ConflictStatus.OPEN)
     if cutoff is not None:
         open_conflicts = open_conflicts.filter(created_at__lte=cutoff)
@@ -298,7 +297,7 @@ def bulk_summary(*, user, queryset) -> dict:
 def bulk_decision_start(*, user, choice: str, comment: str = "", conflict_ids: list[int] | None = None,
                         filter_params: dict | None = None) -> BulkDecision:
     """Check and record a bulk decision; a worker performs it (progress on its page)."""
-    from reconciliation.conflicts import tasks
+    from reconciliation.conflicts import tasks  # the tasks import these services: imported when queuing
 
     if choice not in BULK_CHOICES:
         raise ValidationError({"choice": ["In bulk: take CRM, take ERP or reject."]})

@@ -6,6 +6,7 @@ from integration_hub.sync.merge import ConflictSpec
 from integration_hub.sync.models import SyncRun
 from integration_hub.sync.ports import HeldByPeople
 from mapping.models import ObjectMapping, RuleSetVersion
+from reconciliation.conflicts.derive import conflict_open
 from reconciliation.conflicts.models import Conflict, ConflictStatus
 
 
@@ -29,7 +30,7 @@ class ConflictQueue:
                       spec: ConflictSpec) -> bool:
         if Conflict.objects.filter(record=record, field=spec.field, status=ConflictStatus.OPEN).exists():
             return False
-        Conflict.objects.create(
+        conflict_open(
             record=record, mapping=mapping, rule_version=rule_version, field=spec.field,
             base_value=spec.base, crm_value=spec.crm_value, erp_value=spec.erp_value,
             crm_updated_at=spec.crm_updated_at, erp_updated_at=spec.erp_updated_at, policy=spec.policy,

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 
 from integration_hub.kernel.money import Money
 from integration_hub.kernel.references import golden_id, record_id_of
-from integration_hub.sync.rules import SIDES, NothingPublished, compile_mapping
+from integration_hub.records.models import Record
+from integration_hub.sync.rules import REFERENCE_TARGETS, SIDES, NothingPublished, compile_mapping
 from mapping.models import FieldRule
 from mapping.types import FieldType, TransformError, canonicalise
 from mapping.validation import validate
@@ -52,8 +53,6 @@ def parse_input(raw: Any, field_type: FieldType, currency: str = "") -> Any:
 
 
 def _check_reference(value: str, entity: str) -> list[str]:
-    from integration_hub.records.models import Record
-
     record_id = record_id_of(value)
     if record_id is None:
         return ["give the golden record's number (e.g. 42) it should point at"]
@@ -85,8 +84,6 @@ def decision_value(*, conflict, value: Any) -> Any:
 def value_problems(conflict, canonical: Any, rule: FieldRule | None = None) -> list[str]:
     """Why a decided value may not be written: the field rule's validation (as the sync checks every value it
     writes), a reference to no record, or a system that cannot hold it. Every decision is checked this way."""
-    from integration_hub.sync.rules import REFERENCE_TARGETS
-
     rule = rule or field_rule(conflict)
     field_type = FieldType(rule.field_type) if rule else FieldType.TEXT
     problems = validate(canonical, field_type, rule.validation if rule else {})

@@ -10,6 +10,7 @@ from integration_hub.records.models import Record, RecordLink
 from integration_hub.records.selectors import record_timeline
 from integration_hub.sync import outbox
 from integration_hub.sync.models import OutboundChange, OutboundStatus
+from reconciliation.conflicts.derive import conflict_open
 from reconciliation.duplicates import scan, services, survivorship, sync_match
 from reconciliation.duplicates.merge import candidate_merge, merge_records
 from reconciliation.duplicates.merge_undo import merge_undo
@@ -71,12 +72,12 @@ def test_the_absorbed_records_page_says_what_it_was_merged_into_until_undone(acm
 def test_an_absorbed_records_open_conflicts_leave_the_queue_and_come_back_on_undo(acme, revops_user, client,
                                                                                   crm_system, erp_system):
     from mapping.models import ObjectMapping
-    from reconciliation.conflicts.models import Conflict, ConflictStatus
+    from reconciliation.conflicts.models import ConflictStatus
 
     survivor, absorbed, _, candidate = acme
     mapping = ObjectMapping.objects.create(entity_type="account", crm_system=crm_system, erp_system=erp_system,
                                            crm_object="companies", erp_object="customer")
-    conflict = Conflict.objects.create(record=absorbed, mapping=mapping, field="phone", crm_value="1", erp_value="2",
+    conflict = conflict_open(record=absorbed, mapping=mapping, field="phone", crm_value="1", erp_value="2",
                                        policy="manual_review", approver_role="revops", reason="both changed")
     client.force_login(revops_user)
     assert conflict.get_absolute_url() in client.get("/conflicts/").content.decode()

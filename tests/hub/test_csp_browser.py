@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from reconciliation.conflicts.derive import conflict_open
 from tests.hub.test_hostile_input import world  # noqa: F401 (the fixture)
 
 pytestmark = [pytest.mark.chromium]
@@ -19,7 +20,7 @@ def scene(transactional_db, world):  # noqa: F811
     from reconciliation.conflicts.models import Conflict
 
     conflict = next(obj for model, obj in world.items() if model is Conflict)
-    Conflict.objects.create(record=conflict.record, mapping=conflict.mapping, field="city", crm_value="York",
+    conflict_open(record=conflict.record, mapping=conflict.mapping, field="city", crm_value="York",
                             erp_value="Leeds", policy="manual_review", approver_role="revops", reason="both changed",
                             entity_type="account", account=conflict.record)
     mapping = world[ObjectMapping]

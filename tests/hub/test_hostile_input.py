@@ -22,6 +22,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 from rest_framework.views import APIView
 
+from reconciliation.conflicts.derive import conflict_open
+
 pytestmark = pytest.mark.django_db
 
 CLOSED_PORT_URL = "http://127.0.0.1:9"
@@ -38,7 +40,7 @@ def world(superuser, revops_user, finance_user):
     from integration_hub.records.models import RecordLink
     from integration_hub.sync.models import SyncEvent, SyncRun
     from mapping.models import FieldRule, ObjectMapping, RuleSetVersion, VersionStatus
-    from reconciliation.conflicts.models import BulkDecision, Conflict
+    from reconciliation.conflicts.models import BulkDecision
     from reconciliation.duplicates.models import DuplicateCandidate, DuplicatePair, Merge
     from reconciliation.health.models import Alert, AlertRule
     from reconciliation.reports.models import ReconciliationReport
@@ -66,7 +68,7 @@ def world(superuser, revops_user, finance_user):
     RecordLink.objects.create(record=acme, system=erp, entity_type="account", external_id="C-1")
     run = SyncRun.objects.create(mapping=mapping, trigger="manual", status="succeeded", rule_version=published)
     SyncEvent.objects.create(run=run, record=acme, side="crm", external_id="101", kind="failed", message="held")
-    conflict = Conflict.objects.create(
+    conflict = conflict_open(
         record=acme, mapping=mapping, rule_version=published, field="name", base_value="Acme", crm_value="Acme 1",
         erp_value="Acme 2", crm_updated_at=now, erp_updated_at=now, policy="manual_review", approver_role="revops",
         reason="both changed", entity_type="account", account=acme)

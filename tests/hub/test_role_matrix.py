@@ -33,6 +33,7 @@ from rest_framework.views import APIView
 
 from integration_hub.kernel.permissions import HasPermission
 from integration_hub.middleware import OPEN_PREFIXES
+from reconciliation.conflicts.derive import conflict_open
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +73,7 @@ def build_world(users) -> dict:
     from integration_hub.sync.models import SyncEvent, SyncRun
     from mapping.models import DriftFinding, FieldRule, ObjectMapping, RuleSetVersion, VersionStatus
     from mapping.services import mapping_sync_schedule
-    from reconciliation.conflicts.models import BulkDecision, Conflict, ConflictComment
+    from reconciliation.conflicts.models import BulkDecision, ConflictComment
     from reconciliation.duplicates.models import DuplicateCandidate, DuplicatePair, Merge, NotDuplicate
     from reconciliation.duplicates.readiness import readiness_complete, readiness_request
     from reconciliation.health.models import Alert, AlertRule
@@ -109,7 +110,7 @@ def build_world(users) -> dict:
     RecordLink.objects.create(record=acme, system=erp, entity_type="account", external_id="C-1")
     run = SyncRun.objects.create(mapping=mapping, trigger="manual", status="succeeded", rule_version=published)
     SyncEvent.objects.create(run=run, record=acme, side="crm", external_id="101", kind="failed", message="x")
-    conflict = Conflict.objects.create(
+    conflict = conflict_open(
         record=acme, mapping=mapping, rule_version=published, field="credit_limit", base_value="100.00 USD",
         crm_value="150.00 USD", erp_value="120.00 USD", crm_updated_at=now, erp_updated_at=now, policy="queue",
         approver_role="finance", reason="The CRM edited an ERP-owned field", entity_type="account", account=acme)

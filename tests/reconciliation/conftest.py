@@ -11,6 +11,7 @@ from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync import engine, outbox, tasks
 from mapping.models import ObjectMapping
 from reconciliation.conflicts import tasks as conflict_tasks
+from reconciliation.conflicts.derive import conflict_open
 from reconciliation.conflicts.models import Conflict
 
 
@@ -94,7 +95,7 @@ class Rows:
 
 def make_conflict(mapping, record, field: str, *, approver: str = "revops", crm=None, erp=None, base=None,
                   **extra) -> Conflict:
-    return Conflict.objects.create(record=record, mapping=mapping, field=field, base_value=base, crm_value=crm,
+    return conflict_open(record=record, mapping=mapping, field=field, base_value=base, crm_value=crm,
                                    erp_value=erp, policy="manual_review" if approver == "revops" else "queue",
                                    approver_role=approver, reason="both changed (manual review)", **extra)
 
