@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def eager(monkeypatch):
-    """Tasks sent to the broker run in-process instead (the worker itself is tested in tests/hub/test_worker.py)."""
+    """Tasks sent to the broker run in-process instead (the worker itself is tested in tests/sync/test_worker.py)."""
     for task in (tasks.sync_mapping, tasks.replay_sync_run, tasks.dispatch_outbox):
         monkeypatch.setattr(task, "delay", lambda *args, _task=task, **kwargs: _task.apply(args, kwargs, throw=True))
 

@@ -14,7 +14,7 @@ from django.urls import resolve
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 
-from tests.hub.test_hostile_input import _model_of, world  # noqa: F401 (the fixture)
+from tests.project.test_hostile_input import _model_of, world  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.django_db
 EXAMPLES = 20  # per operation and mode (fits and does not fit the schema), derandomized: the same every run

@@ -5,7 +5,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from reconciliation.conflicts.models import Conflict
-from tests.reconciliation.conftest import edit, external_id
+from tests.conflicts.conftest import edit, external_id
 
 pytestmark = pytest.mark.django_db
 

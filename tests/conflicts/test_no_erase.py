@@ -9,8 +9,8 @@ from integration_hub.records.models import Record
 from integration_hub.sync.models import OutboundChange
 from reconciliation.conflicts import services
 from reconciliation.conflicts.models import Conflict
-from tests.reconciliation.conftest import edit, external_id, sync
-from tests.reconciliation.test_api import resolve
+from tests.conflicts.conftest import edit, external_id, sync
+from tests.conflicts.test_api import resolve
 
 pytestmark = pytest.mark.django_db
 

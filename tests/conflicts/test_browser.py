@@ -6,7 +6,7 @@ import pytest
 pytestmark = [pytest.mark.chromium]
 
 
-# Data fixtures come before `page` (see tests/hub/test_browser.py).
+# Data fixtures come before `page` (see tests/project/test_browser.py).
 def test_finance_decides_a_conflict_and_sees_it_leave_the_queue(finance_user, live, live_server, page):  # noqa: F811
     conflict, record_id = live.price_conflict, live.price_conflict.record_id
 

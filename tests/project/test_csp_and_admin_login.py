@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.hub.test_hostile_input import page_routes, world  # noqa: F401 (the fixture)
+from tests.project.test_hostile_input import page_routes, world  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from connectors.models import ConnectedSystem
 from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncRun
 from reconciliation.conflicts import services
 from reconciliation.conflicts.models import Conflict
-from tests.reconciliation.conftest import edit, external_id, sync
+from tests.conflicts.conftest import edit, external_id, sync
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from integration_hub.records.models import Record
 from reconciliation.conflicts.models import Conflict
-from tests.reconciliation.conftest import linked_record, make_conflict, publish_sensitive
+from tests.conflicts.conftest import linked_record, make_conflict, publish_sensitive
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 
 from integration_hub.records.models import Record
 from reconciliation.conflicts.models import BulkDecision, Conflict
-from tests.reconciliation.conftest import edit, external_id, sync
+from tests.conflicts.conftest import edit, external_id, sync
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from reconciliation.conflicts.derive import conflict_open
-from tests.hub.test_hostile_input import world  # noqa: F401 (the fixture)
+from tests.project.test_hostile_input import world  # noqa: F401 (the fixture)
 
 pytestmark = [pytest.mark.chromium]
 
@@ -29,7 +29,7 @@ def scene(transactional_db, world):  # noqa: F811
     return {"conflict": conflict, "running": running, "task": task}
 
 
-# Data fixtures come before `page` (see tests/hub/test_browser.py).
+# Data fixtures come before `page` (see tests/project/test_browser.py).
 def test_pages_work_under_the_policy_and_the_browser_reports_no_violation(superuser, scene, live_server, page):
     problems: list[str] = []
     # Errors the pages log (a failed load is listed by its response, with its address), and failed responses

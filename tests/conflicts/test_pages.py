@@ -6,7 +6,7 @@ import pytest
 
 from integration_hub.records.models import Record
 from reconciliation.conflicts.models import Conflict
-from tests.reconciliation.conftest import edit, external_id, linked_record, make_conflict, publish_sensitive
+from tests.conflicts.conftest import edit, external_id, linked_record, make_conflict, publish_sensitive
 
 pytestmark = pytest.mark.django_db
 
