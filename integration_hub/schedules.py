@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from integration_hub.kernel.schedules import ensure_daily, ensure_every
 
 # name -> (task, every N minutes, description)
 DEFAULT_SCHEDULES = {
@@ -26,14 +27,7 @@ DAILY_SCHEDULES = {
 def ensure_default_schedules(**kwargs) -> None:
     """Create the default schedules if missing; never overwrite what an admin changed."""
     for name, (task, minutes, description) in DEFAULT_SCHEDULES.items():
-        if PeriodicTask.objects.filter(name=name).exists():
-            continue
-        interval, _ = IntervalSchedule.objects.get_or_create(every=minutes, period=IntervalSchedule.MINUTES)
-        PeriodicTask.objects.create(name=name, task=task, interval=interval, description=description)
+        ensure_every(name, task, minutes, description)
     for name, (task, setting, description) in DAILY_SCHEDULES.items():
-        if PeriodicTask.objects.filter(name=name).exists():
-            continue
         hour, minute = getattr(settings, setting)
-        crontab, _ = CrontabSchedule.objects.get_or_create(
-            minute=str(minute), hour=str(hour), day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC")
-        PeriodicTask.objects.create(name=name, task=task, crontab=crontab, description=description)
+        ensure_daily(name, task, hour, minute, description)

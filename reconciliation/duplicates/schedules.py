@@ -1,9 +1,7 @@
 """This app's periodic tasks, kept in django-celery-beat (editable in the admin), created once."""
 from __future__ import annotations
 
-import json
-
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from integration_hub.kernel.schedules import ensure_every
 
 # name -> (task, every N minutes, description)
 SCHEDULES = {
@@ -18,11 +16,5 @@ def ensure_schedules(sender=None, **kwargs) -> None:
     """Create the schedules if missing; never overwrite what an admin changed."""
     if sender is not None and getattr(sender, "label", "") != "duplicates":
         return
-
-
     for name, (task, minutes, entity) in SCHEDULES.items():
-        if PeriodicTask.objects.filter(name=name).exists():
-            continue
-        interval, _ = IntervalSchedule.objects.get_or_create(every=minutes, period=IntervalSchedule.MINUTES)
-        PeriodicTask.objects.create(name=name, task=task, interval=interval,
-                                    args=json.dumps([entity] if entity else []), description=name)
+        ensure_every(name, task, minutes, name, args=[entity] if entity else [])

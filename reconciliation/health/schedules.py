@@ -1,8 +1,7 @@
 """The health app's periodic tasks (django-celery-beat, editable in the admin) and default alert rules."""
 from __future__ import annotations
 
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
+from integration_hub.kernel.schedules import ensure_every
 from reconciliation.health.alerts import ensure_default_rules
 
 # name -> (task, every N minutes, description)
@@ -19,8 +18,5 @@ HEALTH_SCHEDULES = {
 def ensure_health_schedules(**kwargs) -> None:
     """Create the schedules and default alert rules if missing; never overwrite what an admin changed."""
     for name, (task, minutes, description) in HEALTH_SCHEDULES.items():
-        if PeriodicTask.objects.filter(name=name).exists():
-            continue
-        interval, _ = IntervalSchedule.objects.get_or_create(every=minutes, period=IntervalSchedule.MINUTES)
-        PeriodicTask.objects.create(name=name, task=task, interval=interval, description=description)
+        ensure_every(name, task, minutes, description)
     ensure_default_rules()

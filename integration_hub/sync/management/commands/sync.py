@@ -7,7 +7,7 @@ from tqdm import tqdm
 from integration_hub.records.models import EntityType
 from integration_hub.sync import engine, outbox, tasks
 from integration_hub.sync.models import SyncMode, SyncStatus, SyncTrigger
-from mapping.models import ObjectMapping
+from mapping.selectors import MappingNotFound, mapping_named
 
 
 class Command(BaseCommand):
@@ -21,15 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("--async", dest="run_async", action="store_true", help="queue it for a worker")
 
     def handle(self, *args, entity, system_pair, full, shadow, run_async, **options):
-        mappings = ObjectMapping.objects.filter(entity_type=entity)
-        if system_pair:
-            crm, _, erp = system_pair.partition(":")
-            mappings = mappings.filter(crm_system__slug=crm, erp_system__slug=erp)
-        if mappings.count() != 1:
-            pairs = ", ".join(f"{m.crm_system.slug}:{m.erp_system.slug}" for m in mappings) or "none"
-            raise CommandError(f"{entity}: {mappings.count()} mappings match (pairs: {pairs}); "
-                               "name one with --system-pair crm:erp")
-        mapping = mappings.get()
+        try:
+            mapping = mapping_named(entity, system_pair)
+        except MappingNotFound as exc:
+            raise CommandError(str(exc)) from exc
         mode = SyncMode.SHADOW if shadow else SyncMode.LIVE
         run = engine.sync_run_create(mapping=mapping, trigger=SyncTrigger.MANUAL, mode=mode, full=full)
         if run_async:

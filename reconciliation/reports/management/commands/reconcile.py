@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from integration_hub.records.models import EntityType
-from mapping.models import ObjectMapping
+from mapping.selectors import MappingNotFound, mapping_named
 from reconciliation.reports import tasks
 from reconciliation.reports.models import ReportStatus, ReportTrigger
 from reconciliation.reports.reconcile import report_create, report_run
@@ -21,15 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("--async", dest="run_async", action="store_true", help="queue it for a worker")
 
     def handle(self, *args, entity, system_pair, run_async, **options):
-        mappings = ObjectMapping.objects.filter(entity_type=entity)
-        if system_pair:
-            crm, _, erp = system_pair.partition(":")
-            mappings = mappings.filter(crm_system__slug=crm, erp_system__slug=erp)
-        if mappings.count() != 1:
-            pairs = ", ".join(f"{m.crm_system.slug}:{m.erp_system.slug}" for m in mappings) or "none"
-            raise CommandError(f"{entity}: {mappings.count()} mappings match (pairs: {pairs}); "
-                               "name one with --system-pair crm:erp")
-        mapping = mappings.get()
+        try:
+            mapping = mapping_named(entity, system_pair)
+        except MappingNotFound as exc:
+            raise CommandError(str(exc)) from exc
         if mapping.published_version_id is None:
             raise CommandError(f"{mapping} has no published rules: publish a version before reconciling.")
         report = report_create(mapping=mapping, trigger=ReportTrigger.COMMAND)
