@@ -1,4 +1,4 @@
-"""One sync of a mapping, as DESIGN.md's "The sync, one record at a time" -- done a page at a time. The entry
+"""One sync of a mapping, as docs/architecture.md walks it -- done a page at a time. The entry
 points callers use (views, tasks, the `sync` command); the work is in the modules named below.
 
 1. Pull each side's changes since its cursor, page by page (pull.py): each record is mapped to canonical values
