@@ -38,10 +38,6 @@ class ConnectorError(Exception):
         self.retry_after = retry_after
         self.details = details
 
-    @property
-    def transient(self) -> bool:
-        return not self.permanent
-
     def __repr__(self) -> str:
         return f"ConnectorError({self.message!r}, kind={self.kind!r}, permanent={self.permanent}, status={self.status})"
 

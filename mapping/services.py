@@ -17,7 +17,6 @@ from integration_hub.kernel import audit, roles
 from mapping.create_defaults import rule_problems, shape_problems
 from mapping.default_template import CRM_VENDOR, ERP_VENDOR, HUBSPOT_PROPERTIES, TEMPLATE, UNIQUE_PROPERTIES
 from mapping.models import (
-    RULE_CONTENT_FIELDS,
     Cadence,
     FieldRule,
     ObjectMapping,
@@ -217,13 +216,6 @@ def mapping_sync_schedule(*, mapping: ObjectMapping) -> PeriodicTask:
         ObjectMapping.objects.filter(pk=mapping.pk).update(periodic_task=task)
         mapping.periodic_task = task
     return task
-
-
-def rules_as_rows(version: RuleSetVersion | None) -> list[dict]:
-    """The rules of a version as plain rows (for the matrix, the API and exports)."""
-    if version is None:
-        return []
-    return [{name: getattr(rule, name) for name in ("pk", *RULE_CONTENT_FIELDS)} for rule in version.rules.all()]
 
 
 def _install_mapping(entity: str, spec: dict, crm_system, erp_system, user) -> ObjectMapping:

@@ -9,7 +9,7 @@ from django.db.models import F, QuerySet
 from integration_hub.records import selectors as hub_selectors
 from integration_hub.records.models import Record, RecordLink
 from reconciliation.duplicates import survivorship
-from reconciliation.duplicates.models import CandidateStatus, DuplicateCandidate, MergeStatus
+from reconciliation.duplicates.models import DuplicateCandidate, MergeStatus
 
 
 def candidates_queue() -> QuerySet[DuplicateCandidate]:
@@ -100,7 +100,3 @@ def absorbed_into(record: Record) -> list[Record]:
     """Records merged into ``record`` by merges not undone."""
     return list(Record.objects.filter(merges_absorbed__survivor=record, merges_absorbed__status=MergeStatus.DONE)
                 .distinct().order_by("pk"))
-
-
-def open_count() -> int:
-    return DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN).count()

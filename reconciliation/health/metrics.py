@@ -356,8 +356,3 @@ def sample_record(*, data: dict | None = None, now: datetime | None = None):
     """Keep a snapshot for the charts (and the weekly latency normal)."""
     data = data or snapshot(now=now)
     return MetricSample.objects.create(taken_at=now or timezone.now(), data=data)
-
-
-def samples_since(since: datetime) -> list:
-    return list(MetricSample.objects.filter(taken_at__gte=since).order_by("taken_at").values_list("taken_at", "data"))
-
