@@ -13,9 +13,9 @@ from mapping.models import DriftFinding, FieldRule, ObjectMapping, RuleSetVersio
 class FieldRuleForm(forms.ModelForm):
     class Meta:
         model = FieldRule
-        fields = ("field", "field_type", "crm_path", "erp_path", "system_of_record", "conflict_policy",
-                  "non_owner_policy", "approver_role", "crm_transforms", "erp_transforms", "validation",
-                  "sensitive", "position")
+        fields = ("field", "field_type", "reference_to", "crm_path", "erp_path", "system_of_record",
+                  "conflict_policy", "non_owner_policy", "approver_role", "crm_transforms", "erp_transforms",
+                  "validation", "sensitive", "position")
 
 
 class FieldRuleInline(admin.TabularInline):

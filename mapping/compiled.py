@@ -13,10 +13,6 @@ from mapping.rule_checks import rule_spec
 
 SIDES = ("crm", "erp")
 
-# What a reference field points at, by its canonical name. Each system stores its own ids; the hub
-# stores the golden record and translates through links (a field not listed here is not synced).
-REFERENCE_TARGETS = {"account": "account", "customer": "account", "company": "account", "item": "item",
-                     "product": "item", "contact": "contact", "deal": "deal", "order": "deal", "quote": "quote"}
 # A line of a line-items field points at an item (see mapping/line_items.py): translated the same way.
 LINE_ITEM_TARGET = "item"
 
@@ -44,7 +40,9 @@ class CompiledMapping:
     mappers: dict[str, SideMapper]
     paths: dict[str, list[str]]
     stopped: dict[str, set[str]] = field(default_factory=dict)
-    references: dict[str, str] = field(default_factory=dict)  # canonical field -> entity it points at
+    # Reference field -> the entity its rule says it points at ("": none named, never placed). Each system stores
+    # its own ids; the hub stores the golden record and translates through links.
+    references: dict[str, str] = field(default_factory=dict)
     field_paths: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # side -> field -> vendor paths
     line_fields: dict[str, str] = field(default_factory=dict)  # line-items field -> entity its lines point at
     # Fields a create in the other system cannot go without (rule validation `required_for_create`), and lines.
@@ -93,8 +91,7 @@ def compile_mapping(mapping: ObjectMapping, version: RuleSetVersion | None = Non
         paths={side: [p for rule in rules for p in getattr(rule, f"{side}_paths")] for side in SIDES},
         field_paths={side: {rule.field: list(getattr(rule, f"{side}_paths")) for rule in rules} for side in SIDES},
         stopped=stopped,
-        references={rule.field: REFERENCE_TARGETS.get(rule.field, "") for rule in rules
-                    if rule.field_type == "reference"},
+        references={rule.field: rule.reference_to for rule in rules if rule.field_type == "reference"},
         line_fields={rule.field: LINE_ITEM_TARGET for rule in rules if rule.field_type == "line_items"},
         create_requires=frozenset(rule.field for rule in rules if (rule.validation or {}).get("required_for_create")
                                   or rule.field_type == "line_items"),

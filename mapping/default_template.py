@@ -81,11 +81,13 @@ DEAL_STAGES = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled"
 
 def rule(field: str, field_type: str, crm: str, erp: str, owner: str, *, policy: str = "",
          approver: str = "revops", crm_t: list | None = None, erp_t: list | None = None,
-         validation: dict | None = None, sensitive: bool = False) -> dict[str, Any]:
-    """One field rule; `policy` is the conflict policy (shared) or the non-owner policy (owned)."""
+         validation: dict | None = None, sensitive: bool = False, to: str = "") -> dict[str, Any]:
+    """One field rule; `policy` is the conflict policy (shared) or the non-owner policy (owned); `to` is the
+    entity a reference points at."""
     shared = owner == SHARED
     return {
-        "field": field, "field_type": field_type, "crm_path": crm, "erp_path": erp, "system_of_record": owner,
+        "field": field, "field_type": field_type, "reference_to": to, "crm_path": crm, "erp_path": erp,
+        "system_of_record": owner,
         "conflict_policy": (policy or "last_write_wins") if shared else "",
         "non_owner_policy": "" if shared else (policy or "revert_and_log"),
         "approver_role": approver, "crm_transforms": crm_t or [], "erp_transforms": erp_t or [],
@@ -155,7 +157,7 @@ CONTACT_RULES = [
          validation={"pattern": r"[^@\s]+@[^@\s]+\.[^@\s]+"}),
     rule("phone", "text", "phone", "phone", SHARED, crm_t=[PHONE], erp_t=[PHONE]),
     rule("job_title", "text", "jobtitle", "title", SHARED, crm_t=[TRIM], erp_t=[TRIM]),
-    rule("account", "reference", "associatedcompanyid", "company", SHARED),
+    rule("account", "reference", "associatedcompanyid", "company", SHARED, to="account"),
     # CRM-only facts: kept in the hub, not written to the ERP.
     rule("owner", "text", "hubspot_owner_id", "", CRM_OWNS),
     rule("lifecycle_stage", "choice", "lifecyclestage", "", CRM_OWNS, crm_t=[picklist(LIFECYCLE_CRM)],
@@ -201,7 +203,8 @@ QUOTE_RULES = [
     rule("title", "text", "hs_title", "memo", CRM_OWNS),
     rule("expires_on", "date", "hs_expiration_date", "expirationDate", CRM_OWNS, crm_t=[DATE_MS]),
     rule("currency", "text", "hs_currency", "currency", CRM_OWNS),
-    rule("customer", "reference", CUSTOMER, "entity.id", CRM_OWNS, validation={"required_for_create": True}),
+    rule("customer", "reference", CUSTOMER, "entity.id", CRM_OWNS, to="account",
+         validation={"required_for_create": True}),
     lines(CRM_OWNS, "hs_currency"),
     rule("quote_number", "text", "erp_quote_number", "tranId", ERP_OWNS),
     rule("quote_status", "text", "erp_quote_status", "status", ERP_OWNS),
@@ -214,7 +217,8 @@ DEAL_RULES = [
     rule("amount", "money", "amount", "", CRM_OWNS, crm_t=[{"name": "money", "params": {
         "currency_field": "deal_currency_code"}}]),
     rule("currency", "text", "deal_currency_code", "currency", CRM_OWNS),
-    rule("customer", "reference", CUSTOMER, "entity.id", CRM_OWNS, validation={"required_for_create": True}),
+    rule("customer", "reference", CUSTOMER, "entity.id", CRM_OWNS, to="account",
+         validation={"required_for_create": True}),
     rule("payment_terms", "choice", "payment_terms", "terms", CRM_OWNS, validation={"choices": TERMS}),
     rule("sales_rep", "text", "hubspot_owner_id", "salesRep.id", CRM_OWNS,
          erp_t=[picklist(SALES_REPS, unknown="default", default="")]),
@@ -241,8 +245,9 @@ INVOICE_RULES = [
          crm_t=[picklist({v: v for v in INVOICE_STATUSES.values()})], erp_t=[picklist(INVOICE_STATUSES)],
          validation={"choices": sorted(INVOICE_STATUSES.values())}),
     rule("currency", "text", "hs_currency", "currency", ERP_OWNS),
-    rule("customer", "reference", CUSTOMER, "entity.id", ERP_OWNS, validation={"required_for_create": True}),
-    rule("deal", "reference", "associations.deals.0", "createdFrom.id", ERP_OWNS),
+    rule("customer", "reference", CUSTOMER, "entity.id", ERP_OWNS, to="account",
+         validation={"required_for_create": True}),
+    rule("deal", "reference", "associations.deals.0", "createdFrom.id", ERP_OWNS, to="deal"),
     rule("invoiced_on", "date", "hs_invoice_date", "tranDate", ERP_OWNS, crm_t=[DATE_MS]),
     rule("due_on", "date", "hs_due_date", "dueDate", ERP_OWNS, approver="finance", crm_t=[DATE_MS]),
     finance_money("amount", "hs_amount_billed", "total", crm_t=[INVOICE_MONEY]),

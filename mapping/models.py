@@ -265,6 +265,8 @@ class FieldRule(models.Model):
                                 help_text='CRM field path; several joined by "," for a concat transform.')
     erp_path = models.CharField(max_length=300, blank=True,
                                 help_text='ERP field path, e.g. addressBook.items.0.addressBookAddress.city.')
+    reference_to = models.CharField(max_length=20, choices=EntityType.choices, blank=True,
+                                    help_text="References only: the kind of record the field points at.")
     system_of_record = models.CharField(max_length=6, choices=SystemOfRecord.choices)
     conflict_policy = models.CharField(max_length=20, choices=ConflictPolicy.choices, blank=True,
                                        help_text="Shared fields only: when both sides changed it.")
@@ -324,9 +326,9 @@ def _finance_governed(rule: dict | None) -> bool:
     return rule is not None and (rule["field_type"] == "money" or rule["approver_role"] == ApproverRole.FINANCE)
 
 
-RULE_CONTENT_FIELDS = ("field", "field_type", "crm_path", "erp_path", "system_of_record", "conflict_policy",
-                       "non_owner_policy", "approver_role", "crm_transforms", "erp_transforms", "validation",
-                       "sensitive", "position")
+RULE_CONTENT_FIELDS = ("field", "field_type", "reference_to", "crm_path", "erp_path", "system_of_record",
+                       "conflict_policy", "non_owner_policy", "approver_role", "crm_transforms", "erp_transforms",
+                       "validation", "sensitive", "position")
 
 
 class DriftKind(models.TextChoices):

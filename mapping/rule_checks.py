@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from mapping.models import FieldRule, SystemOfRecord
 from mapping.pipeline import RuleSpec, spec_problems
+from mapping.types import FieldType
 
 
 def rule_spec(rule: FieldRule) -> RuleSpec:
@@ -42,10 +43,21 @@ def _policy_problems(rule: FieldRule) -> dict[str, list[str]]:
     return problems
 
 
+def _reference_problems(rule: FieldRule) -> dict[str, list[str]]:
+    """The hub places a reference by the kind of record its rule names, never by the field's name."""
+    if rule.field_type == FieldType.REFERENCE and not rule.reference_to:
+        return {"reference_to": ["Say which kind of record this reference points at (an account, an item, ...): "
+                                 "the sync places references only to the kind named here."]}
+    if rule.field_type != FieldType.REFERENCE and rule.reference_to:
+        return {"reference_to": ["Only a reference points at another record: leave this empty, or make the field "
+                                 "a reference."]}
+    return {}
+
+
 def rule_problems(rule: FieldRule, *, crm_fields: set[str] | None = None, erp_fields: set[str] | None = None,
                   crm_options: dict | None = None, erp_options: dict | None = None) -> dict[str, list[str]]:
     """Problems by form field ("__all__" for the rule as a whole); empty when the rule is sound."""
-    problems = _policy_problems(rule)
+    problems = _policy_problems(rule) | _reference_problems(rule)
     if not isinstance(rule.crm_transforms, list) or not isinstance(rule.erp_transforms, list):
         problems.setdefault("__all__", []).append("Transforms must be a list of {\"name\": …, \"params\": …}.")
         return problems

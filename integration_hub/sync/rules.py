@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from mapping.compiled import (
     LINE_ITEM_TARGET,
-    REFERENCE_TARGETS,
     SIDES,
     CompiledMapping,
     NothingPublished,
     compile_mapping,
 )
 
-__all__ = ["LINE_ITEM_TARGET", "REFERENCE_TARGETS", "SIDES", "CompiledMapping", "NothingPublished",
-           "compile_mapping"]
+__all__ = ["LINE_ITEM_TARGET", "SIDES", "CompiledMapping", "NothingPublished", "compile_mapping"]

@@ -28,7 +28,7 @@ class FieldRuleSerializer(ModelValidatedSerializer):
     class Meta:
         model = FieldRule
         fields = ("id", "entity", "mapping", "version", "version_number", "version_status", "field", "field_type",
-                  "crm_field", "erp_field", "system_of_record", "conflict_policy", "non_owner_policy",
+                  "reference_to", "crm_field", "erp_field", "system_of_record", "conflict_policy", "non_owner_policy",
                   "approver_role", "crm_transforms", "erp_transforms", "validation", "sensitive", "position")
 
     def validate(self, attrs):

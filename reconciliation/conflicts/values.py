@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from integration_hub.kernel.money import Money
 from integration_hub.kernel.references import golden_id, record_id_of
 from integration_hub.records.models import Record
-from integration_hub.sync.rules import REFERENCE_TARGETS, SIDES, NothingPublished, compile_mapping
+from integration_hub.sync.rules import SIDES, NothingPublished, compile_mapping
 from mapping.models import FieldRule
 from mapping.types import FieldType, TransformError, canonicalise
 from mapping.validation import validate
@@ -88,7 +88,7 @@ def value_problems(conflict, canonical: Any, rule: FieldRule | None = None) -> l
     field_type = FieldType(rule.field_type) if rule else FieldType.TEXT
     problems = validate(canonical, field_type, rule.validation if rule else {})
     if field_type == FieldType.REFERENCE and canonical:
-        problems += _check_reference(canonical, REFERENCE_TARGETS.get(conflict.field, ""))
+        problems += _check_reference(canonical, rule.reference_to)
     if not problems and canonical is not None and field_type not in (FieldType.REFERENCE, FieldType.LINE_ITEMS):
         problems += _unwritable(conflict, canonical)
     return problems

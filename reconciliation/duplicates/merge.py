@@ -17,7 +17,8 @@ from integration_hub.records import services as hub
 from integration_hub.records.models import LinkStatus, Record, RecordLink
 from integration_hub.sync.merge import is_empty
 from integration_hub.sync.models import SyncEvent
-from integration_hub.sync.rules import REFERENCE_TARGETS
+from mapping.models import FieldRule, ObjectMapping
+from mapping.types import FieldType
 from reconciliation.conflicts.models import Conflict, ConflictStatus
 from reconciliation.duplicates import pushes
 from reconciliation.duplicates.models import (
@@ -39,8 +40,14 @@ from reconciliation.duplicates.services import (
 from reconciliation.duplicates.survivorship import resolve_choices
 
 
-def _reference_fields(entity_type: str) -> list[str]:
-    return [name for name, target in REFERENCE_TARGETS.items() if target == entity_type]
+def _reference_fields(entity_type: str) -> dict[str, list[str]]:
+    """Entity -> its fields that point at ``entity_type``, as the published rules say."""
+    published = ObjectMapping.objects.exclude(published_version=None).values("published_version")
+    rules = FieldRule.objects.filter(version__in=published, field_type=FieldType.REFERENCE, reference_to=entity_type)
+    fields: dict[str, list[str]] = {}
+    for entity, name in rules.values_list("version__mapping__entity_type", "field").order_by("field").distinct():
+        fields.setdefault(entity, []).append(name)
+    return fields
 
 
 def children_of(record: Record) -> list[tuple[Record, str]]:
@@ -50,11 +57,12 @@ def children_of(record: Record) -> list[tuple[Record, str]]:
         return []
     token = golden_id(record.pk)
     query = Q()
-    for name in fields:
-        query |= Q(**{f"values__{name}": token})
+    for entity, names in fields.items():
+        for name in names:
+            query |= Q(entity_type=entity, **{f"values__{name}": token})
     out = []
     for child in Record.objects.filter(query).order_by("pk"):
-        out += [(child, name) for name in fields if child.values.get(name) == token]
+        out += [(child, name) for name in fields.get(child.entity_type, []) if child.values.get(name) == token]
     return out
 
 

@@ -32,8 +32,9 @@ def contacts(db):
     version = RuleSetVersion.objects.create(mapping=mapping, number=1)
     FieldRule.objects.create(version=version, field="email", crm_path="email", erp_path="email",
                              system_of_record="shared", conflict_policy="manual_review")
-    FieldRule.objects.create(version=version, field="account", field_type="reference", crm_path="company_id",
-                             erp_path="company.id", system_of_record="shared", conflict_policy="manual_review")
+    FieldRule.objects.create(version=version, field="account", field_type="reference", reference_to="account",
+                             crm_path="company_id", erp_path="company.id", system_of_record="shared",
+                             conflict_policy="manual_review")
     # A reference field whose target entity the hub does not know: never placed.
     FieldRule.objects.create(version=version, field="manager", field_type="reference", crm_path="manager_id",
                              erp_path="supervisor.id", system_of_record="shared", conflict_policy="manual_review")

@@ -10,9 +10,10 @@ from integration_hub.records.models import Record, RecordLink
 from integration_hub.records.selectors import record_timeline
 from integration_hub.sync import outbox
 from integration_hub.sync.models import OutboundChange, OutboundStatus
+from mapping.models import FieldRule, ObjectMapping, RuleSetVersion, VersionStatus
 from reconciliation.conflicts.derive import conflict_open
 from reconciliation.duplicates import scan, services, survivorship, sync_match
-from reconciliation.duplicates.merge import candidate_merge, merge_records
+from reconciliation.duplicates.merge import candidate_merge, children_of, merge_records
 from reconciliation.duplicates.merge_undo import merge_undo
 from reconciliation.duplicates.models import (
     CandidateStatus,
@@ -25,8 +26,24 @@ from reconciliation.duplicates.models import (
 pytestmark = pytest.mark.django_db
 
 
+def publish_references(entity: str, crm_system, erp_system, **targets: str):
+    """A published mapping of ``entity`` whose reference rules (field -> the entity it points at) are ``targets``."""
+    mapping = ObjectMapping.objects.create(entity_type=entity, crm_system=crm_system, erp_system=erp_system,
+                                           crm_object=f"{entity}s", erp_object=entity)
+    version = RuleSetVersion.objects.create(mapping=mapping, number=1)
+    for name, target in targets.items():
+        FieldRule.objects.create(version=version, field=name, field_type="reference", reference_to=target,
+                                 crm_path=f"{name}_id", erp_path=f"{name}.id", system_of_record="shared",
+                                 conflict_policy="manual_review")
+    RuleSetVersion.objects.filter(pk=version.pk).update(status=VersionStatus.PUBLISHED)
+    mapping.published_version = version
+    mapping.save()
+    return mapping
+
+
 @pytest.fixture
 def acme(make_record, crm_system, erp_system):
+    publish_references("contact", crm_system, erp_system, account="account")
     survivor = make_record(name="Acme Inc", domain="acme.com", phone="(415) 555-0123", system=erp_system,
                            external_id="C-1")
     absorbed = make_record(name="ACME, Inc.", domain="acme.com", shipping_city="Leeds", system=crm_system,
@@ -58,6 +75,24 @@ def test_merge_takes_the_chosen_values_moves_links_children_and_history(acme, re
     assert scan.duplicates_scan(entity_type="account").clusters == 0  # absorbed records are not scanned
 
 
+def test_children_are_the_records_the_published_rules_say_point_at_it(acme, make_record, revops_user, crm_system,
+                                                                        erp_system):
+    """Whatever a reference field is called: its rule names what it points at (an account's parent account)."""
+    survivor, absorbed, contact, candidate = acme
+    publish_references("account", crm_system, erp_system, parent_account="account")
+    branch = make_record(name="Acme Leeds", parent_account=f"record:{absorbed.pk}")
+    # Only the published rules count: a deal's "account" no rule of a deal mapping names is not its child.
+    deal = make_record("deal", name="Big deal", account=f"record:{absorbed.pk}")
+
+    assert {(child.pk, name) for child, name in children_of(absorbed)} == {(contact.pk, "account"),
+                                                                          (branch.pk, "parent_account")}
+    candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
+    branch.refresh_from_db()
+    deal.refresh_from_db()
+    assert branch.values["parent_account"] == f"record:{survivor.pk}"
+    assert deal.values["account"] == f"record:{absorbed.pk}"
+
+
 def test_the_absorbed_records_page_says_what_it_was_merged_into_until_undone(acme, revops_user, client):
     survivor, absorbed, _, candidate = acme
     merge = candidate_merge(candidate=candidate, survivor=survivor, user=revops_user)
@@ -71,7 +106,6 @@ def test_the_absorbed_records_page_says_what_it_was_merged_into_until_undone(acm
 
 def test_an_absorbed_records_open_conflicts_leave_the_queue_and_come_back_on_undo(acme, revops_user, client,
                                                                                   crm_system, erp_system):
-    from mapping.models import ObjectMapping
     from reconciliation.conflicts.models import ConflictStatus
 
     survivor, absorbed, _, candidate = acme

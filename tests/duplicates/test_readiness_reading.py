@@ -27,8 +27,9 @@ def contacts(db):
     draft = RuleSetVersion.objects.create(mapping=mapping, number=1)  # nothing published yet: the draft's rules
     FieldRule.objects.create(version=draft, field="last_name", crm_path="lastname", erp_path="lastName",
                              system_of_record="shared", conflict_policy="manual_review")
-    FieldRule.objects.create(version=draft, field="account", field_type="reference", crm_path="company_id",
-                             erp_path="company.id", system_of_record="shared", conflict_policy="manual_review")
+    FieldRule.objects.create(version=draft, field="account", field_type="reference", reference_to="account",
+                             crm_path="company_id", erp_path="company.id", system_of_record="shared",
+                             conflict_policy="manual_review")
     return mapping
 
 

@@ -26,8 +26,9 @@ def deal_mapping(db):
     version = RuleSetVersion.objects.create(mapping=mapping, number=1)
     FieldRule.objects.create(version=version, field="name", crm_path="dealname", erp_path="title",
                              system_of_record="shared", conflict_policy="manual_review")
-    FieldRule.objects.create(version=version, field="account", field_type="reference", crm_path="company_id",
-                             erp_path="entity.id", system_of_record="crm", non_owner_policy="revert_and_log")
+    FieldRule.objects.create(version=version, field="account", field_type="reference", reference_to="account",
+                             crm_path="company_id", erp_path="entity.id", system_of_record="crm",
+                             non_owner_policy="revert_and_log")
     FieldRule.objects.create(version=version, field="stage", crm_path="dealstage", erp_path="status",
                              system_of_record="crm", non_owner_policy="revert_and_log",
                              crm_transforms=[{"name": "picklist", "params": {"map": {"won": "closed_won"}}}])
