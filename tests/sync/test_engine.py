@@ -8,6 +8,7 @@ from integration_hub.kernel import locks
 from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync import engine, mapping_lock, merge_step, outbox
 from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent, SyncStatus
+from mapping.services import version_create_draft, version_publish
 from reconciliation.conflicts.models import Conflict
 
 pytestmark = pytest.mark.django_db
@@ -240,6 +241,25 @@ def test_a_contact_points_at_its_account_in_each_system_by_that_systems_own_id(p
     for change in OutboundChange.objects.filter(side="erp", values__has_key="account"):
         assert change.values["account"] in erp_account_ids  # always the ERP's own id of an account
     assert hank.links.get(system=published["contact"].erp_system).remote_values["company"]["id"] == erp_globex
+
+
+def test_a_reference_syncs_to_what_its_rule_names_whatever_the_field_is_called(published, revops_user):
+    """The sync places a reference by the rule's target, not by the field's name (an unknown name once never synced)."""
+    contact = published["contact"]
+    draft = version_create_draft(mapping=contact, user=revops_user)
+    rule = draft.rules.get(field="account")
+    rule.field = "parent_account"
+    rule.save()
+    version_publish(version=draft, user=revops_user)
+    contact.refresh_from_db()
+    for mapping in (published["account"], contact):
+        stage(mapping, "two_way")
+        sync(mapping)
+    hank = Record.objects.get(entity_type="contact", values__email="hank@globex.example")
+    globex = Record.objects.get(entity_type="account", values__name="Globex Corporation")
+    assert hank.values["parent_account"] == f"record:{globex.pk}" and "account" not in hank.values
+    erp_globex = globex.links.get(system=contact.erp_system).external_id
+    assert hank.links.get(system=contact.erp_system).remote_values["company"]["id"] == erp_globex
 
 
 def test_a_signed_webhook_triggers_a_targeted_sync_of_the_records_it_names(client, published, monkeypatch,
