@@ -11,7 +11,6 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from connectors.base import ConnectorError
-from connectors.hubspot import HUB_ID_PROPERTY
 from connectors.services import connector_session
 from integration_hub.kernel import audit, roles
 from mapping.create_defaults import rule_problems, shape_problems
@@ -248,12 +247,14 @@ def template_prepare_crm(*, crm_system) -> list[str]:
         objects = {spec["crm_object"] for spec in TEMPLATE.values()} | set(HUBSPOT_PROPERTIES)
         for obj in sorted(objects):
             existing = set(connector.property_names(obj))
-            # Every object the hub may create records in gets the hub's unique id (idempotent creates).
-            properties = [(HUB_ID_PROPERTY, "Integration Hub record id", "string", "text"),
+            # Every object the hub may create records in gets the hub's unique id (idempotent creates): the
+            # property the connector keys its creates by.
+            key_property = connector.create_key[0]
+            properties = [(key_property, "Integration Hub record id", "string", "text"),
                           *HUBSPOT_PROPERTIES.get(obj, [])]
             for name, label, type_, field_type in properties:
                 if name not in existing:
                     connector.create_property(obj, name, label, type_, field_type, group_name="integration_hub",
-                                              unique=name in UNIQUE_PROPERTIES or name == HUB_ID_PROPERTY)
+                                              unique=name in UNIQUE_PROPERTIES or name == key_property)
                     created.append(f"{obj}.{name}")
     return created
