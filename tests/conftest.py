@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache import cache
 
 from integration_hub.kernel import roles
 
@@ -68,6 +69,10 @@ def fresh_vendor_budgets_and_locks(settings, tmp_path):
     test database numbers its systems and mappings from 1 again, so a test would otherwise wait for the requests
     earlier tests sent to their own system 1, or find its mapping's sync "coalesced" into a killed worker's run."""
     settings.DATA_DIR = tmp_path
+    if "filebased" in settings.CACHES["default"]["BACKEND"]:
+        # The embedded default's cache is files in the checkout's data directory, kept between runs: the API
+        # calls counted per system (connectors/usage.py) would otherwise add up across tests and sessions.
+        cache.clear()
     if client := _test_redis():
         for pattern in ("hub:*budget*", "hub:lock:*"):
             for key in client.scan_iter(pattern):
