@@ -191,3 +191,38 @@ class OutboundChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system.slug} {self.vendor_object} record {self.record_id} ({self.get_status_display()})"
+
+
+class HeldField(models.Model):
+    """One field of one vendor record whose value failed its rule: it waits here while the rest of the record
+    flows (the other system's value is left as it is). One row per mapping, side, record and field: cleared when
+    the source is fixed or the rule changes, opened again (first seen anew) when the field fails again."""
+
+    mapping = models.ForeignKey("mapping.ObjectMapping", on_delete=models.CASCADE, related_name="held_fields")
+    side = models.CharField(max_length=3)
+    system = models.ForeignKey("connectors.ConnectedSystem", on_delete=models.CASCADE, related_name="+")
+    external_id = models.CharField(max_length=255)
+    record = models.ForeignKey(Record, null=True, blank=True, on_delete=models.SET_NULL, related_name="held_fields",
+                               help_text="Empty while the vendor record has no golden record yet.")
+    field = models.CharField(max_length=80)
+    value = JSONField(null=True, blank=True, help_text="The vendor's value as read (left out for sensitive fields).")
+    reason = models.TextField()
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                            help_text="The run that last found it.")
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    cleared_because = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        app_label = "hub"
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["mapping", "side", "external_id", "field"],
+                                               name="one_held_field_per_vendor_field")]
+
+    def __str__(self) -> str:
+        return f"{self.system} {self.external_id} {self.field}: {self.reason}"
+
+    @property
+    def is_held(self) -> bool:
+        return self.cleared_at is None
