@@ -36,8 +36,8 @@ class SyncStatus(models.TextChoices):
     COALESCED = "coalesced", "Joined a run already in progress"
 
 
-SYNC_COUNTS = ("read", "created", "linked", "updated", "unchanged", "conflicts", "blocked", "failed", "unlinked",
-               "written")
+SYNC_COUNTS = ("read", "created", "linked", "updated", "unchanged", "conflicts", "blocked", "held", "failed",
+               "unlinked", "written")
 
 
 def empty_counts() -> dict[str, int]:
@@ -99,6 +99,7 @@ class SyncEventKind(models.TextChoices):
     DECIDED = "decided", "Both changed: decided by policy"
     BLOCKED_EDIT = "blocked_edit", "Blocked edit"
     FAILED = "failed", "Failed"
+    HELD = "held", "Field held"  # one value failed its rule: the rest of the record flowed
     UNLINKED = "unlinked", "Held: not linked"
     WRITE_FAILED = "write_failed", "Write failed"
 
