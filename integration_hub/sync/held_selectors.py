@@ -1,0 +1,128 @@
+"""Read queries over held fields: the data-quality list, its causes, a run's and a record's held fields.
+
+A cause is a field and its reason with the vendor's value taken out ("phone: … is not a phone number"), so the
+300 records that fail the same way are one line a person can open and act on at once."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import reduce
+from operator import and_
+from typing import Any
+
+from django.db.models import Count, Min, Q, QuerySet
+
+from integration_hub.records.models import Record
+from integration_hub.records.selectors import MASK, hidden_fields_for
+from integration_hub.sync.models import HeldField, SyncRun
+
+PLACEHOLDER = "…"
+# The shapes a value takes in a rule's message (mapping/types.py `show`): a quoted text, cut when long ("'abc'…
+# (1200 characters)"), or a number. Anything else in the message is the rule's own words.
+_QUOTED = r"""(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")(?:… \(\d+ characters\))?"""
+_VALUE = re.compile(rf"{_QUOTED}|(?<![\w.])[-+]?\d+(?:[.,]\d+)*(?![\w])")
+CAUSES_SHOWN = 50  # the summary lists this many causes, the most frequent first
+
+
+def cause_of(reason: str) -> str:
+    """The reason with the vendor's value taken out: reasons that differ only in the value read the same."""
+    return _VALUE.sub(PLACEHOLDER, reason or "")
+
+
+def cause_filter(cause: str) -> Q:
+    """The held fields whose reason reads as this cause (the same words around the values taken out)."""
+    parts = cause.split(PLACEHOLDER)
+    if len(parts) == 1:
+        return Q(reason=cause)
+    conditions = [Q(reason__startswith=parts[0]), Q(reason__endswith=parts[-1])]
+    conditions += [Q(reason__contains=part) for part in parts[1:-1] if part]
+    return reduce(and_, conditions)
+
+
+def held_fields_for_list() -> QuerySet[HeldField]:
+    """Held fields with the names a row shows (record, system, mapping), one query per page."""
+    return HeldField.objects.select_related("record", "system", "mapping")
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Held fields that fail the same way: the field, the reason without the value, how many, where, since."""
+
+    field: str
+    cause: str
+    count: int
+    systems: tuple[str, ...]
+    since: datetime | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.field}: {self.cause}"
+
+
+def held_causes(queryset: QuerySet[HeldField], *, limit: int | None = CAUSES_SHOWN) -> list[Cause]:
+    """The causes of these held fields, the most frequent first: grouped by field and reason in the database,
+    the values taken out here (no database can do that portably), then added up."""
+    rows = (queryset.order_by().values("field", "reason", "system__name")
+            .annotate(n=Count("id"), since=Min("first_seen_at")))
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows.iterator(chunk_size=5000):
+        key = (row["field"], cause_of(row["reason"]))
+        group = merged.setdefault(key, {"count": 0, "systems": set(), "since": row["since"]})
+        group["count"] += row["n"]
+        group["systems"].add(row["system__name"])
+        group["since"] = min(group["since"], row["since"])
+    causes = [Cause(field, cause, g["count"], tuple(sorted(g["systems"])), g["since"])
+              for (field, cause), g in merged.items()]
+    causes.sort(key=lambda c: (-c.count, c.field, c.cause))
+    return causes if limit is None else causes[:limit]
+
+
+@dataclass(frozen=True)
+class RunHeldSummary:
+    """What a run found held: how many fields, how many of them still held, and their main causes."""
+
+    run_id: int
+    total: int
+    still_held: int
+    causes: list[Cause]
+
+
+def run_held_summary(run: SyncRun, *, causes: int = 5) -> RunHeldSummary:
+    """The held fields a run was the last to find (a later run that finds one again takes it over)."""
+    found = HeldField.objects.filter(run=run)
+    counts = found.order_by().aggregate(total=Count("id"), held=Count("id", filter=Q(cleared_at__isnull=True)))
+    top = held_causes(found.filter(cleared_at__isnull=True), limit=causes) if counts["held"] else []
+    return RunHeldSummary(run.pk, counts["total"], counts["held"], top)
+
+
+@dataclass(frozen=True)
+class RecordHeldField:
+    """One field of a record held on one side, as the record page shows it."""
+
+    pk: int
+    field: str
+    side: str
+    system: str
+    value: Any
+    reason: str
+    since: datetime
+    last_seen: datetime
+    run_id: int | None
+
+
+def record_held_fields(record: Record, user) -> list[RecordHeldField]:
+    """The record's fields still held, with sensitive values and reasons masked for Viewers."""
+    rows = HeldField.objects.filter(record=record, cleared_at__isnull=True).select_related("system") \
+        .order_by("field", "side")
+    hidden = hidden_fields_for(user, record.entity_type)
+    return [RecordHeldField(h.pk, h.field, h.side, h.system.name, *shown(h, hidden), h.first_seen_at,
+                            h.last_seen_at, h.run_id) for h in rows]
+
+
+def shown(held: HeldField, hidden: set[str]) -> tuple[Any, str]:
+    """The value and reason a user may see: a sensitive field's value masked, its reason without the value."""
+    if held.field in hidden:
+        return (MASK if held.value not in (None, "") else held.value), cause_of(held.reason)
+    return held.value, held.reason
+
