@@ -75,9 +75,10 @@ def sync_run_execute(*, run: SyncRun, progress: Progress | None = None, owner: s
 
 
 def sync_run_for_ids(*, mapping: ObjectMapping, ids: dict[str, list[str]], trigger: str = SyncTrigger.WEBHOOK,
-                     user=None) -> SyncRun:
-    """A targeted sync of the records a webhook named: re-read them by id, merge, queue the writes."""
-    run = sync_run_create(mapping=mapping, trigger=trigger, user=user, targeted=True)
+                     user=None, run: SyncRun | None = None, owner: str | None = None) -> SyncRun:
+    """A targeted sync of the records a webhook named: re-read them by id, merge, queue the writes. `run` when
+    one was recorded already (a worker carrying out a sync a page queued, `owner` its task)."""
+    run = run or sync_run_create(mapping=mapping, trigger=trigger, user=user, targeted=True)
 
     def work(ctx: RunContext) -> None:
         for side in pull_order(mapping):
@@ -85,7 +86,7 @@ def sync_run_for_ids(*, mapping: ObjectMapping, ids: dict[str, list[str]], trigg
                 reread(ctx, side, sorted(set(ids[side])))
         merge_pending(ctx, None)
 
-    return run_lifecycle.execute(run, work)
+    return run_lifecycle.execute(run, work, owner=owner)
 
 
 # --- replay -------------------------------------------------------------------------------------

@@ -59,6 +59,16 @@ def replay_sync_run(self, replay_id: int, run_id: int, event_ids: list[int] | No
     return replay.pk
 
 
+@shared_task(bind=True, **RETRY_POLICY)
+def sync_records(self, run_id: int, ids: dict[str, list[str]]) -> int:
+    """Carry out a targeted sync a page queued (its run recorded already; a replay of held fields): re-read the
+    named vendor records by side, merge, queue the writes, then send them."""
+    run = SyncRun.objects.select_related("mapping").get(pk=run_id)
+    engine.sync_run_for_ids(mapping=run.mapping, ids=ids, run=run, owner=self.request.id or None)
+    transaction.on_commit(dispatch_outbox.delay)
+    return run.pk
+
+
 SEND_WHILE_SYNCING_SECONDS = 2
 
 
