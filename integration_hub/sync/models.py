@@ -150,6 +150,8 @@ class OutboundStatus(models.TextChoices):
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed (will retry)"
     DEAD = "dead", "Dead letter"
+    # A dead letter a person chose not to send (with the reason, in the record's history): kept, never sent.
+    DISCARDED = "discarded", "Discarded"
     SHADOW = "shadow", "Shadow (stored, never sent)"
 
 
