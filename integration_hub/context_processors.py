@@ -7,6 +7,7 @@ NAV = (
     ("systems:list", "Systems"),
     ("mapping:list", "Mappings"),
     ("sync:runs", "Sync runs"),
+    ("sync:held-fields", "Data quality"),
     ("conflicts:queue", "Conflicts"),
     ("duplicates:queue", "Duplicates"),
     ("reports:list", "Reconciliation"),

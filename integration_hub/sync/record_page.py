@@ -1,5 +1,6 @@
-"""What the sync adds to a record page: its events on the timeline, and quote to cash (a document's lines, an
-order and its invoices, what is due, why the record is held). Registered with the records core in apps.py."""
+"""What the sync adds to a record page: its events on the timeline, its held fields, and quote to cash (a
+document's lines, an order and its invoices, what is due, why the record is held). Registered with the records
+core in apps.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from integration_hub.kernel.money import Money
 from integration_hub.kernel.references import golden_id, record_id_of
 from integration_hub.records.models import Record
 from integration_hub.records.selectors import FieldChange, TimelineEntry
+from integration_hub.sync.held_selectors import record_held_fields
 from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent
 from mapping.line_items import line_amount, lines_total
 
@@ -81,7 +83,7 @@ class RecordDocuments:
 
 
 def page_section(record: Record, user) -> dict[str, Any]:
-    return {"documents": record_documents(record=record)}
+    return {"documents": record_documents(record=record), "held_fields": record_held_fields(record, user)}
 
 
 def record_documents(*, record: Record) -> RecordDocuments:

@@ -1,7 +1,7 @@
 """The sync's pages and its webhook intake; included at the site's root (its paths start with their section)."""
 from django.urls import path
 
-from integration_hub.sync import views, webhooks
+from integration_hub.sync import held_views, views, webhooks
 
 app_name = "sync"
 
@@ -11,5 +11,9 @@ urlpatterns = [
     path("sync-runs/<int:pk>/progress/", views.SyncRunProgressView.as_view(), name="run-progress"),
     path("sync-runs/<int:pk>/replay/", views.ReplayView.as_view(), name="run-replay"),
     path("mappings/<int:pk>/sync-now/", views.SyncNowView.as_view(), name="sync-now"),
+    path("data-quality/", held_views.HeldFieldListView.as_view(), name="held-fields"),
+    path("data-quality/export.csv", held_views.HeldFieldExportView.as_view(), name="held-fields-csv"),
+    path("data-quality/replay/", held_views.HeldReplayConfirmView.as_view(), name="held-replay"),
+    path("data-quality/replay/start/", held_views.HeldReplayStartView.as_view(), name="held-replay-start"),
     path("webhooks/<slug:slug>/", webhooks.webhook, name="webhook"),
 ]

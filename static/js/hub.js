@@ -36,12 +36,12 @@
     })();
   }
 
-  // The conflict queue: the header's box ticks every conflict on the page.
+  // The conflict queue and the held fields: the header's box ticks every row on the page.
   var selectPage = document.getElementById("select-page");
   if (selectPage) {
     selectPage.addEventListener("change", function () {
       var checked = this.checked;
-      document.querySelectorAll("#conflicts tbody input[name=select]").forEach(function (box) { box.checked = checked; });
+      document.querySelectorAll("#conflicts tbody input[name=select], #held-fields tbody input[name=select]").forEach(function (box) { box.checked = checked; });
     });
   }
 
