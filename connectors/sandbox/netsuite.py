@@ -89,6 +89,8 @@ ADDRESS_TABLES = {
     "customeraddressbook": {"entity", "internalid", "addressbookaddress", "defaultbilling", "defaultshipping", "label"},
     "customeraddressbookentityaddress": {"nkey", "recordowner", *(name.lower() for name in ADDRESS)},
 }
+# A collection (record list or SuiteQL result) is served in at most this many pages.
+MAX_PAGES = 1000
 ID = r"(?P<ref>eid:[^/]+|\d+)"
 TYPE = r"(?P<type>[A-Za-z]+)"
 STATUS_TYPES = {400: "15.5.1", 401: "15.5.2", 403: "15.5.4", 404: "15.5.5", 405: "15.5.6", 429: "6.6",
@@ -729,8 +731,9 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
             raise suiteql.SuiteQLError(f"Field '{unknown[0]}' for record '{query.table}' was not found.")
         plan = suiteql.plan(query)
         types = [t for t in record_types if _may_match(plan, t)]
-        keyset = plan.after is not None and query.order == [("lastmodifieddate", False), ("id", False)] and not (
-            suiteql.aggregated(query))
+        keyset = (plan.after is not None and len(query.order) == 2 and not query.limited and not query.distinct
+                  and query.sort_columns == [("lastmodifieddate", False), ("id", False)]
+                  and not suiteql.aggregated(query))
         if "id" in plan.within:
             wanted = {_int_text(v) for v in plan.within["id"]} - {None}
             keys = [(t, i) for t in types for i in sorted(wanted, key=int) if i in self.store.table(t)]
@@ -843,13 +846,17 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         if not 1 <= limit <= 1000 or offset < 0:
             raise problem(400, "limit must be between 1 and 1000 and offset not negative.", "INVALID_PARAMETER",
                           errorQueryParam="limit")
+        if offset // limit >= MAX_PAGES:  # 1000 pages at most: 100,000 rows at the largest page size
+            raise problem(400, f"The offset {offset} is beyond the last of the {MAX_PAGES} pages a collection can "
+                               f"return with limit {limit}.", "INVALID_PARAMETER", errorQueryParam="offset")
         page = items[offset:offset + limit]
         total = len(items)
         has_more = offset + len(page) < total
         last = max(0, (total - 1) // limit * limit)
-        links = [{"rel": "first", "href": f"{href}?limit={limit}&offset=0"}]
+        links = []  # the first page names neither itself as "first" nor a "previous" (Oracle's paging example)
         if offset > 0:
-            links.insert(0, {"rel": "previous", "href": f"{href}?limit={limit}&offset={max(0, offset - limit)}"})
+            links += [{"rel": "previous", "href": f"{href}?limit={limit}&offset={max(0, offset - limit)}"},
+                      {"rel": "first", "href": f"{href}?limit={limit}&offset=0"}]
         if has_more:
             links.append({"rel": "next", "href": f"{href}?limit={limit}&offset={offset + limit}"})
         links += [{"rel": "last", "href": f"{href}?limit={limit}&offset={last}"},
@@ -919,7 +926,7 @@ class _LazyItems(Sequence):
 
 def _item(row: dict[str, Any]) -> dict[str, Any]:
     """A SuiteQL result row as NetSuite sends it: values as text, null columns left out."""
-    return {"links": [], **{k: _sql_text(v) for k, v in row.items() if v is not None}}
+    return {"links": [], **{k: suiteql.as_text(v) for k, v in row.items() if v is not None}}
 
 
 def _int_text(value: Any) -> str | None:
@@ -968,14 +975,3 @@ def _decimal(value: Any) -> Decimal:
 
 def _detail(detail: str, code: str, path: str) -> dict[str, str]:
     return {"detail": detail, "o:errorCode": code, "o:errorPath": path}
-
-
-def _sql_text(value: Any) -> str:
-    """SuiteQL prints every value as text: booleans T/F, dates in the user's M/D/YYYY format."""
-    if isinstance(value, bool):
-        return "T" if value else "F"
-    if isinstance(value, datetime):
-        return f"{value.month}/{value.day}/{value.year}"
-    return str(value)
-
-
