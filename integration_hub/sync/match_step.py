@@ -1,5 +1,7 @@
 """The match step: which golden record a vendor record no link knows is. First the mapping's match keys (an
-index, see integration_hub.records.matching), then the duplicate screen (ports.py) for what no key matched.
+index, see integration_hub.records.matching), then the duplicate screen (ports.py) for what no key matched: a
+record that may be one already known (in the other system, or a copy within its own) waits for a person instead
+of being created.
 """
 from __future__ import annotations
 
@@ -7,11 +9,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from integration_hub.records import matching
-from integration_hub.records.models import Record, RecordLink
+from integration_hub.records.models import RecordLink
 from integration_hub.sync.models import SyncEventKind
 from integration_hub.sync.ports import Verdict
 from integration_hub.sync.rules import CompiledMapping
 from integration_hub.sync.run_context import RunContext
+from mapping.models import CreatePolicy
 
 if TYPE_CHECKING:
     from integration_hub.sync.pull import ReadRecord
@@ -43,40 +46,37 @@ def by_keys(compiled: CompiledMapping, side: str, values_by_id: dict[str, dict])
 
 def screen_duplicates(ctx: RunContext, side: str, new: Mapping[str, ReadRecord], values_by_id: dict[str, dict],
                       matched: dict[str, int]) -> set[str]:
-    """Records no key matched go through the duplicate screen: a near-certain match is linked (added to
-    `matched`, and logged), a likely one waits in the duplicate queue instead of becoming a new record. Returns
-    the records held for the queue. Skipped while every golden record of the entity is linked on this side
-    already (nothing to find: a first import), which is checked once per run and side."""
+    """Records no key matched go through the duplicate screen, a page at a time: a near-certain match is linked
+    (added to `matched`, and logged); a likely one, a copy of a record this side already has, and a copy of a
+    record read before it in the page wait in the duplicate queue instead of becoming new records (and so are
+    never created in the other system meanwhile). Returns the records held for the queue."""
     system, entity = ctx.compiled.system(side), ctx.compiled.mapping.entity_type
-    unmatched = [external_id for external_id in new if external_id not in matched]
+    unmatched = {external_id: values_by_id[external_id] for external_id in new if external_id not in matched}
     if not unmatched:
         return set()
-    if side not in ctx.unlinked_golden:
-        ctx.unlinked_golden[side] = Record.objects.filter(entity_type=entity).exclude(links__system=system).exists()
-    if not ctx.unlinked_golden[side]:
-        return set()
+    creates = getattr(ctx.compiled.mapping, f"{side}_creates") != CreatePolicy.NEVER
+    screenings = ctx.duplicates.screen_many(entity_type=entity, system=system, records=unmatched, creates=creates)
     held: set[str] = set()
     taken = set(matched.values())
-    for external_id in unmatched:
-        read = new[external_id]
-        screening = ctx.duplicates.screen(entity_type=entity, system=system, external_id=external_id,
-                                          values=values_by_id[external_id])
+    for external_id, screening in screenings.items():
+        if screening.verdict == Verdict.NEW:
+            continue
         if screening.verdict == Verdict.LINK and screening.record.pk not in taken:
             matched[external_id] = screening.record.pk
             taken.add(screening.record.pk)
             ctx.count("linked")
             ctx.event(SyncEventKind.LINKED, record=screening.record, side=side, external_id=external_id,
                       message=screening.message, data={"evidence": screening.evidence})
-        elif screening.verdict in (Verdict.REVIEW, Verdict.WAITING, Verdict.LINK):
-            if screening.verdict != Verdict.WAITING:
-                ctx.duplicates.hold_for_review(screening, entity_type=entity, system=system, external_id=external_id,
-                                               values=values_by_id[external_id], remote_values=read.fields,
-                                               remote_updated_at=read.remote.updated_at)
-            held.add(external_id)
-            why = screening.message if screening.verdict != Verdict.LINK else (
-                f"its near-certain match {screening.record} is linked to another {system.name} record "
-                f"(a duplicate within {system.name}?)")
-            ctx.count("unlinked")
-            ctx.event(SyncEventKind.UNLINKED, side=side, external_id=external_id,
-                      message=f"held for the duplicate queue: {why}")
+            continue
+        read = new[external_id]
+        ctx.duplicates.hold_for_review(screening, entity_type=entity, system=system, external_id=external_id,
+                                       values=values_by_id[external_id], remote_values=read.fields,
+                                       remote_updated_at=read.remote.updated_at)
+        held.add(external_id)
+        why = screening.message if screening.verdict != Verdict.LINK else (
+            f"its near-certain match {screening.record} is linked to another {system.name} record "
+            f"(a duplicate within {system.name}?)")
+        ctx.count("unlinked")
+        ctx.event(SyncEventKind.UNLINKED, side=side, external_id=external_id,
+                  message=f"held for the duplicate queue, not created: {why}", data={"evidence": screening.evidence})
     return held

@@ -7,7 +7,8 @@ two questions it asks instead, and reconciliation's sub-apps register their answ
 - the conflict queue: which fields of these records a person holds (an open conflict, or a rejection that still
   stands), and "open a conflict for this field with these values";
 - the duplicate screen: a vendor record no link and no match key placed is a golden record already (link it),
-  may be one (hold it for a person's review), or is new.
+  may be one, or a copy of a record the system already has or of one read beside it (hold it for a person's
+  review), or is new.
 
 Both are required. Without them a run could neither hold a disagreement for a person nor see a duplicate: it
 would overwrite values and create duplicates without a word. So a project without reconciliation does not sync:
@@ -67,15 +68,16 @@ class Screening:
     verdict: Verdict
     record: Record | None  # the golden record it is (LINK)
     message: str  # why, for the run's events
-    evidence: list[dict[str, Any]]  # the best match's evidence (LINK)
+    evidence: list[dict[str, Any]]  # the best match's evidence
     detail: Any = None  # the screen's own answer, handed back to `hold_for_review`
 
 
 class DuplicateScreen(Protocol):
-    def screen(self, *, entity_type: str, system: ConnectedSystem, external_id: str,
-               values: dict[str, Any]) -> Screening:
-        """Score a vendor record (canonical values, references as golden ids) against golden records not linked
-        in `system` yet."""
+    def screen_many(self, *, entity_type: str, system: ConnectedSystem, records: dict[str, dict[str, Any]],
+                    creates: bool) -> dict[str, Screening]:
+        """Score vendor records new in `system` (external id -> canonical values, references as golden ids, in
+        the order read) against the entity's golden records, linked or not, and, when `creates` (they become
+        golden records), against the ones read before them: a copy is held, never created beside its original."""
 
     def hold_for_review(self, screening: Screening, *, entity_type: str, system: ConnectedSystem, external_id: str,
                         values: dict[str, Any], remote_values: dict[str, Any],

@@ -6,16 +6,15 @@ from typing import Any
 
 from connectors.models import ConnectedSystem
 from integration_hub.sync.ports import Screening, Verdict
-from reconciliation.duplicates.sync_match import match_for_sync, queue_for_review
+from reconciliation.duplicates.sync_match import match_many, queue_for_review
 
 
 class DuplicateScreen:
-    def screen(self, *, entity_type: str, system: ConnectedSystem, external_id: str,
-               values: dict[str, Any]) -> Screening:
-        decision = match_for_sync(entity_type, values, exclude_linked_in_system_id=system.pk, system_id=system.pk,
-                                  external_id=external_id)
-        return Screening(Verdict(decision.action), decision.record, decision.message,
-                         decision.best.evidence if decision.best else [], decision)
+    def screen_many(self, *, entity_type: str, system: ConnectedSystem, records: dict[str, dict[str, Any]],
+                    creates: bool) -> dict[str, Screening]:
+        decisions = match_many(entity_type, records, system=system, creates=creates)
+        return {external_id: Screening(Verdict(d.action), d.record, d.message, d.evidence, d)
+                for external_id, d in decisions.items()}
 
     def hold_for_review(self, screening: Screening, *, entity_type: str, system: ConnectedSystem, external_id: str,
                         values: dict[str, Any], remote_values: dict[str, Any],

@@ -199,13 +199,13 @@ def test_survivorship_defaults_follow_the_system_of_record_then_recency(publishe
 def test_a_record_held_by_the_sync_is_linked_or_created(make_record, crm_system, erp_system, revops_user):
     zeta = make_record(name="Zeta B.V.", domain="zeta.nl", system=crm_system)
     values = {"name": "Zeta", "shipping_city": "Utrecht"}
-    decision = sync_match.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
+    decision = sync_match.match_for_sync("account", values, system=erp_system, external_id="C-77")
     held = sync_match.queue_for_review(entity_type="account", system=erp_system, external_id="C-77", values=values,
                                      decision=decision, remote_values={"companyName": "Zeta"})
     candidate_merge(candidate=held, survivor=zeta, user=revops_user)
     link = RecordLink.objects.get(system=erp_system, external_id="C-77")
     assert link.record == zeta and link.needs_merge  # the next sync merges its values field by field
-    decision = sync_match.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-78")
+    decision = sync_match.match_for_sync("account", values, system=erp_system, external_id="C-78")
     other = sync_match.queue_for_review(entity_type="account", system=erp_system, external_id="C-78",
                                       values=values, decision=decision)
     services.candidate_dismiss(candidate=other, user=revops_user)

@@ -194,7 +194,7 @@ def test_a_record_held_by_the_sync_is_shown_beside_its_likely_matches(client, re
                                                                       crm_system):
     zeta = make_record(name="Zeta B.V.", domain="zeta.nl", system=crm_system)
     values = {"name": "Zeta", "shipping_city": "Utrecht"}
-    decision = sync_match.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
+    decision = sync_match.match_for_sync("account", values, system=erp_system, external_id="C-77")
     held = sync_match.queue_for_review(entity_type="account", system=erp_system, external_id="C-77", values=values,
                                      decision=decision)
     html = _login(client, revops_user).get(reverse("duplicates:detail", args=[held.pk])).content.decode()

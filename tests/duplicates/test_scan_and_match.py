@@ -100,11 +100,10 @@ class TestMatchForSync:
         decision = sync_match.match_for_sync("account", {"name": "ACME INC.", "domain": "https://acme.com/",
                                                        "phone": "415-555-0123"})
         assert decision.action == "review"  # three near-certain golden records: a person decides
-        [only] = [r for r in acme_three if r.pk == acme_three[2].pk]
-        decision = sync_match.match_for_sync("account", {"name": "Acme Inc", **ACME},
-                                           exclude_linked_in_system_id=erp_system.pk)
-        assert decision.action == "review"  # the two CRM records remain, both near-certain
-        assert only.pk not in [c.record.pk for c in decision.candidates]
+        decision = sync_match.match_for_sync("account", {"name": "Acme Inc", **ACME}, system=erp_system)
+        assert decision.action == "review"  # the ERP's own Acme is a candidate too: a copy within the ERP
+        linked = {c.record.pk: c.linked_here for c in decision.candidates}
+        assert linked[acme_three[2].pk] == "C-9" and linked[acme_three[0].pk] == ""
 
     def test_one_near_certain_match_is_linked_and_explained(self, make_record, crm_system):
         zeta = make_record(name="Zeta B.V.", domain="zeta.nl", phone="+31 20 123 4567", system=crm_system)
@@ -116,13 +115,13 @@ class TestMatchForSync:
     def test_a_likely_match_goes_to_the_queue_and_is_held_there(self, make_record, crm_system, erp_system):
         zeta = make_record(name="Zeta B.V.", domain="zeta.nl", system=crm_system)
         values = {"name": "Zeta", "shipping_city": "Utrecht"}
-        decision = sync_match.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
+        decision = sync_match.match_for_sync("account", values, system=erp_system, external_id="C-77")
         assert decision.action == "review" and decision.best.record == zeta
         assert services.profile("account").lower <= decision.best.score < services.profile("account").upper
         candidate = sync_match.queue_for_review(entity_type="account", system=erp_system, external_id="C-77",
                                               values=values, decision=decision)
         assert candidate.kind == CandidateKind.INCOMING and list(candidate.records.all()) == [zeta]
-        again = sync_match.match_for_sync("account", values, system_id=erp_system.pk, external_id="C-77")
+        again = sync_match.match_for_sync("account", values, system=erp_system, external_id="C-77")
         assert again.action == "held" and again.pending == candidate
 
     def test_nothing_alike_creates_a_new_record(self, make_record):
@@ -131,11 +130,24 @@ class TestMatchForSync:
         assert sync_match.match_for_sync("account", {}).action == "new"
         assert sync_match.match_for_sync("invoice", {"number": "1"}).action == "new"
 
-    def test_records_linked_in_the_side_being_read_are_not_matched(self, make_record, crm_system):
-        make_record(name="Zeta B.V.", domain="zeta.nl", phone="+31 20 123 4567", system=crm_system)
-        decision = sync_match.match_for_sync("account", {"name": "Zeta BV", "domain": "zeta.nl"},
-                                           exclude_linked_in_system_id=crm_system.pk)
-        assert decision.action == "new"
+    def test_a_copy_of_a_record_the_side_being_read_has_is_held_never_linked(self, make_record, crm_system,
+                                                                            erp_system):
+        zeta = make_record(name="Zeta B.V.", domain="zeta.nl", phone="+31 20 123 4567", system=crm_system,
+                           external_id="501")
+        copy = {"name": "Zeta BV", "domain": "zeta.nl", "phone": "+31 20 123 4567"}
+        decision = sync_match.match_for_sync("account", copy, system=crm_system, external_id="502")
+        assert decision.action == "review" and decision.best.record == zeta
+        assert "already in Demo CRM as 501" in decision.message
+        assert sync_match.match_for_sync("account", copy, system=erp_system).action == "link"  # the other system
+
+    def test_a_copy_read_after_its_original_in_the_same_batch_is_held(self, crm_system):
+        batch = {"601": {"name": "Zeta B.V.", "domain": "zeta.nl"}, "602": {"name": "Nordwind GmbH"},
+                 "603": {"name": "Zeta BV", "domain": "zeta.nl"}}
+        decisions = sync_match.match_many("account", batch, system=crm_system, creates=True)
+        assert [decisions[i].action for i in batch] == ["new", "new", "review"]
+        assert decisions["603"].copy_of == "601" and decisions["603"].evidence
+        # a side whose new records are not created holds nothing for its neighbours
+        assert {d.action for d in sync_match.match_many("account", batch, system=crm_system).values()} == {"new"}
 
     def test_the_look_up_uses_the_index_not_the_table(self, make_record, django_assert_max_num_queries):
         for i in range(30):
