@@ -70,7 +70,7 @@ def build_world(users) -> dict:
     from connectors.models import ConnectedSystem, WebhookDelivery
     from integration_hub.records import services
     from integration_hub.records.models import RecordLink
-    from integration_hub.sync.models import SyncEvent, SyncRun
+    from integration_hub.sync.models import HeldField, SyncEvent, SyncRun
     from mapping.models import DriftFinding, FieldRule, ObjectMapping, RuleSetVersion, VersionStatus
     from mapping.services import mapping_sync_schedule
     from reconciliation.conflicts.models import BulkDecision, ConflictComment
@@ -110,6 +110,9 @@ def build_world(users) -> dict:
     RecordLink.objects.create(record=acme, system=erp, entity_type="account", external_id="C-1")
     run = SyncRun.objects.create(mapping=mapping, trigger="manual", status="succeeded", rule_version=published)
     SyncEvent.objects.create(run=run, record=acme, side="crm", external_id="101", kind="failed", message="x")
+    held = HeldField.objects.create(mapping=mapping, side="crm", system=crm, external_id="101", record=acme,
+                                    field="phone", value="555", reason="'555' is not a phone number", run=run,
+                                    first_seen_at=now, last_seen_at=now)
     conflict = conflict_open(
         record=acme, mapping=mapping, rule_version=published, field="credit_limit", base_value="100.00 USD",
         crm_value="150.00 USD", erp_value="120.00 USD", crm_updated_at=now, erp_updated_at=now, policy="queue",
@@ -137,7 +140,7 @@ def build_world(users) -> dict:
                                           rule_field="name", detail="gone")
     delivery = WebhookDelivery.objects.create(system=crm, payload={"events": []})
     Token.objects.get_or_create(user=users["superuser"])
-    world = [crm, mapping, published, rule, acme, run, conflict, bulk, candidate, merge, not_duplicate, readiness,
+    world = [crm, mapping, published, rule, acme, run, held, conflict, bulk, candidate, merge, not_duplicate, readiness,
              report, item, alert_rule, alert, finding, delivery, TokenProxy.objects.get(user=users["superuser"]),
              PeriodicTask.objects.get(pk=mapping.periodic_task_id),
              IntervalSchedule.objects.first(), CrontabSchedule.objects.create(minute="0", hour="7"),
