@@ -31,9 +31,13 @@ cent, and the total their sum; an inactive item is refused on a line (the whole 
 does); the account has the custom line column `custcol_hub_discount` (number). A `customerPayment` applied to
 invoices pays them (amount paid, amount due, "Paid In Full") and lowers the customer's balance; an invoice created
 from a sales order marks the order "Billed".
+The account is a OneWorld account with three subsidiaries (USD, GBP, EUR); what it fills in on create (a
+customer's subsidiary, currency and status, a contact's subsidiary, a transaction's subsidiary and currency) is in
+`netsuite_defaults`. Transactions share one internal id space, as SuiteQL's transaction table shows them.
 Simplifications: currency, terms, category, entityStatus and an address's country are plain strings (not
-references); no `q=` filter on record lists, no `!transform` (an invoice names its order in `createdFrom`); of
-single-record async requests only a create (POST with `Prefer: respond-async`) becomes a job.
+references); entities (customers, contacts, employees) count their ids per type; no `q=` filter on record lists,
+no `!transform` (an invoice names its order in `createdFrom`); of single-record async requests only a create
+(POST with `Prefer: respond-async`) becomes a job.
 """
 from __future__ import annotations
 
@@ -55,6 +59,7 @@ from connectors.sandbox import netsuite_suiteql as suiteql
 from connectors.sandbox.modified_index import Indexes, netsuite_stamp
 from connectors.sandbox.netsuite_async import AsyncJobs, is_collection, prefers_async
 from connectors.sandbox.netsuite_auth import parse_oauth_header, tba_signature_valid, verify_client_assertion
+from connectors.sandbox.netsuite_defaults import DEFAULT_KNOBS, SUBSIDIARIES, fill_defaults
 from connectors.sandbox.netsuite_demo import load_demo
 from connectors.sandbox.netsuite_schema import (
     ADDRESS,
@@ -129,8 +134,9 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
     presets = ("demo", "empty")
     # NetSuite access tokens live 60 minutes; the default account tier allows 5 concurrent requests.
     # `malformed`: [{"path": regex, "method": "GET", "mode": one of MALFORMED_MODES}] breaks matching answers.
+    # `primary_subsidiary` / `default_customer_status`: the account preferences create defaults read.
     extra_knobs: ClassVar[dict[str, Any]] = {"token_ttl_seconds": 3600, "concurrency_limit": 5, "required_fields": {},
-                                             "malformed": [], **AsyncJobs.async_knobs}
+                                             "malformed": [], **AsyncJobs.async_knobs, **DEFAULT_KNOBS}
 
     def __init__(self, **kwargs: Any) -> None:
         self._inflight = 0
@@ -138,14 +144,25 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         self._nonces: deque[str] = deque(maxlen=10_000)
         self._indexes = Indexes(lambda record_type: self.store.table(record_type), lambda _: netsuite_stamp)
         super().__init__(**kwargs)
+        with self.store.lock:
+            self._configure_account()  # a state file saved before the account had subsidiaries gets them
 
     def setup(self) -> None:
-        """Register the demo TBA integration and token."""
+        """Register the demo TBA integration and token, and configure the account (its subsidiaries)."""
         self.store.table("_tba")[DEMO_TBA["consumer_key"]] = {
             "consumer_secret": DEMO_TBA["consumer_secret"],
             "tokens": {DEMO_TBA["token_id"]: DEMO_TBA["token_secret"]},
         }
         self.store.table("_m2m")
+        self._configure_account()
+
+    def _configure_account(self) -> None:
+        """The account's subsidiaries, in every preset (records refer to them)."""
+        table = self.store.table("subsidiary")
+        stamp = "2020-01-01T00:00:00Z"
+        for record_id, fields in SUBSIDIARIES.items():
+            if record_id not in table:
+                self._put("subsidiary", record_id, {**fields, "lastModifiedDate": stamp, "dateCreated": stamp})
 
     def register_m2m_client(self, client_id: str, certificate_id: str, public_key_pem: str) -> None:
         """What the M2M setup page does: accept a certificate (public key) for an integration's client id."""
@@ -328,6 +345,21 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         record_id = self._eids(record_type).get(unquote(ref[4:]))  # paths arrive percent-encoded
         return (record_id, table[record_id]) if record_id in table else None
 
+    def _new_id(self, record_type: str) -> str:
+        """The next internal id: transactions share one id space (SuiteQL's transaction table), as in NetSuite;
+        other record types count on their own."""
+        if record_type not in TRAN_TYPES:
+            return str(self.store.next_id(f"netsuite:{record_type}", start=100))
+        counters = self.store.table("_sequences")
+        if "netsuite:transaction" not in counters:  # a state file from when each type counted alone
+            taken = [int(i) for t in TRAN_TYPES for i in self.store.table(t) if str(i).isdigit()]
+            counters["netsuite:transaction"] = max(taken, default=99)
+        return str(self.store.next_id("netsuite:transaction", start=100))
+
+    def _stored(self, record_type: str, record_id: Any) -> dict[str, Any] | None:
+        """A stored record by internal id (None for no id or no such record)."""
+        return self.store.table(record_type).get(str(record_id)) if record_id not in (None, "") else None
+
     def _eids(self, record_type: str) -> dict[str, str]:
         """externalId -> internal id, kept beside the table so eid: lookups stay O(1)."""
         return self.store.table(f"_eid_{record_type}")
@@ -491,6 +523,9 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
             merged[name] = value
         if external_id is not None:
             merged["externalId"] = external_id
+        for name in fill_defaults(record_type, merged, values, new=row is None, find=self._stored, knobs=self.knobs):
+            errors.append(_detail(f"Please enter value(s) for: {schema[name].label}", "USER_ERROR",
+                                  self.renamed(record_type).get(name, name)))
         clash = self._find(record_type, f"eid:{merged['externalId']}") if merged.get("externalId") else None
         if clash is not None and clash[0] != record_id:
             errors.append(_detail(f"A record with external id '{merged['externalId']}' already exists.",
@@ -515,7 +550,7 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
         merged["lastModifiedDate"] = now
         if record_id is None:
             merged["dateCreated"] = now
-            record_id = str(self.store.next_id(f"netsuite:{record_type}", start=100))
+            record_id = self._new_id(record_type)
         self._put(record_type, record_id, merged)
         for changed_type, changed_id, changed in paid:
             self._derive(changed_type, changed)
@@ -532,7 +567,7 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
               "boolean": isinstance(value, bool), "object": isinstance(value, dict)}.get(spec.type, True)
         if spec.type in ("date", "datetime"):
             ok = isinstance(value, str) and parses(value, spec.type)
-        if spec.options and value not in spec.options:
+        if spec.options and value not in spec.options and value != "":  # "" empties a list field
             ok = False
         if spec.type == "ref":
             return self._reference(spec, value, path, errors)
@@ -877,8 +912,9 @@ class NetSuiteEmulator(AsyncJobs, Emulator):
 
     def put_seed(self, record_type: str, fields: dict[str, Any], *, modified: str | None = None) -> str:
         """Insert a record as NetSuite would hold it (computed fields derived, read-only fields allowed)."""
-        record_id = str(self.store.next_id(f"netsuite:{record_type}", start=100))
+        record_id = self._new_id(record_type)
         row = dict(fields)
+        fill_defaults(record_type, row, {}, new=True, find=self._stored, knobs=self.knobs)
         self._derive(record_type, row)
         row["lastModifiedDate"] = modified or _iso_now()
         row.setdefault("dateCreated", row["lastModifiedDate"])

@@ -25,6 +25,8 @@ class F:
     custom: bool = False
 
 
+# The account's currencies (NetSuite keeps them as currency records; the sandbox keeps their ISO codes).
+CURRENCIES = ("USD", "EUR", "GBP")
 COMMON = {"id": F("string", "Internal ID", read_only=True), "externalId": F("string", "External ID"),
           "lastModifiedDate": F("datetime", "Date Last Modified", read_only=True),
           "dateCreated": F("datetime", "Date Created", read_only=True)}
@@ -38,8 +40,8 @@ LINES = {"line": F("integer", "Line", read_only=True), "item": F("ref", "Item", 
 TRANSACTION = {
     "tranId": F("string", "Document Number"), "entity": F("ref", "Customer", True, ref="customer"),
     "tranDate": F("date", "Date"), "memo": F("string", "Memo"), "otherRefNum": F("string", "PO #"),
-    "currency": F("string", "Currency", options=("USD", "EUR", "GBP")), "terms": F("string", "Terms"),
-    "salesRep": F("ref", "Sales Rep", ref="employee"),
+    "currency": F("string", "Currency", options=CURRENCIES), "terms": F("string", "Terms"),
+    "salesRep": F("ref", "Sales Rep", ref="employee"), "subsidiary": F("ref", "Subsidiary", ref="subsidiary"),
     "status": F("string", "Status", read_only=True), "subtotal": F("number", "Subtotal", read_only=True),
     "total": F("number", "Total", read_only=True), "item": F("sublist", "Items", True, lines=LINES),
 }
@@ -48,7 +50,7 @@ TRANSACTION = {
 PAYMENT = {
     "tranId": F("string", "Payment Number"), "customer": F("ref", "Customer", True, ref="customer"),
     "tranDate": F("date", "Date"), "memo": F("string", "Memo"), "currency": F("string", "Currency"),
-    "payment": F("number", "Payment Amount", True),
+    "subsidiary": F("ref", "Subsidiary", ref="subsidiary"), "payment": F("number", "Payment Amount", True),
     "apply": F("sublist", "Apply", True, lines={"line": F("integer", "Line", read_only=True),
                                                 "doc": F("ref", "Invoice", True, ref="invoice"),
                                                 "amount": F("number", "Payment", True)}),
@@ -70,13 +72,14 @@ SCHEMAS: dict[str, dict[str, F]] = {
         "isInactive": F("boolean", "Inactive"), "comments": F("string", "Comments"),
         "creditLimit": F("number", "Credit Limit"),
         "creditHoldOverride": F("string", "Credit Hold", options=("AUTO", "ON", "OFF")),
-        "terms": F("string", "Terms"), "currency": F("string", "Currency", options=("USD", "EUR", "GBP")),
+        "terms": F("string", "Terms"), "currency": F("string", "Currency", options=CURRENCIES),
         "priceLevel": F("ref", "Price Level", ref="priceLevel"),
         "balance": F("number", "Balance", read_only=True), "overdueBalance": F("number", "Overdue", read_only=True),
         "daysOverdue": F("integer", "Days Overdue", read_only=True),
         "category": F("string", "Category", options=CATEGORIES),
         "entityStatus": F("string", "Status", options=ENTITY_STATUSES),
         "salesRep": F("ref", "Sales Rep", ref="employee"),
+        "subsidiary": F("ref", "Primary Subsidiary", ref="subsidiary"),
         "addressBook": F("sublist", "Address Book", lines={
             "line": F("integer", "Line", read_only=True), "label": F("string", "Label"),
             "defaultBilling": F("boolean", "Default Billing"), "defaultShipping": F("boolean", "Default Shipping"),
@@ -87,6 +90,7 @@ SCHEMAS: dict[str, dict[str, F]] = {
         "lastName": F("string", "Last Name", True), "company": F("ref", "Company", ref="customer"),
         "email": F("string", "Email"), "phone": F("string", "Phone"), "title": F("string", "Job Title"),
         "isInactive": F("boolean", "Inactive"), "comments": F("string", "Comments"),
+        "subsidiary": F("ref", "Subsidiary", ref="subsidiary"),
     },
     "employee": {
         "entityId": F("string", "Name"), "firstName": F("string", "First Name"),
@@ -94,6 +98,10 @@ SCHEMAS: dict[str, dict[str, F]] = {
         "title": F("string", "Job Title"), "isSalesRep": F("boolean", "Sales Rep"),
         "isInactive": F("boolean", "Inactive"),
     },
+    # A OneWorld account's legal entities; each keeps its books in a base currency.
+    "subsidiary": {"name": F("string", "Name", True), "currency": F("string", "Currency", True, options=CURRENCIES),
+                   "country": F("string", "Country"), "parent": F("ref", "Subsidiary Of", ref="subsidiary"),
+                   "isInactive": F("boolean", "Inactive")},
     "priceLevel": {"name": F("string", "Price Level", True), "discountPct": F("number", "Markup/Discount %"),
                    "isInactive": F("boolean", "Inactive")},
     "inventoryItem": {
@@ -116,6 +124,7 @@ SCHEMAS: dict[str, dict[str, F]] = {
     "customerPayment": PAYMENT,
 }
 SUITEQL_TABLES = {"customer": ("customer",), "contact": ("contact",), "employee": ("employee",),
+                  "subsidiary": ("subsidiary",),
                   "pricelevel": ("priceLevel",), "item": ("inventoryItem",),
                   "transaction": ("estimate", "salesOrder", "invoice", "customerPayment")}
 # Account custom fields: the id prefix NetSuite requires per record type, and the field types the sandbox offers.
