@@ -1,6 +1,7 @@
-"""Merging duplicates: survivorship applied to the survivor, the absorbed records' links, children, history and
-open conflicts moved to it, a second identity in a system retired there (the vendor's merge, else marked inactive),
-the systems' writes queued in the outbox (pushes.py). Everything changed is kept in ``Merge.before`` for undo."""
+"""Merging duplicates (golden records, or a record the sync held instead of creating): survivorship applied to the
+survivor, the absorbed records' links, children, history and open conflicts moved to it, a second identity in a
+system retired there (the vendor's merge, else marked inactive), the systems' writes queued in the outbox
+(pushes.py). Everything changed is kept in ``Merge.before`` for undo."""
 from __future__ import annotations
 
 import copy
@@ -14,7 +15,7 @@ from connectors.registry import capabilities
 from integration_hub.kernel import audit
 from integration_hub.kernel.references import golden_id
 from integration_hub.records import services as hub
-from integration_hub.records.models import LinkStatus, Record, RecordLink
+from integration_hub.records.models import LinkStatus, MatchKey, Record, RecordLink
 from integration_hub.sync.merge import is_empty
 from integration_hub.sync.models import SyncEvent
 from mapping.models import FieldRule, ObjectMapping
@@ -31,9 +32,11 @@ from reconciliation.duplicates.models import (
     MergeEffect,
 )
 from reconciliation.duplicates.services import (
+    INCOMING,
     DuplicateError,
     absorbed_ids,
     close_candidate,
+    incoming_record,
     open_candidate,
     undo_window,
 )
@@ -68,27 +71,22 @@ def children_of(record: Record) -> list[tuple[Record, str]]:
 
 @transaction.atomic
 def candidate_merge(*, candidate: DuplicateCandidate, survivor: Record | int, user,
-                    choices: dict[str, Any] | None = None, absorbed: list[int] | None = None) -> Merge | Record:
-    """Merge a candidate. For records: ``survivor`` keeps its id and takes each field's chosen value; the
-    others (all, or ``absorbed``) hand it their links, children and history. For a record the sync held:
-    it is linked to ``survivor`` (the next sync merges its values field by field)."""
+                    choices: dict[str, Any] | None = None, absorbed: list[int] | None = None) -> Merge:
+    """Merge a candidate: ``survivor`` keeps its id and takes each field's chosen value; the others (all, or
+    ``absorbed``) hand it their links, children and history. A record the sync held is merged the same way,
+    as the golden record it would have been (``choices`` may name it "incoming"): its identity in its system is
+    merged into the survivor's there (or becomes the survivor's, where it has none), and both systems get the
+    merged values."""
     candidate = open_candidate(candidate)
     survivor_id = survivor.pk if isinstance(survivor, Record) else int(survivor)
     members = {r.pk: r for r in candidate.records.all()}
     if survivor_id not in members:
         raise DuplicateError(f"Record {survivor_id} is not part of {candidate}.")
     if candidate.is_incoming:
-        try:
-            link = hub.record_link(record=members[survivor_id], system=candidate.incoming_system,
-                                   external_id=candidate.incoming_external_id, base_snapshot={},
-                                   remote_values=candidate.incoming_remote,
-                                   remote_updated_at=candidate.incoming_updated_at)
-        except ValueError as exc:  # linked meanwhile (a sync, another person)
-            raise DuplicateError(str(exc)) from None
-        RecordLink.objects.filter(pk=link.pk).update(needs_merge=True)
-        close_candidate(candidate, CandidateStatus.MERGED, user, f"linked {candidate.incoming_system.name} "
-                                                        f"{candidate.incoming_external_id} to record {survivor_id}")
-        return members[survivor_id]
+        held = incoming_record(candidate)
+        members[held.pk] = held
+        absorbed = [held.pk]
+        choices = {name: held.pk if chosen == INCOMING else chosen for name, chosen in (choices or {}).items()}
     absorbed_ids_ = [i for i in (absorbed or members) if i != survivor_id]
     if not absorbed_ids_ or any(i not in members for i in absorbed_ids_):
         raise DuplicateError("Choose at least one other record of this candidate to merge into the survivor.")
@@ -139,6 +137,7 @@ def merge_records(*, survivor: Record, absorbed: list[Record], user, choices: di
             record._change_reason = f"merge #{merge.pk}: merged into record #{survivor.pk}"
             record.save()
             BlockingKey.objects.filter(record=record).delete()
+            MatchKey.objects.filter(record=record).delete()  # no vendor record is matched to it by key any more
         moved = list(SyncEvent.objects.filter(record__in=absorbed).values_list("pk", "record_id"))
         SyncEvent.objects.filter(pk__in=[pk for pk, _ in moved]).update(record=survivor)
         merge.before["events"] = moved

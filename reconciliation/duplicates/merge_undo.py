@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from connectors.registry import capabilities
 from integration_hub.kernel import audit
+from integration_hub.records import matching
 from integration_hub.records import services as hub
 from integration_hub.records.models import LinkStatus, Record, RecordLink
 from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent
@@ -58,6 +59,7 @@ def merge_undo(*, merge: Merge, user) -> Merge:
         for record in absorbed:
             record._change_reason = f"undo of merge #{merge.pk}: a record of its own again"
             record.save()  # the save re-indexes its blocking keys
+        matching.keys_refresh(absorbed)  # and its match keys, which the merge took away
         merge.status, merge.undone_by, merge.undone_at, merge.undo_report = (MergeStatus.UNDONE, user,
                                                                               timezone.now(), report)
         merge._change_reason = "undone"

@@ -10,6 +10,7 @@ from integration_hub.records import selectors as hub_selectors
 from integration_hub.records.models import Record, RecordLink
 from reconciliation.duplicates import survivorship
 from reconciliation.duplicates.models import DuplicateCandidate, MergeStatus
+from reconciliation.duplicates.services import INCOMING
 
 
 def candidates_queue() -> QuerySet[DuplicateCandidate]:
@@ -22,7 +23,7 @@ def candidates_queue() -> QuerySet[DuplicateCandidate]:
 class Column:
     """One record of a cluster as a column of the side-by-side table."""
 
-    key: str  # record id, or "incoming"
+    key: str  # record id, or INCOMING
     title: str
     record: Record | None
     values: dict[str, Any]
@@ -57,15 +58,14 @@ def cluster_view(*, candidate: DuplicateCandidate, user, survivor_id: int | None
         links.setdefault(link.record_id, []).append(link)
     columns = []
     if candidate.is_incoming:
-        columns.append(Column("incoming", f"{candidate.incoming_system.name} {candidate.incoming_external_id} "
+        columns.append(Column(INCOMING, f"{candidate.incoming_system.name} {candidate.incoming_external_id} "
                                           "(held by the sync)", None,
                               hub_selectors.masked_values(candidate.incoming_values, hidden), incoming=True))
     for record in records:
         columns.append(Column(str(record.pk), f"#{record.pk} {record}", record,
                               hub_selectors.masked_values(record.values, hidden), links.get(record.pk, [])))
     survivor = next((r for r in records if r.pk == survivor_id), None) or _default_survivor(records, links)
-    defaults = ({} if candidate.is_incoming or survivor is None
-                else survivorship.survivorship_defaults(records=records, survivor=survivor))
+    defaults = survivorship.candidate_defaults(candidate, records, survivor) if survivor else {}
     names = sorted({name for column in columns for name in column.values})
     rows = []
     for name in names:
@@ -73,9 +73,9 @@ def cluster_view(*, candidate: DuplicateCandidate, user, survivor_id: int | None
         differs = len({repr(v) for v in shown if v not in (None, "")}) > 1 or \
             (any(v in (None, "") for v in shown) and any(v not in (None, "") for v in shown))
         choice = defaults.get(name)
-        cells = [{"value": value, "key": column.key,
-                  "chosen": choice is not None and column.record is not None and column.record.pk == choice.record_id,
-                  "differs": differs} for column, value in zip(columns, shown, strict=True)]
+        chosen = str(choice.record_id) if choice else None
+        cells = [{"value": value, "key": column.key, "chosen": column.key == chosen, "differs": differs}
+                 for column, value in zip(columns, shown, strict=True)]
         rows.append(FieldRow(name, cells, differs, choice.reason if choice else ""))
     pairs = list(candidate.pairs.select_related("left", "right"))
     for pair in pairs:

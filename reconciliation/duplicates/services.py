@@ -1,5 +1,6 @@
 """The duplicates' small write paths and what every other one shares: a person's "not a duplicate" and "decide
-later", the errors they raise, the tuned profile, the undo window, the records merged away.
+later", the golden record of a record the sync held, the errors they raise, the tuned profile, the undo window,
+the records merged away.
 
 The larger paths have modules of their own: the full scan (scan.py), the sync's match step (sync_match.py),
 survivorship (survivorship.py), the merge (merge.py), its writes to each system (pushes.py) and undo
@@ -16,6 +17,8 @@ from integration_hub.records import services as hub
 from integration_hub.records.models import Record, RecordLink
 from reconciliation.duplicates import scoring
 from reconciliation.duplicates.models import CandidateStatus, DuplicateCandidate, Merge, MergeStatus, NotDuplicate
+
+INCOMING = "incoming"  # a field's value chosen from the record the sync held (it has no record id before the merge)
 
 
 class DuplicateError(Exception):
@@ -74,14 +77,14 @@ def _remember_not_duplicates(record_ids: list[int], user, candidate: DuplicateCa
 @transaction.atomic
 def candidate_dismiss(*, candidate: DuplicateCandidate, user) -> DuplicateCandidate:
     """"Not a duplicate": remembered for every pair of its records, never proposed together again. A record
-    the sync held becomes a golden record of its own (linked, merged at the next sync), as it would have."""
+    the sync held becomes a golden record of its own, linked: the next sync creates it in the other system as the
+    mapping says, once (it is linked from now on, never screened again)."""
     candidate = open_candidate(candidate)
     members = list(candidate.records.values_list("pk", flat=True))
     if candidate.is_incoming:
-        try:
-            record = _create_from_incoming(candidate)
-        except ValueError as exc:
-            raise DuplicateError(str(exc)) from None
+        record = incoming_record(candidate)
+        RecordLink.objects.filter(record=record, system=candidate.incoming_system,
+                                  external_id=candidate.incoming_external_id).update(needs_merge=True)
         members.append(record.pk)
         for other in members[:-1]:
             _remember_not_duplicates([record.pk, other], user, candidate)
@@ -91,15 +94,33 @@ def candidate_dismiss(*, candidate: DuplicateCandidate, user) -> DuplicateCandid
     return candidate
 
 
-def _create_from_incoming(candidate: DuplicateCandidate) -> Record:
+def held_since(candidate: DuplicateCandidate) -> str:
+    """When the values of a record the sync held were set: its system's last change, else when the sync read it."""
+    return (candidate.incoming_updated_at or candidate.created_at).isoformat()
+
+
+def incoming_record(candidate: DuplicateCandidate) -> Record:
+    """The golden record of a record the sync held, linked to it in its system: made from the values the sync
+    read (each field's provenance dated when they were set, so survivorship weighs them by their own age), or
+    the one made before (a merge of it undone)."""
     system = candidate.incoming_system
+    link = RecordLink.objects.filter(system=system, entity_type=candidate.entity_type,
+                                     external_id=candidate.incoming_external_id).select_related("record").first()
+    if link is not None:
+        if not Merge.objects.filter(candidate=candidate, absorbed=link.record).exists():
+            raise DuplicateError(f"{system.name} {candidate.incoming_external_id} was linked to record "
+                                 f"#{link.record_id} meanwhile; this entry is out of date.")
+        return link.record
     record = hub.record_create(entity_type=candidate.entity_type, values=candidate.incoming_values,
-                               reason=f"new in {system.name}: not a duplicate (duplicate #{candidate.pk})",
+                               reason=f"held by the sync as {system.name} {candidate.incoming_external_id} "
+                                      f"(duplicate #{candidate.pk})",
                                source=hub.Source(system=system.slug))
-    link = hub.record_link(record=record, system=system, external_id=candidate.incoming_external_id,
-                           base_snapshot=dict(candidate.incoming_values), remote_values=candidate.incoming_remote,
-                           remote_updated_at=candidate.incoming_updated_at)
-    RecordLink.objects.filter(pk=link.pk).update(needs_merge=True)  # the next sync merges it as a new record
+    when = held_since(candidate)
+    record.provenance = {name: {**stamp, "at": when} for name, stamp in record.provenance.items()}
+    Record.objects.filter(pk=record.pk).update(provenance=record.provenance)
+    hub.record_link(record=record, system=system, external_id=candidate.incoming_external_id,
+                    base_snapshot=dict(candidate.incoming_values), remote_values=candidate.incoming_remote,
+                    remote_updated_at=candidate.incoming_updated_at)
     return record
 
 

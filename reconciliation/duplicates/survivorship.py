@@ -11,17 +11,30 @@ from django.db.models import F
 from integration_hub.records.models import LinkStatus, Record, RecordLink
 from integration_hub.sync.merge import is_empty
 from mapping.models import FieldRule
-from reconciliation.duplicates.services import DuplicateError
+from reconciliation.duplicates.models import DuplicateCandidate
+from reconciliation.duplicates.services import INCOMING, DuplicateError, held_since
 
 
 @dataclass(frozen=True)
 class FieldChoice:
-    """The value a field takes in the merge: from which record, and why (the default's reason, or "chosen")."""
+    """The value a field takes in the merge: from which record (its id, or INCOMING for the record the sync
+    held), and why (the default's reason, or "chosen")."""
 
     field: str
-    record_id: int | None
+    record_id: int | str | None
     value: Any
     reason: str
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One record of a merge as survivorship weighs it: its values, when each was set, the roles (crm, erp) of
+    the systems it is linked in."""
+
+    key: int | str  # record id, or INCOMING
+    values: dict[str, Any]
+    provenance: dict[str, Any]
+    roles: frozenset[str]
 
 
 def field_owners(entity_type: str) -> dict[str, str]:
@@ -35,57 +48,80 @@ def field_owners(entity_type: str) -> dict[str, str]:
     return owners
 
 
-def survivorship_defaults(*, records: list[Record], survivor: Record) -> dict[str, FieldChoice]:
-    """Per field, the default value of the merged record: the system of record's value (a record linked in
-    the owning system), else the most recent value (per-field provenance time), else the most complete
-    record's; the survivor's own value wins ties."""
-    owners = field_owners(survivor.entity_type)
+def contenders(records: list[Record], survivor: Record) -> list[Contender]:
+    """The records as survivorship weighs them, the survivor first."""
     roles: dict[int, set[str]] = defaultdict(set)
     for record_id, role in RecordLink.objects.filter(record__in=records, status=LinkStatus.ACTIVE) \
             .values_list("record_id", "system__role"):
         roles[record_id].add(role)
     ordered = [survivor] + [r for r in records if r.pk != survivor.pk]
-    completeness = {r.pk: sum(not is_empty(v) for v in r.values.values()) for r in ordered}
-    fields = sorted({f for r in ordered for f in r.values})
+    return [Contender(r.pk, r.values, r.provenance, frozenset(roles[r.pk])) for r in ordered]
+
+
+def survivorship_defaults(*, records: list[Record], survivor: Record) -> dict[str, FieldChoice]:
+    """Per field, the default value of the merged record (see ``defaults_for``)."""
+    return defaults_for(contenders(records, survivor), field_owners(survivor.entity_type))
+
+
+def candidate_defaults(candidate: DuplicateCandidate, records: list[Record],
+                       survivor: Record) -> dict[str, FieldChoice]:
+    """Per field, the default value when merging a candidate into ``survivor``: its records, and the record the
+    sync held (INCOMING), weighed as the golden record a merge makes of it (services.incoming_record)."""
+    ordered = contenders(records, survivor)
+    if candidate.is_incoming:
+        when = held_since(candidate)
+        ordered.append(Contender(INCOMING, candidate.incoming_values,
+                                 {name: {"at": when} for name in candidate.incoming_values},
+                                 frozenset({candidate.incoming_system.role})))
+    return defaults_for(ordered, field_owners(survivor.entity_type))
+
+
+def defaults_for(ordered: list[Contender], owners: dict[str, str]) -> dict[str, FieldChoice]:
+    """Per field, the default value of the merged record: the system of record's value (a record linked in
+    the owning system), else the most recent value (per-field provenance time), else the most complete
+    record's; the survivor's (the first contender's) own value wins ties."""
+    survivor = ordered[0]
+    completeness = {c.key: sum(not is_empty(v) for v in c.values.values()) for c in ordered}
+    fields = sorted({f for c in ordered for f in c.values})
     out: dict[str, FieldChoice] = {}
     for name in fields:
-        having = [r for r in ordered if not is_empty(r.values.get(name))]
+        having = [c for c in ordered if not is_empty(c.values.get(name))]
         if not having:
-            out[name] = FieldChoice(name, survivor.pk, survivor.values.get(name), "no record has a value")
+            out[name] = FieldChoice(name, survivor.key, survivor.values.get(name), "no record has a value")
             continue
         if len(having) == 1:
-            out[name] = FieldChoice(name, having[0].pk, having[0].values[name], "the only value")
+            out[name] = FieldChoice(name, having[0].key, having[0].values[name], "the only value")
             continue
-        if len({repr(r.values[name]) for r in having}) == 1:
-            out[name] = FieldChoice(name, having[0].pk, having[0].values[name],
+        if len({repr(c.values[name]) for c in having}) == 1:
+            out[name] = FieldChoice(name, having[0].key, having[0].values[name],
                                     "the same in every record" if len(having) == len(ordered) else
                                     "the same wherever set")
             continue
         owner = owners.get(name, "")
         if owner in ("crm", "erp"):
-            owned = [r for r in having if owner in roles[r.pk]]
+            owned = [c for c in having if owner in c.roles]
             if owned:
                 pick = _most_recent(owned, name)
-                out[name] = FieldChoice(name, pick.pk, pick.values[name], f"{owner.upper()} owns it")
+                out[name] = FieldChoice(name, pick.key, pick.values[name], f"{owner.upper()} owns it")
                 continue
-        if any(_when(r, name) for r in having):
+        if any(_when(c, name) for c in having):
             pick = _most_recent(having, name)
-            out[name] = FieldChoice(name, pick.pk, pick.values[name], "most recent")
+            out[name] = FieldChoice(name, pick.key, pick.values[name], "most recent")
             continue
-        pick = max(having, key=lambda r: completeness[r.pk])
-        out[name] = FieldChoice(name, pick.pk, pick.values[name], "most complete record")
+        pick = max(having, key=lambda c: completeness[c.key])
+        out[name] = FieldChoice(name, pick.key, pick.values[name], "most complete record")
     return out
 
 
-def _when(record: Record, name: str) -> str:
-    return str((record.provenance.get(name) or {}).get("at") or "")
+def _when(contender: Contender, name: str) -> str:
+    return str((contender.provenance.get(name) or {}).get("at") or "")
 
 
-def _most_recent(records: list[Record], name: str) -> Record:
-    best = records[0]
-    for record in records[1:]:
-        if _when(record, name) > _when(best, name):
-            best = record
+def _most_recent(ordered: list[Contender], name: str) -> Contender:
+    best = ordered[0]
+    for contender in ordered[1:]:
+        if _when(contender, name) > _when(best, name):
+            best = contender
     return best
 
 

@@ -98,17 +98,20 @@ class CandidateView(RolePermissionMixin, TemplateView):
         try:
             if action == "merge":
                 survivor = int(request.POST.get("survivor", "0"))
-                result = candidate_merge(candidate=candidate, survivor=survivor, user=request.user,
-                                                  choices=_overrides(request.POST, candidate, survivor))
-                if isinstance(result, Merge):
-                    messages.success(request, f"Merged into record #{survivor}. You can undo this merge until "
-                                              f"{result.undo_until:%Y-%m-%d %H:%M} UTC.")
-                    return redirect("duplicates:merge", pk=result.pk)
-                messages.success(request, f"Linked to record #{survivor}; the next sync merges its values.")
+                merge = candidate_merge(candidate=candidate, survivor=survivor, user=request.user,
+                                        choices=_overrides(request.POST, candidate, survivor))
+                messages.success(request, f"Merged into {merge.survivor} (#{survivor}). You can undo this merge "
+                                          f"until {merge.undo_until:%Y-%m-%d %H:%M} UTC.")
+                return redirect("duplicates:merge", pk=merge.pk)
             elif action == "dismiss":
                 services.candidate_dismiss(candidate=candidate, user=request.user)
-                messages.success(request, "Marked as not a duplicate: these records will not be proposed together "
-                                          "again.")
+                if candidate.is_incoming:
+                    messages.success(request, f"Not a duplicate: {candidate.incoming_system.name} "
+                                              f"{candidate.incoming_external_id} is a record of its own now; the "
+                                              f"next sync creates it in the other system as the mapping says.")
+                else:
+                    messages.success(request, "Marked as not a duplicate: these records will not be proposed "
+                                              "together again.")
             elif action == "skip":
                 services.candidate_skip(candidate=candidate, user=request.user)
                 messages.info(request, "Skipped: it waits behind the other clusters.")
@@ -122,24 +125,26 @@ class CandidateView(RolePermissionMixin, TemplateView):
         return redirect("duplicates:detail", pk=following.pk) if following else redirect("duplicates:queue")
 
 
-def _overrides(post, candidate: DuplicateCandidate, survivor: int) -> dict[str, int]:
-    """The fields whose chosen record differs from the default survivorship choice."""
+def _overrides(post, candidate: DuplicateCandidate, survivor: int) -> dict[str, int | str]:
+    """The fields whose chosen record (an id, or INCOMING for the record the sync held) differs from the default
+    survivorship choice."""
     records = list(candidate.records.all())
     chosen = {key[7:]: value for key, value in post.items() if key.startswith("choice:")}
-    if not chosen or candidate.is_incoming:
-        return {}
     by_id = {r.pk: r for r in records}
-    if survivor not in by_id:
+    if not chosen or survivor not in by_id:
         return {}
-    defaults = survivorship.survivorship_defaults(records=records, survivor=by_id[survivor])
-    out = {}
+    defaults = survivorship.candidate_defaults(candidate, records, by_id[survivor])
+    out: dict[str, int | str] = {}
     for name, value in chosen.items():
-        try:
-            record_id = int(value)
-        except ValueError:
-            raise services.DuplicateError(f"{name}: not a record id ({value!r}).") from None
-        if name not in defaults or defaults[name].record_id != record_id:
-            out[name] = record_id
+        if value == services.INCOMING and candidate.is_incoming:
+            key: int | str = value
+        else:
+            try:
+                key = int(value)
+            except ValueError:
+                raise services.DuplicateError(f"{name}: not a record id ({value!r}).") from None
+        if name not in defaults or str(defaults[name].record_id) != str(key):
+            out[name] = key
     return out
 
 

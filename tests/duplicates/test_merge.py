@@ -196,21 +196,36 @@ def test_survivorship_defaults_follow_the_system_of_record_then_recency(publishe
     assert choices["name"].reason == "most recent" and choices["name"].record_id == crm_side.pk  # shared field
 
 
-def test_a_record_held_by_the_sync_is_linked_or_created(make_record, crm_system, erp_system, revops_user):
+def test_a_record_held_by_the_sync_is_merged_for_real_or_made_a_record_of_its_own(make_record, crm_system,
+                                                                                   erp_system, revops_user):
     zeta = make_record(name="Zeta B.V.", domain="zeta.nl", system=crm_system)
     values = {"name": "Zeta", "shipping_city": "Utrecht"}
     decision = sync_match.match_for_sync("account", values, system=erp_system, external_id="C-77")
     held = sync_match.queue_for_review(entity_type="account", system=erp_system, external_id="C-77", values=values,
-                                     decision=decision, remote_values={"companyName": "Zeta"})
-    candidate_merge(candidate=held, survivor=zeta, user=revops_user)
+                                       decision=decision, remote_values={"companyName": "Zeta"})
+    merge = candidate_merge(candidate=held, survivor=zeta, user=revops_user, choices={"name": zeta.pk})
+    [absorbed] = merge.absorbed.all()
+    assert absorbed.values == values and merge.survivor == zeta
+    zeta.refresh_from_db()
+    assert zeta.values == {"name": "Zeta B.V.", "domain": "zeta.nl", "shipping_city": "Utrecht"}
     link = RecordLink.objects.get(system=erp_system, external_id="C-77")
-    assert link.record == zeta and link.needs_merge  # the next sync merges its values field by field
+    assert link.record == zeta and link.status == "active"  # the ERP customer is the survivor's now
+    assert merge.choices["shipping_city"] == {"record": absorbed.pk, "value": "Utrecht", "reason": "the only value"}
+
+    merge_undo(merge=merge, user=revops_user)
+    link.refresh_from_db()
+    held.refresh_from_db()
+    assert link.record == absorbed and held.status == CandidateStatus.OPEN
+    again = candidate_merge(candidate=held, survivor=zeta, user=revops_user, choices={"name": services.INCOMING})
+    assert list(again.absorbed.all()) == [absorbed]  # the same record the first merge made, merged again
+    assert Record.objects.get(pk=zeta.pk).values["name"] == "Zeta"
+
     decision = sync_match.match_for_sync("account", values, system=erp_system, external_id="C-78")
     other = sync_match.queue_for_review(entity_type="account", system=erp_system, external_id="C-78",
-                                      values=values, decision=decision)
+                                        values=values, decision=decision)
     services.candidate_dismiss(candidate=other, user=revops_user)
-    created = RecordLink.objects.get(system=erp_system, external_id="C-78").record
-    assert created != zeta and created.values == values
+    created = RecordLink.objects.get(system=erp_system, external_id="C-78")
+    assert created.record != zeta and created.record.values == values and created.needs_merge
     assert sync_match.match_for_sync("account", values).action in ("review", "link")  # but never these two again
     assert scan.duplicates_scan(entity_type="account").clusters == 0
 

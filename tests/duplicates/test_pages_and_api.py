@@ -199,10 +199,17 @@ def test_a_record_held_by_the_sync_is_shown_beside_its_likely_matches(client, re
                                      decision=decision)
     html = _login(client, revops_user).get(reverse("duplicates:detail", args=[held.pk])).content.decode()
     assert "held by the sync" in html and "C-77" in html and "Utrecht" in html and "Zeta B.V." in html
-    response = client.post(reverse("duplicates:detail", args=[held.pk]), {"action": "merge", "survivor": zeta.pk},
-                           follow=True)
-    assert "the next sync merges its values" in response.content.decode()
+    # the held record's values can be chosen like any record's: its name differs, its city is the only one
+    assert 'name="choice:name" value="incoming"' in html and f'name="choice:name" value="{zeta.pk}"' in html
+    response = client.post(reverse("duplicates:detail", args=[held.pk]),
+                           {"action": "merge", "survivor": zeta.pk, "choice:name": "incoming"}, follow=True)
+    page = response.content.decode()
+    assert "You can undo this merge until" in page and "Merged into Zeta (#" in page
+    assert "Demo ERP <code>C-77</code>" in page  # its ERP identity moved to the survivor
+    zeta.refresh_from_db()
+    assert zeta.values["name"] == "Zeta" and zeta.values["shipping_city"] == "Utrecht"
     assert RecordLink.objects.get(system=erp_system, external_id="C-77").record == zeta
+    assert "held as a likely duplicate" in client.get(zeta.get_absolute_url()).content.decode()
 
 
 def test_a_readiness_build_that_cannot_read_a_system_says_why(client, published, emulators, revops_user,

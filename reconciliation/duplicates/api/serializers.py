@@ -63,11 +63,10 @@ class CandidateDetailSerializer(CandidateSerializer):
 
     def get_defaults(self, obj) -> dict:
         records = list(obj.records.all())
-        if obj.is_incoming or not records:
+        if not records:
             return {}
-
         survivor = _default_survivor(records, {})
-        choices = survivorship.survivorship_defaults(records=records, survivor=survivor)
+        choices = survivorship.candidate_defaults(obj, records, survivor)
         return {"survivor": survivor.pk,
                 "fields": {name: {"record": c.record_id, "value": c.value, "reason": c.reason}
                            for name, c in choices.items()}}
@@ -75,9 +74,10 @@ class CandidateDetailSerializer(CandidateSerializer):
 
 class MergeRequestSerializer(serializers.Serializer):
     survivor = serializers.IntegerField(help_text="The record that stays (for a record held by the sync: the "
-                                                  "record to link it to).")
+                                                  "record it is merged into).")
     choices = serializers.DictField(required=False, default=dict,
-                                    help_text='Per field: a record id to take its value, or {"value": ...}.')
+                                    help_text='Per field: a record id to take its value, "incoming" for the value '
+                                              'of the record the sync held, or {"value": ...}.')
     absorbed = serializers.ListField(child=serializers.IntegerField(), required=False,
                                      help_text="Records to merge in (default: all the others).")
 

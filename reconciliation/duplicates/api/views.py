@@ -27,7 +27,8 @@ class CanMerge(HasPermission):
 
 class DuplicateViewSet(viewsets.ReadOnlyModelViewSet):
     """Duplicate candidates (clusters) best score first; the detail has every pair's evidence.
-    ``merge`` merges them (or links a record the sync held); ``dismiss`` remembers "not a duplicate"."""
+    ``merge`` merges them (a record the sync held too: it is merged as the record it would have been);
+    ``dismiss`` remembers "not a duplicate" (a record the sync held becomes a record of its own)."""
 
     queryset = DuplicateCandidate.objects.prefetch_related("records").select_related("incoming_system") \
         .order_by("-score", "id")
@@ -38,22 +39,19 @@ class DuplicateViewSet(viewsets.ReadOnlyModelViewSet):
     def get_serializer_class(self):
         return CandidateDetailSerializer if self.action == "retrieve" else CandidateSerializer
 
-    @extend_schema(request=MergeRequestSerializer, responses={201: MergeSerializer, 200: CandidateSerializer})
+    @extend_schema(request=MergeRequestSerializer, responses={201: MergeSerializer})
     @action(detail=True, methods=["post"], permission_classes=[CanMerge])
     def merge(self, request, pk=None):
         candidate = self.get_object()
         body = MergeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            result = candidate_merge(candidate=candidate, survivor=body.validated_data["survivor"],
-                                              user=request.user, choices=body.validated_data.get("choices"),
-                                              absorbed=body.validated_data.get("absorbed"))
+            merge = candidate_merge(candidate=candidate, survivor=body.validated_data["survivor"],
+                                    user=request.user, choices=body.validated_data.get("choices"),
+                                    absorbed=body.validated_data.get("absorbed"))
         except services.DuplicateError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        if isinstance(result, Merge):
-            return Response(MergeSerializer(result).data, status=status.HTTP_201_CREATED)
-        candidate.refresh_from_db()
-        return Response(CandidateSerializer(candidate).data)
+        return Response(MergeSerializer(merge).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=CandidateSerializer)
     @action(detail=True, methods=["post"], permission_classes=[CanMerge])
