@@ -195,48 +195,87 @@ def run_sync(crm_url: str, erp_url: str):
     return {CRM: crm, ERP: erp}, mappings, runs
 
 
-def report(records, loaded: Loaded, corpus: Corpus | None, systems, mappings, runs, prefix: str) -> None:
-    # Django is set up by main() before this runs.
-    from integration_hub.records.models import LinkStatus, RecordLink
-    from integration_hub.sync.models import HeldField, OutboundChange, OutboundStatus, SyncEvent, SyncEventKind
+class Links:
+    """The hub's active links after the sync, indexed for the figures."""
 
-    system_side = {system.pk: side for side, system in systems.items()}
-    links: dict[tuple[str, str, str], int] = {}  # (side, entity type, external id) -> golden record
-    sides_of: dict[int, set[str]] = defaultdict(set)  # golden record -> the sides it is linked in
-    linked_ids: dict[tuple[int, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for system_id, entity, external_id, record_id in RecordLink.objects.filter(status=LinkStatus.ACTIVE).values_list(
-            "system_id", "entity_type", "external_id", "record_id"):
-        side = system_side[system_id]
-        links[(side, entity, external_id)] = record_id
-        sides_of[record_id].add(side)
-        linked_ids[(record_id, entity)][side].append(external_id)
-    events: dict[tuple[str, str], list[str]] = defaultdict(list)
-    held_whole = Counter()
+    def __init__(self, systems) -> None:
+        # Django is set up by main() before this runs.
+        from integration_hub.records.models import LinkStatus, RecordLink
+
+        side_of = {system.pk: side for side, system in systems.items()}
+        self.golden: dict[tuple[str, str, str], int] = {}  # (side, entity type, external id) -> golden record
+        self.sides: dict[int, set[str]] = defaultdict(set)  # golden record -> the sides it is linked in
+        self.ids: dict[tuple[int, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for system_id, entity, external_id, record_id in RecordLink.objects.filter(
+                status=LinkStatus.ACTIVE).values_list("system_id", "entity_type", "external_id", "record_id"):
+            side = side_of[system_id]
+            self.golden[(side, entity, external_id)] = record_id
+            self.sides[record_id].add(side)
+            self.ids[(record_id, entity)][side].append(external_id)
+
+
+def report(records, loaded: Loaded, corpus: Corpus | None, systems, mappings, runs, prefix: str) -> None:
+    links = Links(systems)
+    entity_of = truth(records, corpus)
+    keys_by_id = {(entity, side): loaded.keys_by_id(side, obj) for (entity, side), obj in OBJECT_OF.items()}
+    report_flow(records, loaded, links, entity_of, keys_by_id, systems, runs, prefix)
+    report_held(records, loaded, mappings, runs, prefix)
+    report_duplicates(records, loaded, links, entity_of, keys_by_id, prefix)
+
+
+def report_flow(records, loaded: Loaded, links: Links, entity_of, keys_by_id, systems, runs, prefix: str) -> None:
+    """Of the records expected to flow, those linked in the other system, and why the others are not; a record
+    the duplicate screen held is a right hold when the golden record it waits beside is its own true entity."""
+    # Django is set up by main() before this runs.
+    from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent, SyncEventKind
+    from reconciliation.duplicates.models import CandidateStatus, DuplicateCandidate
+
+    events: dict[tuple[str, str], str] = {}
     for side, external_id, message, data in SyncEvent.objects.filter(
             run__in=runs, kind__in=[SyncEventKind.FAILED, SyncEventKind.UNLINKED]).values_list(
             "side", "external_id", "message", "data"):
-        for reason in reasons_of(message, data):
-            events[(side, external_id)].append(reason)
-            held_whole[reason] += 1
+        events.setdefault((side, external_id), reasons_of(message, data)[0])
     failed_writes = {record_id: mask(error) for record_id, error in OutboundChange.objects.filter(
         status__in=[OutboundStatus.DEAD, OutboundStatus.FAILED]).values_list("record_id", "last_error")}
+    side_of = {system.pk: side for side, system in systems.items()}
+    waits_beside: dict[tuple[str, str], set[str]] = defaultdict(set)  # a held record -> the entities it may be
+    for candidate in DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN).exclude(
+            incoming_external_id="").prefetch_related("records"):
+        where = (side_of.get(candidate.incoming_system_id, ""), candidate.incoming_external_id)
+        for golden in candidate.records.all():
+            for side, ids in links.ids.get((golden.pk, golden.entity_type), {}).items():
+                keys = keys_by_id[(golden.entity_type, side)]
+                waits_beside[where] |= {entity_of.get(keys.get(ext, "")) for ext in ids} - {None}
 
     expected = [r for r in records if r.key in loaded.ids and expected_to_flow(r)]
     why_not: Counter[str] = Counter()
-    flowed = 0
+    flowed = rightly_queued = 0
     for record in expected:
         other = ERP if record.system == CRM else CRM
-        golden = links.get((record.system, ENTITY_OF[record.object], loaded.ids[record.key]))
-        if golden is not None and other in sides_of[golden]:
+        where = (record.system, loaded.ids[record.key])
+        golden = links.golden.get((record.system, ENTITY_OF[record.object], where[1]))
+        if golden is not None and other in links.sides[golden]:
             flowed += 1
             continue
-        found = events.get((record.system, loaded.ids[record.key]))
-        why_not[found[0] if found else failed_writes.get(golden, "linked here, not created there (no event)")
-                if golden else "no event"] += 1
+        reason = events.get(where) or (failed_writes.get(golden, "linked here, not created there (no event)")
+                                       if golden else "no event")
+        if reason.startswith("held for the duplicate queue"):
+            right = entity_of.get(record.key) in waits_beside[where]
+            rightly_queued += right
+            reason += " (beside a record of the same true entity)" if right else " (beside another entity's record)"
+        why_not[reason] += 1
     share = 100 * flowed / len(expected) if expected else 0.0
     print(f"figure: {prefix}_flowed = {share:.1f} % ({flowed} of {len(expected)} records expected to flow reached "
           f"the other system; goal >= 99 %)")
+    share = 100 * (flowed + rightly_queued) / len(expected) if expected else 0.0
+    print(f"figure: {prefix}_flowed_or_rightly_queued = {share:.1f} % (with the {rightly_queued} true duplicates "
+          f"waiting in the duplicate queue)")
     print_top("not flowed", why_not)
+
+
+def report_held(records, loaded: Loaded, mappings, runs, prefix: str) -> None:
+    # Django is set up by main() before this runs.
+    from integration_hub.sync.models import HeldField, SyncEvent, SyncEventKind
 
     held = HeldField.objects.filter(mapping__in=list(mappings.values()), cleared_at__isnull=True)
     fields_read = count_fields_read(records, loaded, mappings)
@@ -245,20 +284,23 @@ def report(records, loaded: Loaded, corpus: Corpus | None, systems, mappings, ru
           f"read with a value)")
     print_top("held fields", Counter(f"{side} {field}: {mask(reason)}"
                                      for side, field, reason in held.values_list("side", "field", "reason")))
-    total = sum(1 for _ in SyncEvent.objects.filter(run__in=runs, kind__in=[SyncEventKind.FAILED,
-                                                                             SyncEventKind.UNLINKED]).values("pk"))
-    print(f"figure: {prefix}_records_held = {total} records (the runs' failed and unlinked events)")
-    print_top("records held", held_whole)
+    whole = SyncEvent.objects.filter(run__in=runs, kind__in=[SyncEventKind.FAILED, SyncEventKind.UNLINKED])
+    reasons = Counter(reason for message, data in whole.values_list("message", "data")
+                      for reason in reasons_of(message, data))
+    print(f"figure: {prefix}_records_held = {whole.count()} records (the runs' failed and unlinked events)")
+    print_top("records held", reasons)
 
-    entity_of = truth(records, corpus)
-    keys_by_id = {(entity, side): loaded.keys_by_id(side, obj) for (entity, side), obj in OBJECT_OF.items()}
-    duplicates, false_merges = Counter(), 0
+
+def report_duplicates(records, loaded: Loaded, links: Links, entity_of, keys_by_id, prefix: str) -> None:
+    """Records the hub created in a system for a true entity that already had one there (or that it created
+    twice), and golden records joining two true entities."""
+    duplicates = Counter()
     for side in (CRM, ERP):
         other = ERP if side == CRM else CRM
         before = Counter(entity_of[r.key] for r in records
                          if r.system == side and r.key in loaded.ids and not r.archived and entity_of.get(r.key))
         created: Counter[str] = Counter()
-        for (_record_id, entity), by_side in linked_ids.items():
+        for (_record_id, entity), by_side in links.ids.items():
             for external_id in by_side.get(side, []):
                 if external_id in keys_by_id[(entity, side)]:
                     continue  # a record the corpus put there, not one the hub created
@@ -266,14 +308,27 @@ def report(records, loaded: Loaded, corpus: Corpus | None, systems, mappings, ru
                            for ext in by_side.get(other, [])} - {None}
                 if sources:
                     created[sorted(sources)[0]] += 1
-        duplicates[side] = sum(max(0, before[entity] + n - max(before[entity], 1)) for entity, n in created.items())
-    for (_record_id, entity), by_side in linked_ids.items():
+        extra = {entity: before[entity] + n - max(before[entity], 1) for entity, n in created.items()}
+        duplicates[side] = sum(n for n in extra.values() if n > 0)
+        for entity in [entity for entity, n in extra.items() if n > 0][:3]:
+            names = [display(r) for r in records if entity_of.get(r.key) == entity and r.key in loaded.ids]
+            print(f"    e.g. {entity}: {before[entity]} record(s) in {side.upper()} before, {created[entity]} created "
+                  f"there; its records: {names}")
+    false_merges = 0
+    for (_record_id, entity), by_side in links.ids.items():
         found = {entity_of.get(keys_by_id[(entity, side)].get(ext, "")) for side, ids in by_side.items()
                  for ext in ids}
         false_merges += len(found - {None}) > 1
     print(f"figure: {prefix}_duplicates_created = {sum(duplicates.values())} records (goal 0; in HubSpot "
           f"{duplicates[CRM]}, in NetSuite {duplicates[ERP]})")
     print(f"figure: {prefix}_false_merges = {false_merges} golden records linked to records of two true entities")
+
+
+def display(record: CorpusRecord) -> str:
+    fields = record.fields
+    name = fields.get("name") or fields.get("companyName") or " ".join(
+        str(fields.get(f) or "") for f in ("firstname", "lastname", "firstName", "lastName")).strip()
+    return f"{record.key} {name!r}"[:90]
 
 
 def truth(records: list[CorpusRecord], corpus: Corpus | None) -> dict[str, str]:
