@@ -38,7 +38,7 @@ def world(superuser, revops_user, finance_user):
     from connectors.models import ConnectedSystem
     from integration_hub.records import services
     from integration_hub.records.models import RecordLink
-    from integration_hub.sync.models import SyncEvent, SyncRun
+    from integration_hub.sync.models import HeldField, SyncEvent, SyncRun
     from mapping.models import FieldRule, ObjectMapping, RuleSetVersion, VersionStatus
     from reconciliation.conflicts.models import BulkDecision
     from reconciliation.duplicates.models import DuplicateCandidate, DuplicatePair, Merge
@@ -68,6 +68,9 @@ def world(superuser, revops_user, finance_user):
     RecordLink.objects.create(record=acme, system=erp, entity_type="account", external_id="C-1")
     run = SyncRun.objects.create(mapping=mapping, trigger="manual", status="succeeded", rule_version=published)
     SyncEvent.objects.create(run=run, record=acme, side="crm", external_id="101", kind="failed", message="held")
+    held = HeldField.objects.create(mapping=mapping, side="crm", system=crm, external_id="101", record=acme,
+                                    field="phone", value="555", reason="'555' is not a phone number", run=run,
+                                    first_seen_at=now, last_seen_at=now)
     conflict = conflict_open(
         record=acme, mapping=mapping, rule_version=published, field="name", base_value="Acme", crm_value="Acme 1",
         erp_value="Acme 2", crm_updated_at=now, erp_updated_at=now, policy="manual_review", approver_role="revops",
@@ -86,7 +89,7 @@ def world(superuser, revops_user, finance_user):
     alert = Alert.objects.create(rule=AlertRule.objects.create(name="deep outbox", metric="outbox_depth",
                                                                threshold=1000),
                                  subject="hub", message="The outbox is deep")
-    objects = [crm, mapping, published, rule, acme, run, conflict, bulk, candidate, merge, report, alert]
+    objects = [crm, mapping, published, rule, acme, run, held, conflict, bulk, candidate, merge, report, alert]
     return {type(obj): obj for obj in objects}
 
 
@@ -463,4 +466,5 @@ def test_the_walk_finds_the_routes_these_tests_cover(world):
     paths = page_routes(world)
     assert any(p.startswith("/conflicts/") and p.endswith("/comment/") for p in paths)
     assert any("/publish/" in p for p in paths) and any(p.startswith("/webhooks/") for p in paths)
-    assert resolve(next(p for p in paths if p.endswith("/replay/"))).url_name == "run-replay"
+    assert resolve(next(p for p in paths if p.startswith("/sync-runs/") and p.endswith("/replay/"))).url_name \
+        == "run-replay"
