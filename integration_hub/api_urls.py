@@ -2,6 +2,7 @@ from rest_framework.routers import DefaultRouter
 
 from connectors.api.views import ConnectedSystemViewSet
 from integration_hub.records.api.views import RecordViewSet
+from integration_hub.sync.api.dead_letters import DeadLetterViewSet
 from integration_hub.sync.api.held_fields import HeldFieldViewSet
 from integration_hub.sync.api.views import SyncRunViewSet
 from mapping.api.views import FieldRuleViewSet, ObjectMappingViewSet
@@ -16,6 +17,7 @@ router.register("mappings", ObjectMappingViewSet)
 router.register("field-rules", FieldRuleViewSet, basename="fieldrule")
 router.register("sync-runs", SyncRunViewSet)
 router.register("held-fields", HeldFieldViewSet)
+router.register("dead-letters", DeadLetterViewSet, basename="dead-letter")
 router.register("duplicates", DuplicateViewSet, basename="duplicate")
 router.register("duplicate-merges", MergeViewSet, basename="duplicate-merge")
 router.register("conflicts", ConflictViewSet)

@@ -28,11 +28,9 @@ from django.db.models import Case, F, PositiveSmallIntegerField, Q, When
 from django.utils import timezone
 
 from integration_hub.records.models import RecordLink
-from integration_hub.sync import mapping_lock, run_lifecycle
+from integration_hub.sync import dead_letters, mapping_lock, run_lifecycle
 from integration_hub.sync.merge_step import merge_pending
 from integration_hub.sync.models import (
-    OutboundChange,
-    OutboundStatus,
     SyncEvent,
     SyncEventKind,
     SyncMode,
@@ -123,12 +121,13 @@ def sync_run_replay(*, run: SyncRun, event_ids: list[int] | None = None, user=No
                                       system_id__in=[compiled.system(side).pk for side in SIDES]
                                       ).update(needs_merge=True)
         merge_pending(ctx, None)
-        dead = OutboundChange.objects.filter(
-            record_id__in=[e.record_id for e in events if e.kind == SyncEventKind.WRITE_FAILED and e.record_id],
-            status=OutboundStatus.DEAD)
+        # The replayed records' writes the outbox gave up on (in that run or a later one) go again, counted on the
+        # replay: one refused again makes the replay "completed with failed writes", never "succeeded".
+        dead = dead_letters.of_records({e.record_id for e in events if e.record_id}, compiled)
         still_held = refresh_dead_creates(ctx, list(dead.filter(link__isnull=True).select_related("record")))
-        replay.counts["written"] += dead.exclude(pk__in=still_held).update(
-            status=OutboundStatus.PENDING, attempts=0, next_attempt_at=None, run=replay)
+        again = dead_letters.put_back(list(dead.exclude(pk__in=still_held).select_related("record", "link", "system")),
+                                      run=replay)
+        replay.counts["written"] += len(again.done)
         ctx.flush_events()
         SyncEvent.objects.filter(pk__in=[e.pk for e in events]).update(replayed_by=replay)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Case, DateTimeField, F, Q, Value, When
+from django.db.models import Case, Count, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -21,7 +21,7 @@ from connectors.base import ConnectorError
 from integration_hub.kernel import audit
 from integration_hub.kernel.task_policy import TRANSIENT_ERRORS
 from integration_hub.sync import mapping_lock, ports
-from integration_hub.sync.models import SyncRun, SyncStatus
+from integration_hub.sync.models import OutboundStatus, SyncRun, SyncStatus
 from integration_hub.sync.rules import NothingPublished, compile_mapping
 from integration_hub.sync.run_context import RunContext
 
@@ -172,3 +172,17 @@ def _finish(run: SyncRun, status: str, error: str = "") -> None:
             cursor_before=run.cursor_before, cursor_after=run.cursor_after, rule_version=run.rule_version):
         raise RunTakenOver(run.pk)
     run.refresh_from_db(fields=["status", "dead_writes"])
+
+
+# A run's writes by what became of them, in the order its page shows them.
+WRITE_OUTCOMES = (OutboundStatus.SENT, OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.FAILED,
+                  OutboundStatus.DEAD, OutboundStatus.DISCARDED, OutboundStatus.SHADOW)
+OUTCOME_COLOURS = {OutboundStatus.SENT: "green", OutboundStatus.FAILED: "amber", OutboundStatus.DEAD: "red"}
+
+
+def run_writes(run: SyncRun) -> list[dict]:
+    """What became of the writes the run queued (or took over: a replay's), as its page, the API and the `sync`
+    command say it: [{status, label, count, colour}] for the outcomes it has."""
+    counts = dict(run.outbound.order_by().values_list("status").annotate(n=Count("id")))
+    return [{"status": status, "label": OutboundStatus(status).label, "count": counts[status],
+             "colour": OUTCOME_COLOURS.get(status, "grey")} for status in WRITE_OUTCOMES if counts.get(status)]

@@ -1,7 +1,7 @@
 """The sync's pages and its webhook intake; included at the site's root (its paths start with their section)."""
 from django.urls import path
 
-from integration_hub.sync import held_views, views, webhooks
+from integration_hub.sync import dead_letters_views, held_views, views, webhooks
 
 app_name = "sync"
 
@@ -15,5 +15,11 @@ urlpatterns = [
     path("data-quality/export.csv", held_views.HeldFieldExportView.as_view(), name="held-fields-csv"),
     path("data-quality/replay/", held_views.HeldReplayConfirmView.as_view(), name="held-replay"),
     path("data-quality/replay/start/", held_views.HeldReplayStartView.as_view(), name="held-replay-start"),
+    path("sync/dead-letters/", dead_letters_views.DeadLetterListView.as_view(), name="dead-letters"),
+    path("sync/dead-letters/<int:pk>/", dead_letters_views.DeadLetterDetailView.as_view(), name="dead-letter"),
+    path("sync/dead-letters/<int:pk>/edit/", dead_letters_views.DeadLetterEditView.as_view(), name="dead-letter-edit"),
+    path("sync/dead-letters/confirm/", dead_letters_views.DeadLetterConfirmView.as_view(),
+         name="dead-letters-confirm"),
+    path("sync/dead-letters/act/", dead_letters_views.DeadLetterActView.as_view(), name="dead-letters-act"),
     path("webhooks/<slug:slug>/", webhooks.webhook, name="webhook"),
 ]

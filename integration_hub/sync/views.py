@@ -1,4 +1,5 @@
-"""Sync run pages: the list, one run with live progress and its events, "Sync now" and "Replay"."""
+"""Sync run pages: the list, one run with live progress, its events and what became of its writes, "Sync now" and
+"Replay"."""
 from __future__ import annotations
 
 import django_filters
@@ -17,7 +18,7 @@ from integration_hub.kernel import roles
 from integration_hub.kernel.form_ids import posted_ids
 from integration_hub.kernel.tables import BadgeColumn, BaseTable
 from integration_hub.kernel.views import RolePermissionMixin
-from integration_hub.sync import engine, tasks
+from integration_hub.sync import engine, run_lifecycle, tasks
 from integration_hub.sync.models import OutboundStatus, SyncEvent, SyncEventKind, SyncRun, SyncStatus, SyncTrigger
 from mapping.models import ObjectMapping
 
@@ -67,7 +68,8 @@ class SyncRunListView(RolePermissionMixin, SingleTableMixin, FilterView):
     template_name = "hub/syncrun_list.html"
 
 
-DEAD_SHOWN = 100  # the run page lists this many of a run's dead writes (the count says how many in all)
+UNSENT_SHOWN = 100  # the run page lists this many of a run's writes that did not go (the counts say how many)
+UNSENT = (OutboundStatus.FAILED, OutboundStatus.DEAD, OutboundStatus.DISCARDED)
 
 
 class SyncRunDetailView(RolePermissionMixin, DetailView):
@@ -87,8 +89,10 @@ class SyncRunDetailView(RolePermissionMixin, DetailView):
                    replayable=self.object.events.filter(kind__in=engine.REPLAYABLE, replayed_by__isnull=True).count(),
                    can_run=roles.is_revops(self.request.user),
                    running=self.object.status in (SyncStatus.QUEUED, SyncStatus.RUNNING),
-                   dead=self.object.outbound.filter(status=OutboundStatus.DEAD).select_related("record", "system")
-                   .order_by("id")[:DEAD_SHOWN], dead_shown=DEAD_SHOWN)
+                   writes=run_lifecycle.run_writes(self.object),
+                   unsent=self.object.outbound.filter(status__in=UNSENT).select_related("record", "system")
+                   .order_by("id")[:UNSENT_SHOWN], unsent_shown=UNSENT_SHOWN)
+        ctx["unsent_count"] = sum(w["count"] for w in ctx["writes"] if w["status"] in UNSENT)
         return ctx
 
 
@@ -101,6 +105,7 @@ class SyncRunProgressView(RolePermissionMixin, View):
         run = get_object_or_404(SyncRun, pk=pk)
         return JsonResponse({"status": run.status, "status_label": run.get_status_display(),
                              "processed": run.processed, "counts": run.counts, "dead_writes": run.dead_writes,
+                             "writes": {w["status"]: w["count"] for w in run_lifecycle.run_writes(run)},
                              "finished": run.finished_at is not None})
 
 

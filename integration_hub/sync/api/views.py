@@ -3,16 +3,20 @@ from django.db import transaction
 from rest_framework import viewsets
 
 from integration_hub.sync import tasks
-from integration_hub.sync.api.serializers import SyncRunSerializer
+from integration_hub.sync.api.serializers import SyncRunDetailSerializer, SyncRunSerializer
 from integration_hub.sync.models import SyncRun, SyncTrigger
 
 
 class SyncRunViewSet(viewsets.mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Sync runs: GET shows progress and counts; POST {"mapping": id, "mode", "full"} starts one (RevOps)."""
+    """Sync runs: GET shows progress and counts (one run also what became of its writes); POST {"mapping": id,
+    "mode", "full"} starts one (RevOps)."""
 
     queryset = SyncRun.objects.select_related("rule_version")
     serializer_class = SyncRunSerializer
     filterset_fields = ("mapping", "status", "trigger", "mode")
+
+    def get_serializer_class(self):
+        return SyncRunDetailSerializer if self.action == "retrieve" else SyncRunSerializer
 
     def perform_create(self, serializer):
         run = serializer.save(trigger=SyncTrigger.MANUAL, requested_by=self.request.user)

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 from tqdm import tqdm
 
 from integration_hub.records.models import EntityType
-from integration_hub.sync import engine, outbox, tasks
+from integration_hub.sync import engine, outbox, run_lifecycle, tasks
 from integration_hub.sync.models import SyncMode, SyncStatus, SyncTrigger
 from mapping.selectors import MappingNotFound, mapping_named
 
@@ -43,10 +44,12 @@ class Command(BaseCommand):
         sent = outbox.dispatch_all()
         run.refresh_from_db()  # the dispatch may have dead-lettered some of its writes
         counts = ", ".join(f"{k} {v}" for k, v in run.counts.items() if v) or "nothing to do"
-        self.stdout.write(f"sync-run:{run.pk} {run.get_status_display()}: {counts}; "
-                          f"sent {sent.sent}, retrying {sent.retrying}, dead letters {sent.dead}.")
+        writes = ", ".join(f"{w['count']} {w['label'].lower()}" for w in run_lifecycle.run_writes(run)) or "none"
+        self.stdout.write(f"sync-run:{run.pk} {run.get_status_display()}: {counts}; its writes: {writes} "
+                          f"(this dispatch sent {sent.sent}, retrying {sent.retrying}, dead letters {sent.dead}).")
         if run.status == SyncStatus.FAILED:
             raise CommandError(run.error)
         if run.status == SyncStatus.WRITES_FAILED:
             raise CommandError(f"{run.dead_writes} of the run's writes were given up on (dead letters): "
-                               f"see {run.get_absolute_url()} for each one's error.")
+                               f"see {run.get_absolute_url()} for each one's error, and "
+                               f"{reverse('sync:dead-letters')}?run={run.pk} to retry, correct or discard them.")
