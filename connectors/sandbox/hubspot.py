@@ -13,13 +13,16 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, ClassVar
 
+from connectors.sandbox.hubspot_associations import HubSpotAssociations
 from connectors.sandbox.hubspot_data import (
+    CREATEDATE_OBJECTS,
     DEFAULT_OUTPUT,
     DEMO_COMPANIES,
     DEMO_CONTACTS,
     DEMO_DEALS,
     DEMO_PRODUCTS,
     DEMO_QUOTES,
+    OBJECT_TYPE_IDS,
     SINGULAR,
     STANDARD_PROPERTIES,
     property_spec,
@@ -38,30 +41,8 @@ from connectors.sandbox.server import (
     route,
 )
 
-# Plural API name -> object type id; HubSpot accepts either in paths.
-OBJECT_TYPE_IDS = {
-    "contacts": "0-1", "companies": "0-2", "deals": "0-3", "products": "0-7",
-    "line_items": "0-8", "quotes": "0-14", "invoices": "0-53",
-}
 _ALIASES = {**{v: k for k, v in OBJECT_TYPE_IDS.items()}, **{v: k for k, v in SINGULAR.items()},
             **{k: k for k in OBJECT_TYPE_IDS}}
-
-# HUBSPOT_DEFINED default (unlabelled) association type ids, both directions.
-ASSOCIATION_TYPE_IDS: dict[tuple[str, str], int] = {
-    ("contacts", "companies"): 279, ("companies", "contacts"): 280,
-    ("deals", "contacts"): 3, ("contacts", "deals"): 4,
-    ("deals", "companies"): 341, ("companies", "deals"): 342,
-    ("deals", "line_items"): 19, ("line_items", "deals"): 20,
-    ("deals", "quotes"): 63, ("quotes", "deals"): 64,
-    ("quotes", "line_items"): 67, ("line_items", "quotes"): 68,
-    ("invoices", "line_items"): 409, ("line_items", "invoices"): 410,
-    ("invoices", "deals"): 175, ("deals", "invoices"): 176,
-    ("invoices", "companies"): 179, ("companies", "invoices"): 180,
-    ("invoices", "contacts"): 177, ("contacts", "invoices"): 178,
-    ("quotes", "companies"): 71, ("companies", "quotes"): 72,
-    ("quotes", "contacts"): 69, ("contacts", "quotes"): 70,
-}
-_PAIR_BY_TYPE_ID = {type_id: pair for pair, type_id in ASSOCIATION_TYPE_IDS.items()}
 
 MERGEABLE = frozenset({"contacts", "companies"})
 MAX_BATCH = 100
@@ -75,7 +56,7 @@ def modified_property(object_type: str) -> str:
 
 
 def _always_output(object_type: str) -> tuple[str, ...]:
-    created = "createdate" if object_type in ("contacts", "companies", "deals") else "hs_createdate"
+    created = "createdate" if object_type in CREATEDATE_OBJECTS else "hs_createdate"
     return ("hs_object_id", created, modified_property(object_type))
 
 
@@ -105,7 +86,7 @@ def _number(value: str) -> float | None:
         return None
 
 
-class HubSpotEmulator(Emulator):
+class HubSpotEmulator(HubSpotAssociations, Emulator):
     """HubSpot's CRM API served from the sandbox store."""
 
     vendor = "hubspot"
@@ -218,15 +199,10 @@ class HubSpotEmulator(Emulator):
         }
         if record.get("archived"):
             result["archivedAt"] = record.get("archivedAt")
-        if associations:
-            linked = {}
-            for to_type in associations:
-                ids = self._associated(object_type, str(record.get("id")), to_type)
-                if ids:
-                    linked[to_type] = {"results": [{"id": to_id, "type": f"{SINGULAR[object_type]}_to_"
-                                                    f"{SINGULAR[to_type]}"} for to_id in ids]}
-            if linked:
-                result["associations"] = linked
+        linked = self._v3_associations(object_type, str(record.get("id")),
+                                       [_ALIASES[a] for a in associations or () if a in _ALIASES])
+        if linked:
+            result["associations"] = linked
         return result
 
     def _validate(self, object_type: str, properties: Any) -> dict[str, str | None]:
@@ -256,6 +232,7 @@ class HubSpotEmulator(Emulator):
         if problems:
             raise HttpError(400, f"Property values were not valid: {json.dumps(problems)}",
                             category="VALIDATION_ERROR")
+        self._check_primary_property(object_type, clean)
         return clean
 
     @staticmethod
@@ -298,7 +275,7 @@ class HubSpotEmulator(Emulator):
         records = self._records(object_type)
         if record is None:
             record_id = str(self.store.next_id("object_ids", start=1001))  # unique across object types
-            created = "createdate" if object_type in ("contacts", "companies", "deals") else "hs_createdate"
+            created = "createdate" if object_type in CREATEDATE_OBJECTS else "hs_createdate"
             record = {"id": record_id, "properties": {"hs_object_id": record_id, created: stamp,
                                                       "hs_createdate": stamp},
                       "createdAt": stamp, "updatedAt": stamp, "archived": False}
@@ -324,6 +301,7 @@ class HubSpotEmulator(Emulator):
         record["properties"]["hs_lastmodifieddate"] = stamp
         record["updatedAt"] = stamp
         self._modified.written(object_type, record["id"], record)
+        self._primary_from_property(object_type, record, values)
         return record
 
     def _line_item_values(self, props: dict[str, Any], written: dict[str, Any]) -> None:
@@ -381,38 +359,6 @@ class HubSpotEmulator(Emulator):
         return {"status": "error", "category": category, "message": message, "context": {"ids": ids},
                 "links": {}, "errors": []}
 
-    # -- associations --------------------------------------------------------------------------
-
-    def _associated(self, object_type: str, record_id: str, to_type: str) -> list[str]:
-        links = self.store.table("associations").get(f"{object_type}:{record_id}", {})
-        return list(links.get(to_type, {}))
-
-    def _associate(self, from_type: str, from_id: str, to_type: str, to_id: str, type_id: int | None = None) -> int:
-        """Link both directions with HubSpot's default type ids; returns the forward type id."""
-        if self._find(to_type, to_id) is None:
-            raise HttpError(404, f"No {SINGULAR[to_type]} with id {to_id}", category="OBJECT_NOT_FOUND")
-        forward = type_id or ASSOCIATION_TYPE_IDS.get((from_type, to_type))
-        backward = ASSOCIATION_TYPE_IDS.get((to_type, from_type))
-        if forward is None or backward is None:
-            raise HttpError(400, f"{from_type} cannot be associated with {to_type}", category="VALIDATION_ERROR")
-        table = self.store.table("associations")
-        for (a_type, a_id, b_type, b_id, kind) in ((from_type, from_id, to_type, to_id, forward),
-                                                    (to_type, to_id, from_type, from_id, backward)):
-            kinds = table.setdefault(f"{a_type}:{a_id}", {}).setdefault(b_type, {}).setdefault(b_id, [])
-            if kind not in kinds:
-                kinds.append(kind)
-        return forward
-
-    def _create_associations(self, object_type: str, record_id: str, associations: Any) -> None:
-        for association in associations or []:
-            to_id = str(association.get("to", {}).get("id", ""))
-            for spec in association.get("types") or []:
-                pair = _PAIR_BY_TYPE_ID.get(spec.get("associationTypeId"))
-                if pair is None or pair[0] != object_type:
-                    raise HttpError(400, f"association type {spec.get('associationTypeId')} is not valid from "
-                                    f"{object_type}", category="VALIDATION_ERROR")
-                self._associate(object_type, record_id, pair[1], to_id, spec["associationTypeId"])
-
     # -- objects -------------------------------------------------------------------------------
 
     @route("GET", r"/crm/v3/objects/(?P<type>[\w-]+)")
@@ -435,8 +381,10 @@ class HubSpotEmulator(Emulator):
         body = request.json()
         values = self._validate(object_type, body.get("properties", {}))
         self._check_unique(object_type, values, None)
+        links = self._inline_kinds(object_type, body.get("associations"))
         record = self._write(object_type, values)
-        self._create_associations(object_type, record["id"], body.get("associations"))
+        for to_type, to_id, kinds in links:
+            self._associate(object_type, record["id"], to_type, to_id, kinds)
         return json_response(201, self._public(object_type, record, self._output_names(object_type, list(values))))
 
     @route("GET", r"/crm/v3/objects/(?P<type>[\w-]+)/(?P<id>[^/]+)")
@@ -493,11 +441,13 @@ class HubSpotEmulator(Emulator):
         prepared = [self._validate(object_type, item.get("properties", {})) for item in inputs]
         for values in prepared:
             self._check_unique(object_type, values, None)
+        links = [self._inline_kinds(object_type, item.get("associations")) for item in inputs]
         stamp = now_iso()
         results = []
-        for item, values in zip(inputs, prepared, strict=True):
+        for item, values, item_links in zip(inputs, prepared, links, strict=True):
             record = self._write(object_type, values, stamp=stamp)
-            self._create_associations(object_type, record["id"], item.get("associations"))
+            for to_type, to_id, kinds in item_links:
+                self._associate(object_type, record["id"], to_type, to_id, kinds)
             results.append(self._traced(item, self._public(object_type, record,
                                                            self._output_names(object_type, list(values)))))
         return self._batch(results, [], status=201)
@@ -597,15 +547,6 @@ class HubSpotEmulator(Emulator):
         fill["hs_merged_object_ids"] = ";".join(merged_ids)
         self._write(object_type, fill, primary)
         return json_response(200, self._public(object_type, primary, self._output_names(object_type, None)))
-
-    def _move_associations(self, object_type: str, old_id: str, new_id: str) -> None:
-        table = self.store.table("associations")
-        links = table.pop(f"{object_type}:{old_id}", {})
-        for to_type, targets in links.items():
-            for to_id in targets:
-                back = table.get(f"{to_type}:{to_id}", {}).get(object_type, {})
-                back.pop(old_id, None)
-                self._associate(object_type, new_id, to_type, to_id)
 
     # -- search --------------------------------------------------------------------------------
 
@@ -752,79 +693,6 @@ class HubSpotEmulator(Emulator):
                 return False
             return compare(norm(raw))
         return check
-
-    # -- associations v4 -----------------------------------------------------------------------
-
-    @route("PUT", r"/crm/v4/objects/(?P<type>[\w-]+)/(?P<id>\d+)/associations/default/(?P<to>[\w-]+)/(?P<to_id>\d+)")
-    def associate_default(self, request: Request) -> Response:
-        from_type, to_type = self._type(request), self._type(request, "to")
-        from_id, to_id = request.group("id"), request.group("to_id")
-        if self._find(from_type, from_id) is None:
-            raise HttpError(404, f"No {SINGULAR[from_type]} with id {from_id}", category="OBJECT_NOT_FOUND")
-        type_id = self._associate(from_type, from_id, to_type, to_id)
-        return self._batch([self._default_result(from_id, to_id, type_id)], [])
-
-    @route("POST", r"/crm/v4/associations/(?P<type>[\w-]+)/(?P<to>[\w-]+)/batch/associate/default")
-    def associate_default_batch(self, request: Request) -> Response:
-        from_type, to_type = self._type(request), self._type(request, "to")
-        results, errors = [], []
-        for item in self._inputs(request.json()):
-            from_id, to_id = str(item.get("from", {}).get("id")), str(item.get("to", {}).get("id"))
-            if self._find(from_type, from_id) is None or self._find(to_type, to_id) is None:
-                errors.append(self._standard_error("OBJECT_NOT_FOUND", "One of the records does not exist",
-                                                   [from_id, to_id]))
-                continue
-            results.append(self._default_result(from_id, to_id, self._associate(from_type, from_id, to_type, to_id)))
-        return self._batch(results, errors)
-
-    @staticmethod
-    def _default_result(from_id: str, to_id: str, type_id: int) -> dict[str, Any]:
-        return {"from": {"id": from_id}, "to": {"id": to_id},
-                "associationSpec": {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}}
-
-    @route("GET", r"/crm/v4/objects/(?P<type>[\w-]+)/(?P<id>\d+)/associations/(?P<to>[\w-]+)")
-    def list_associations(self, request: Request) -> Response:
-        from_type, to_type = self._type(request), self._type(request, "to")
-        links = self.store.table("associations").get(f"{from_type}:{request.group('id')}", {}).get(to_type, {})
-        limit = min(int(request.arg("limit", "500") or 500), 500)
-        chunk, after = paginate(sorted(links.items()), request.arg("after"), limit)
-        payload: dict[str, Any] = {"results": [
-            {"toObjectId": to_id, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": kind, "label": None}
-                                                       for kind in kinds]} for to_id, kinds in chunk]}
-        if after:
-            payload["paging"] = {"next": {"after": after}}
-        return json_response(200, payload)
-
-    @route("POST", r"/crm/v4/associations/(?P<type>[\w-]+)/(?P<to>[\w-]+)/batch/read")
-    def read_associations_batch(self, request: Request) -> Response:
-        from_type, to_type = self._type(request), self._type(request, "to")
-        table = self.store.table("associations")
-        results, missing = [], []
-        for item in self._inputs(request.json()):
-            from_id = str(item.get("id"))
-            links = table.get(f"{from_type}:{from_id}", {}).get(to_type, {})
-            if not links:
-                missing.append(from_id)
-                continue
-            results.append({"from": {"id": from_id}, "to": [
-                {"toObjectId": to_id, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": kind,
-                                                            "label": None} for kind in kinds]}
-                for to_id, kinds in sorted(links.items())]})
-        errors = [self._standard_error("NO_ASSOCIATIONS_FOUND", f"No {to_type} associated", missing)] if missing else []
-        return self._batch(results, errors)
-
-    @route("POST", r"/crm/v4/associations/(?P<type>[\w-]+)/(?P<to>[\w-]+)/batch/archive")
-    def archive_associations_batch(self, request: Request) -> Response:
-        """Remove every association between each `from` record and its `to` records (both directions); 204."""
-        from_type, to_type = self._type(request), self._type(request, "to")
-        table = self.store.table("associations")
-        for item in self._inputs(request.json()):
-            from_id = str((item.get("from") or {}).get("id"))
-            for target in item.get("to") or []:
-                to_id = str((target or {}).get("id"))
-                table.get(f"{from_type}:{from_id}", {}).get(to_type, {}).pop(to_id, None)
-                table.get(f"{to_type}:{to_id}", {}).get(from_type, {}).pop(from_id, None)
-        return Response(204)
 
     # -- properties ----------------------------------------------------------------------------
 

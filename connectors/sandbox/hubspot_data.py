@@ -5,7 +5,41 @@ from collections.abc import Iterable
 from typing import Any
 
 SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "products": "product",
-            "line_items": "line_item", "quotes": "quote", "invoices": "invoice"}
+            "line_items": "line_item", "quotes": "quote", "invoices": "invoice", "tickets": "ticket",
+            "calls": "call", "emails": "email", "meetings": "meeting", "notes": "note", "tasks": "task"}
+# Plural API name -> object type id; HubSpot accepts either in paths.
+OBJECT_TYPE_IDS = {
+    "contacts": "0-1", "companies": "0-2", "deals": "0-3", "tickets": "0-5", "products": "0-7",
+    "line_items": "0-8", "quotes": "0-14", "invoices": "0-53", "tasks": "0-27", "notes": "0-46",
+    "meetings": "0-47", "calls": "0-48", "emails": "0-49",
+}
+# Objects whose creation time is `createdate` (the others: `hs_createdate`).
+CREATEDATE_OBJECTS = frozenset({"contacts", "companies", "deals", "tickets"})
+ENGAGEMENTS = ("calls", "emails", "meetings", "notes", "tasks")
+
+# HUBSPOT_DEFINED association types between the objects the emulator serves, as HubSpot lists them (v4
+# associations; the official client's `hubspot.crm.AssociationType` names most of them):
+# (from, to, type id, the inverse type id read from the other side, label). An unlabeled type (label None) is the
+# pair's default; "Primary" marks the record's primary company (a contact, deal or ticket has at most one).
+HUBSPOT_ASSOCIATIONS: list[tuple[str, str, int, int, str | None]] = [
+    ("contacts", "companies", 279, 280, None), ("contacts", "companies", 1, 2, "Primary"),
+    ("deals", "companies", 341, 342, None), ("deals", "companies", 5, 6, "Primary"),
+    ("tickets", "companies", 339, 340, None), ("tickets", "companies", 26, 25, "Primary"),
+    ("deals", "contacts", 3, 4, None), ("tickets", "contacts", 16, 15, None), ("deals", "tickets", 27, 28, None),
+    ("deals", "line_items", 19, 20, None), ("deals", "quotes", 63, 64, None),
+    ("quotes", "line_items", 67, 68, None), ("quotes", "contacts", 69, 70, None),
+    ("quotes", "companies", 71, 72, None), ("quotes", "tasks", 217, 218, None),
+    ("invoices", "deals", 175, 176, None), ("invoices", "contacts", 177, 178, None),
+    ("invoices", "companies", 179, 180, None), ("invoices", "line_items", 409, 410, None),
+    ("contacts", "contacts", 449, 449, None), ("companies", "companies", 450, 450, None),
+    ("deals", "deals", 451, 451, None), ("tickets", "tickets", 452, 452, None),
+    ("calls", "meetings", 399, 400, None),
+    # Engagements: from companies (181...), contacts (193...), deals (205...) and tickets (219...), the same
+    # offsets per engagement (a call at +0, an email at +4, ...), each with its inverse one above.
+    *[(owner, engagement, first + offset, first + offset + 1, None)
+      for owner, first in (("companies", 181), ("contacts", 193), ("deals", 205), ("tickets", 219))
+      for engagement, offset in (("calls", 0), ("emails", 4), ("meetings", 6), ("notes", 8), ("tasks", 10))],
+]
 
 
 def property_spec(name: str, label: str, type_: str = "string", field_type: str = "text", *, group: str = "",
@@ -34,7 +68,7 @@ def system_property_specs(object_type: str) -> list[dict[str, Any]]:
         property_spec("hs_merged_object_ids", "Merged record IDs", "enumeration", "checkbox", group=group,
                       read_only=True),
     ]
-    if object_type in ("contacts", "companies", "deals"):
+    if object_type in CREATEDATE_OBJECTS:
         props.append(property_spec("createdate", "Create date", "datetime", "date", group=group, read_only=True))
     if object_type == "contacts":
         props.append(property_spec("lastmodifieddate", "Last modified date", "datetime", "date", group=group,
@@ -121,6 +155,52 @@ STANDARD_PROPERTIES: dict[str, list[dict[str, Any]]] = {
         property_spec("hs_invoice_date", "Invoice date", "datetime", "date", group="invoiceinformation"),
         property_spec("hs_due_date", "Due date", "datetime", "date", group="invoiceinformation"),
     ],
+    "tickets": [
+        property_spec("subject", "Ticket name", group="ticketinformation"),
+        property_spec("content", "Ticket description", field_type="textarea", group="ticketinformation"),
+        property_spec("hs_pipeline", "Pipeline", "enumeration", "select", group="ticketinformation", options=("0",)),
+        property_spec("hs_pipeline_stage", "Ticket status", "enumeration", "select", group="ticketinformation",
+                      options=("1", "2", "3", "4")),
+        property_spec("hs_ticket_priority", "Priority", "enumeration", "select", group="ticketinformation",
+                      options=("LOW", "MEDIUM", "HIGH", "URGENT")),
+        property_spec("hs_ticket_category", "Category", "enumeration", "checkbox", group="ticketinformation",
+                      options=("PRODUCT_ISSUE", "BILLING_ISSUE", "FEATURE_REQUEST", "GENERAL_INQUIRY")),
+        property_spec("hubspot_owner_id", "Ticket owner", "enumeration", "select", group="ticketinformation"),
+    ],
+    **{engagement: [
+        property_spec("hs_timestamp", "Activity date", "datetime", "date", group=f"{SINGULAR[engagement]}information"),
+        property_spec("hubspot_owner_id", "Activity assigned to", "enumeration", "select",
+                      group=f"{SINGULAR[engagement]}information"),
+        *[property_spec(name, label, kind, field, group=f"{SINGULAR[engagement]}information", options=options)
+          for name, label, kind, field, options in fields],
+    ] for engagement, fields in {
+        "calls": [("hs_call_title", "Call title", "string", "text", ()),
+                  ("hs_call_body", "Call notes", "string", "html", ()),
+                  ("hs_call_duration", "Call duration", "number", "number", ()),
+                  ("hs_call_direction", "Call direction", "enumeration", "select", ("INBOUND", "OUTBOUND")),
+                  ("hs_call_status", "Call status", "enumeration", "select",
+                   ("BUSY", "CALLING_CRM_USER", "CANCELED", "COMPLETED", "CONNECTING", "FAILED", "IN_PROGRESS",
+                    "NO_ANSWER", "QUEUED", "RINGING"))],
+        "emails": [("hs_email_subject", "Email subject", "string", "text", ()),
+                   ("hs_email_text", "Email body", "string", "textarea", ()),
+                   ("hs_email_direction", "Email direction", "enumeration", "select",
+                    ("EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL")),
+                   ("hs_email_status", "Email send status", "enumeration", "select",
+                    ("BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT"))],
+        "meetings": [("hs_meeting_title", "Meeting name", "string", "text", ()),
+                     ("hs_meeting_body", "Meeting description", "string", "html", ()),
+                     ("hs_meeting_start_time", "Start time", "datetime", "date", ()),
+                     ("hs_meeting_end_time", "End time", "datetime", "date", ()),
+                     ("hs_meeting_outcome", "Meeting outcome", "enumeration", "select",
+                      ("SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED"))],
+        "notes": [("hs_note_body", "Note body", "string", "html", ())],
+        "tasks": [("hs_task_subject", "Task title", "string", "text", ()),
+                  ("hs_task_body", "Task notes", "string", "html", ()),
+                  ("hs_task_status", "Task status", "enumeration", "select",
+                   ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED")),
+                  ("hs_task_priority", "Priority", "enumeration", "select", ("NONE", "LOW", "MEDIUM", "HIGH")),
+                  ("hs_task_type", "Task type", "enumeration", "select", ("TODO", "CALL", "EMAIL"))],
+    }.items()},
 }
 
 # Properties HubSpot returns when a read names none.
@@ -128,6 +208,11 @@ DEFAULT_OUTPUT = {
     "companies": ("name", "domain"), "contacts": ("firstname", "lastname", "email"),
     "deals": ("dealname", "amount", "dealstage", "pipeline", "closedate"), "products": ("name", "price", "description"),
     "line_items": ("name", "quantity", "price", "amount"), "quotes": ("hs_title",), "invoices": ("hs_number",),
+    "tickets": ("subject", "content", "hs_pipeline", "hs_pipeline_stage", "hs_ticket_priority",
+                "hs_ticket_category"),
+    "calls": ("hs_timestamp", "hs_call_title"), "emails": ("hs_timestamp", "hs_email_subject"),
+    "meetings": ("hs_timestamp", "hs_meeting_title"), "notes": ("hs_timestamp", "hs_note_body"),
+    "tasks": ("hs_timestamp", "hs_task_subject", "hs_task_status"),
 }
 
 

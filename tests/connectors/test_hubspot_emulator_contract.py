@@ -104,7 +104,8 @@ class TestObjects:
         page = client.crm.contacts.basic_api.get_page(limit=1, associations=["companies"])
         contact = page.results[0]
 
-        assert contact.associations["companies"].results[0].type == "contact_to_company"
+        # An association without a primary flag is HubSpot's unlabeled type for a pair that has a primary one.
+        assert contact.associations["companies"].results[0].type == "contact_to_company_unlabeled"
         company_id = contact.associations["companies"].results[0].id
         company = client.crm.companies.basic_api.get_by_id(company_id, associations=["contacts"])
         assert contact.id in [a.id for a in company.associations["contacts"].results]
@@ -238,10 +239,13 @@ class TestMergeAssociationsProperties:
         read = v4.batch_api.get_page("contacts", "companies", BatchInputPublicFetchAssociationsBatchRequest(
             inputs=[PublicFetchAssociationsBatchRequest(id=contact.id)]))
 
-        assert created.results[0].association_spec.association_type_id == 279
+        # A default association is answered in both directions: contact -> company 279, company -> contact 280.
+        assert [(r._from.id, r.association_spec.association_type_id) for r in created.results] == [
+            (contact.id, 279), (company, 280)]
         assert [r.to_object_id for r in page.results] == [company]
         assert page.results[0].association_types[0].category == "HUBSPOT_DEFINED"
-        assert batch.status == "COMPLETE" and len(batch.results) == 1
+        assert batch.status == "COMPLETE" and [r.association_spec.association_type_id for r in batch.results] == [
+            341, 342]
         assert read.results[0].to[0].to_object_id == company
 
     def test_v4_batch_archive_removes_associations_both_ways(self, client):
