@@ -45,7 +45,8 @@ class CompiledMapping:
     references: dict[str, str] = field(default_factory=dict)
     field_paths: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # side -> field -> vendor paths
     line_fields: dict[str, str] = field(default_factory=dict)  # line-items field -> entity its lines point at
-    # Fields a create in the other system cannot go without (rule validation `required_for_create`), and lines.
+    # Fields a create in the other system cannot go without (rule validation `required` or
+    # `required_for_create`), and lines.
     create_requires: frozenset[str] = frozenset()
 
     def system(self, side: str):
@@ -94,5 +95,5 @@ def compile_mapping(mapping: ObjectMapping, version: RuleSetVersion | None = Non
         references={rule.field: rule.reference_to for rule in rules if rule.field_type == "reference"},
         line_fields={rule.field: LINE_ITEM_TARGET for rule in rules if rule.field_type == "line_items"},
         create_requires=frozenset(rule.field for rule in rules if (rule.validation or {}).get("required_for_create")
-                                  or rule.field_type == "line_items"),
+                                  or (rule.validation or {}).get("required") or rule.field_type == "line_items"),
     )

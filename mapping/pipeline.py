@@ -332,6 +332,15 @@ class SideMapper:
             values[name] = value
         return MappingResult(values, errors)
 
+    def vendor_value(self, fields: Mapping, name: str) -> Any:
+        """The vendor value a field reads, as sent (a list of values for several paths); None for a sensitive
+        field (its value is never shown) or one this side does not map."""
+        item = self._by_name.get(name)
+        if item is None or item.sensitive or not isinstance(fields, Mapping):
+            return None
+        values = [compile_path(path)[0](fields) for path in item.paths]
+        return values[0] if len(values) == 1 else values
+
     def to_vendor(self, values: Mapping[str, Any], only: Iterable[str] | None = None, *,
                   into: dict[str, Any] | None = None) -> MappingResult:
         """Canonical values -> this side's vendor fields (only the named fields, if given, and fields they share

@@ -41,13 +41,18 @@ def open_conflict(ctx: RunContext, record: Record, spec: ConflictSpec) -> None:
 
 def create_held(ctx: RunContext, record: Record, links: dict[str, RecordLink | None], target: str,
                 values: dict[str, Any], current: dict[tuple[int, str], dict], translate: dict[str, GoldenIds],
-                customers: dict) -> bool:
-    """Hold a create that could only be made partial: a reference the hub cannot place (the customer, a line's
-    item), or a document without lines or in the wrong currency. Nothing is queued; the event is replayable."""
+                customers: dict, sides: dict[str, SideState]) -> bool:
+    """Hold a create that could only be made partial: a field the target requires whose value is held, a
+    reference the hub cannot place (the customer, a line's item), or a document without lines or in the wrong
+    currency. Nothing is queued; the event is replayable."""
     compiled = ctx.compiled
     source = "erp" if target == "crm" else "crm"
     writable = compiled.writable(target)
-    reasons = translate[source].unplaced(current.get((record.pk, source), {}), writable & compiled.create_requires)
+    required = writable & compiled.create_requires
+    state = sides.get(source)
+    reasons = [f"{field}: its value in {compiled.system(source).name} is held (see the record's held fields)"
+               for field in sorted(state.held & required if state else ()) if values.get(field) is None]
+    reasons += translate[source].unplaced(current.get((record.pk, source), {}), required)
     reasons += documents.create_problems(compiled, values, record.get_entity_type_display().lower(), writable,
                                          customers)
     reasons += documents.create_values(compiled, target, values)[1]

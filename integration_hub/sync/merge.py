@@ -23,7 +23,13 @@ value differs gets ``A`` written (its base moves only when the write succeeds --
 where the field is unknown gets ``A`` written only when ``A`` is not empty and differs from that side's base
 (the hub has not put it there already): an unknown value is never blanked and never rewritten each sync.
 The caller's contract: leave a field out only when there is no sign it changed (a partial payload, a field not
-requested); a side value that could not be mapped must hold the record instead, or golden could overwrite it.
+requested), or name it in the side's ``held``: its value is there but failed its rule, so it is unknown *and* never
+written there (the owner's typed value stays as typed until it is fixed); the rest of the record merges.
+
+**No write empties a field unless its owner emptied it**: an empty ``A`` is written only over a side's non-empty
+value when a side that may decide the field (the owner; either side of a shared field) changed it to empty in
+this merge. Otherwise the side keeps its value (acknowledged: its base moves to it), whatever golden holds -- an
+empty owner at the first sync, a reference the hub could not place, a value that was never read.
 
 Owned fields (owner "crm" or "erp"; the other side is the non-owner):
 
@@ -41,6 +47,8 @@ Owned fields (owner "crm" or "erp"; the other side is the non-owner):
 - **Decision (first sync):** a non-owner value met with no base for it is not an edit made against the hub but
   data that predates the link: the owner's value wins whatever the policy, and the overwritten value is logged
   as a :class:`BlockedEdit` (the go-live readiness report and shadow mode show these before anything is written).
+  An owner that has never held a value (empty, no base, nothing in golden) is filled with the other side's value
+  instead: a blank is not a decision.
 
 Shared fields (owner "shared"; any other owner is treated as shared):
 
@@ -93,6 +101,7 @@ class SideState:
     current: Mapping[str, Any]
     base: Mapping[str, Any]
     updated_at: datetime | None = None
+    held: frozenset[str] = frozenset()  # fields whose value here failed its rule: unknown, never written here
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +209,7 @@ class _View:
     first: bool  # no base for the field on this side yet
     base: Any  # _MISSING when none
     updated_at: datetime | None
+    held: bool = False  # its value failed its rule: nothing is written over it
 
 
 def _views(name: str, policy: FieldPolicy, sides: Mapping[str, SideState]) -> dict[str, _View]:
@@ -214,7 +224,8 @@ def _views(name: str, policy: FieldPolicy, sides: Mapping[str, SideState]) -> di
         value = current[name] if known else None
         base = base_values[name] if name in base_values else _MISSING
         changed = known and not same(value, None if base is _MISSING else base)
-        views[side] = _View(side, known, value, changed, base is _MISSING, base, state.updated_at)
+        views[side] = _View(side, known, value, changed, base is _MISSING, base, state.updated_at,
+                            name in state.held)
     return views
 
 
@@ -249,6 +260,12 @@ def _decide_owned(policy: FieldPolicy, golden: Mapping[str, Any], views: Mapping
     other = "erp" if owner == "crm" else "crm"
     owner_view, other_view = views.get(owner), views.get(other)
     owner_known = owner_view is not None and owner_view.known
+    if (owner_known and owner_view.first and is_empty(owner_view.value) and is_empty(golden.get(name))
+            and owner in policy.writes_to and other_view is not None and other_view.known
+            and not is_empty(other_view.value)):
+        # The owner has never held a value the hub knows of (a pair's first sync, or a record the hub created
+        # while this field was held): the other side's value fills the blank instead of being lost.
+        return "accept", other_view.value
     if owner_known and owner_view.changed:
         accepted = owner_view.value
     elif name in golden and (not is_empty(golden[name]) or (owner_known and is_empty(owner_view.value))):
@@ -259,6 +276,8 @@ def _decide_owned(policy: FieldPolicy, golden: Mapping[str, Any], views: Mapping
         return "wait", None
     if other_view is None or not other_view.changed or same(other_view.value, accepted):
         return "accept", accepted
+    if is_empty(accepted) and not _emptied(owner_view):
+        return "accept", accepted  # the owner has no value and did not empty it: the other side keeps its own
 
     who, whose = SIDE_LABELS[other], SIDE_LABELS[owner]
     owner_too = owner_known and owner_view.changed
@@ -315,13 +334,25 @@ def _decide_shared(policy: FieldPolicy, golden: Mapping[str, Any], views: Mappin
     return "hold", _conflict(policy, golden, views, kind or MANUAL_REVIEW, reason)
 
 
+def _emptied(view: _View | None) -> bool:
+    """The side emptied the field since the last sync (it held a value then): not merely empty."""
+    return (view is not None and view.known and is_empty(view.value) and view.base is not _MISSING
+            and not is_empty(view.base))
+
+
+def _emptied_by_owner(policy: FieldPolicy, views: Mapping[str, _View]) -> bool:
+    """A side that may decide the field emptied it."""
+    return any(_emptied(view) for side, view in views.items() if policy.owner not in OWNED or side == policy.owner)
+
+
 def _apply(policy: FieldPolicy, accepted: Any, golden: Mapping[str, Any], views: Mapping[str, _View],
            result: MergeResult) -> None:
     name = policy.field
     if name not in golden or not same(golden[name], accepted):
         result.golden[name] = accepted
+    keep_values = is_empty(accepted) and not _emptied_by_owner(policy, views)
     for side, view in views.items():
-        writable = side in policy.writes_to
+        writable = side in policy.writes_to and not keep_values
         if view.known:
             if same(view.value, accepted):
                 target = accepted
@@ -332,7 +363,8 @@ def _apply(policy: FieldPolicy, accepted: Any, golden: Mapping[str, Any], views:
                 target = view.value  # acknowledged: the hub cannot write this field there
             if view.base is _MISSING or not same(view.base, target):
                 result.base.setdefault(side, {})[name] = target
-        elif writable and accepted is not None and (view.base is _MISSING or not same(view.base, accepted)):
+        elif writable and not view.held and accepted is not None and (
+                view.base is _MISSING or not same(view.base, accepted)):
             result.writes.setdefault(side, {})[name] = accepted
 
 
@@ -371,9 +403,13 @@ def settle_conflict(conflict: ConflictSpec, chosen: Any) -> tuple[dict[str, Any]
 
     Golden takes ``chosen``; each side whose value was read moves its base to that value, so the next
     ``merge_record`` (with the conflict no longer open) sees no edit and writes ``chosen`` wherever it differs.
+    Taking a side's empty value leaves that side's base where it was, so the next merge still reads the emptying
+    as that side's edit -- the only thing that may empty a field elsewhere (no write empties a field otherwise).
     """
     bases = {}
     for side in SIDES:
         if side in conflict.read:
-            bases[side] = {conflict.field: conflict.crm_value if side == "crm" else conflict.erp_value}
+            value = conflict.crm_value if side == "crm" else conflict.erp_value
+            if not (is_empty(chosen) and is_empty(value)):
+                bases[side] = {conflict.field: value}
     return {conflict.field: chosen}, bases

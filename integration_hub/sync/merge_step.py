@@ -15,7 +15,7 @@ from django.db.models import Prefetch
 
 from integration_hub.records import services
 from integration_hub.records.models import LinkStatus, Record, RecordLink
-from integration_hub.sync import documents, holds
+from integration_hub.sync import documents, held_fields, holds
 from integration_hub.sync.merge import BlockedEdit, ConflictSpec, MergeResult, SideState, merge_record
 from integration_hub.sync.models import OutboundChange, SyncEventKind, SyncRun
 from integration_hub.sync.rules import SIDES, CompiledMapping
@@ -108,15 +108,24 @@ def _merge_records(ctx: RunContext, records: list[Record]) -> Effects:
         links_of[record.pk] = {side: next((link for link in record.links.all() if link.system_id == system_ids[side]),
                                           None) for side in SIDES}
         for side, link in links_of[record.pk].items():
-            if link is not None:
+            if link is not None and link.remote_values:
                 stored[side][record.pk] = link.remote_values
     readers = {side: Reader.from_compiled(compiled, side) for side in SIDES}
-    current: dict[tuple[int, str], dict] = {
-        (record_id, side): read.readable
-        for side in SIDES for record_id, read in readers[side].canonical_fields(stored[side]).items()}
+    # A link the hub made by creating the record there has not been read yet: every field is unknown on that
+    # side (never "emptied"), until its first read.
+    current: dict[tuple[int, str], dict] = {(record.pk, side): {} for record in records
+                                            for side, link in links_of[record.pk].items() if link is not None}
+    # A field is held on a side when it fails its rule now or the pull held it (held_fields.py): unknown there.
+    held_now = held_fields.open_fields(compiled.mapping, record_ids)
+    for side in SIDES:
+        for record_id, read in readers[side].canonical_fields(stored[side]).items():
+            held_now.setdefault((record_id, side), set()).update(read.errors)
+            current[record_id, side] = {field: value for field, value in read.readable.items()
+                                        if field not in held_now[record_id, side]}
     translate = {side: readers[side].golden_ids([v for (_, s), v in current.items() if s == side]) for side in SIDES}
     states = {record.pk: {side: SideState(current=translate[side](current[record.pk, side]),
-                                          base=link.base_snapshot or {}, updated_at=link.remote_updated_at)
+                                          base=link.base_snapshot or {}, updated_at=link.remote_updated_at,
+                                          held=frozenset(held_now.get((record.pk, side), ())))
                           for side, link in links_of[record.pk].items() if link is not None}
               for record in records}
     held = holds.held_fields(ctx, record_ids, states)
@@ -143,7 +152,7 @@ def effects_of(ctx: RunContext, merged: list[Merged], current: dict[tuple[int, s
     effects = Effects()
     for record, links, sides, result, after, creates in merged:
         creates = [side for side in creates if not holds.create_held(ctx, record, links, side, after, current,
-                                                                     translate, customers)]
+                                                                     translate, customers, sides)]
         for side in creates:  # what the CRM needs and the ERP has not (a deal's stage): the create defaults
             extra, _ = documents.create_values(compiled, side, after)
             after = {**after, **extra}

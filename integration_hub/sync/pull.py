@@ -1,9 +1,11 @@
 """Step 1 of a sync: read a side's records and store what they say, a page at a time.
 
-Each record is mapped to canonical values through the published rules; a record that fails them is held with its
-reason (an event to replay), never half-written. Valid records refresh their link's last known values (a record
-read again unchanged is skipped), are linked by external id, else matched (match_step.py), else become a new golden
-record where the mapping lets that side create one, else are held as "unlinked". A page is stored in one
+Each record is mapped to canonical values through the published rules; a value that fails its rule holds only
+that field (held_fields.py: the rest of the record flows and nothing is written over the field), unless the record
+cannot be matched without it: a new record whose match key fails is held whole, with its reason (an event to
+replay). Records refresh their link's last known values (a record read again unchanged is skipped), are linked by
+external id, else matched (match_step.py), else become a new golden record where the mapping lets that side
+create one, else are held as "unlinked". A page is stored in one
 transaction with the cursor past it, so a run that dies resumes where it stopped. A golden record created from the
 side read last has nothing to merge and nothing later in the run can match it: its create in the other system is
 queued with its page.
@@ -22,7 +24,7 @@ from connectors.services import connector_session
 from integration_hub.kernel.bulk import update_many
 from integration_hub.records import services
 from integration_hub.records.models import LinkStatus, Record, RecordLink
-from integration_hub.sync import documents, match_step, merge_step
+from integration_hub.sync import documents, held_fields, match_step, merge_step
 from integration_hub.sync.merge import MergeResult, SideState
 from integration_hub.sync.models import SyncCursor, SyncEventKind, SyncRun
 from integration_hub.sync.rules import SIDES
@@ -50,6 +52,7 @@ class CreatedHere(NamedTuple):
     record: Record
     link: RecordLink
     readable: dict[str, Any]  # the side's values as read, before references became golden ids
+    held: frozenset[str]  # its fields whose value failed its rule
 
 
 def pull_order(mapping: ObjectMapping) -> list[str]:
@@ -111,14 +114,9 @@ def _stage_page(ctx: RunContext, side: str, remotes: Iterable[RemoteRecord], *, 
         run.processed += 1
         ctx.count("read")
         read = reader.canonical(remote)  # references are placed below, for the records no link knows yet
-        if read.errors:
-            ctx.count("failed")
-            reasons = "; ".join(f"{field}: {reason}" for field, reason in read.errors.items())
-            ctx.event(SyncEventKind.FAILED, side=side, external_id=remote.external_id,
-                      message=f"held: {reasons}", data={"errors": read.errors})
-            continue
         # a record read twice: the later read
         valid[str(remote.external_id)] = ReadRecord(remote, _storable(read.fields), read)
+    failures = {external_id: (read.read.errors, read.read.fields) for external_id, read in valid.items()}
 
     now = timezone.now()
     known = {link.external_id: link for link in RecordLink.objects.filter(
@@ -139,9 +137,35 @@ def _stage_page(ctx: RunContext, side: str, remotes: Iterable[RemoteRecord], *, 
         refreshed.append(link)
     # Raw vendor data, not governed values: stored without history rows.
     update_many(RecordLink, refreshed, ["remote_values", "remote_updated_at", "last_synced_at", "needs_merge"])
+    _hold_unmatchable(ctx, side, valid)
     if valid:
         _link_new(ctx, side, valid, settle_created=settle_created)
+    held_fields.note_reads(ctx, side, failures)
     ctx.flush_events()
+
+
+def _unmatchable(keys: list[list[str]], read: ReadValues) -> list[str]:
+    """The failed key fields of a record no match key can be compared by (each key has a field that failed or is
+    empty, and one failed); empty when some key is whole or no key field failed."""
+    failed = sorted({field for key in keys for field in key if field in read.errors})
+    if not failed or any(all(read.values.get(field) not in (None, "") for field in key) for key in keys):
+        return []
+    return failed
+
+
+def _hold_unmatchable(ctx: RunContext, side: str, new: dict[str, ReadRecord]) -> None:
+    """A record no link knows that no match key can be compared by, because a key's value failed its rule:
+    held whole (replayable), so it never becomes a second golden record of someone the hub already has."""
+    keys = [key.split("+") for key in ctx.compiled.mapping.match_keys]
+    unmatchable = {external_id: failed for external_id, read in new.items()
+                   if (failed := _unmatchable(keys, read.read))}
+    for external_id, failed in unmatchable.items():
+        errors = new.pop(external_id).read.errors
+        ctx.count("failed")
+        ctx.event(SyncEventKind.FAILED, side=side, external_id=external_id, field=failed[0],
+                  message="held: cannot be matched without its " + ", ".join(failed) + ": "
+                          + "; ".join(f"{field}: {errors[field]}" for field in failed),
+                  data={"errors": errors})
 
 
 def _storable(value: Any) -> Any:
@@ -198,7 +222,7 @@ def _link_new(ctx: RunContext, side: str, new: dict[str, ReadRecord], *, settle_
                           needs_merge=not (settle_created and external_id in records))
         links.append(link)
         if settle_created and external_id in records:
-            settled.append(CreatedHere(records[external_id], link, read.read.readable))
+            settled.append(CreatedHere(records[external_id], link, read.read.readable, frozenset(read.read.errors)))
     services.links_create_many(links)
     _first_sync_of_pairs(system, [link.record_id for link in links if not link.base_snapshot])
     if settled:
@@ -213,11 +237,12 @@ def _settle_created(ctx: RunContext, side: str, created: list[CreatedHere], tran
     compiled = ctx.compiled
     other = "erp" if side == "crm" else "crm"
     merged, current = [], {}
-    for record, link, readable in created:
+    for record, link, readable, held in created:
         links = {side: link, other: None}
         current[record.pk, side] = readable  # as read, before references became golden ids (like the merge's)
         record._prefetched_objects_cache = {"links": [link]}  # what `writes.link_on` reads: no query for it
-        state = SideState(current=link.base_snapshot, base=link.base_snapshot, updated_at=link.remote_updated_at)
+        state = SideState(current=link.base_snapshot, base=link.base_snapshot, updated_at=link.remote_updated_at,
+                          held=held)
         merged.append(merge_step.Merged(record, links, {side: state}, MergeResult(), record.values,
                                         merge_step.creates_for(compiled, record.values, links)))
     nothing_read = Reader.from_compiled(compiled, other).golden_ids([])

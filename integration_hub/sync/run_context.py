@@ -30,10 +30,13 @@ class RunContext:
     def count(self, key: str, n: int = 1) -> None:
         self.run.counts[key] = self.run.counts.get(key, 0) + n
 
-    def event(self, kind: str, *, record: Record | None = None, side: str = "", external_id: str = "",
-              field: str = "", message: str = "", data: dict[str, Any] | None = None) -> None:
-        self.events.append(SyncEvent(run=self.run, record=record, side=side, external_id=str(external_id)[:255],
-                                     kind=kind, field=field[:80], message=message[:2000], data=data or {}))
+    def event(self, kind: str, *, record: Record | None = None, record_id: int | None = None, side: str = "",
+              external_id: str = "", field: str = "", message: str = "", data: dict[str, Any] | None = None) -> None:
+        event = SyncEvent(run=self.run, record=record, side=side, external_id=str(external_id)[:255], kind=kind,
+                          field=field[:80], message=message[:2000], data=data or {})
+        if record is None and record_id is not None:
+            event.record_id = record_id
+        self.events.append(event)
 
     def flush_events(self) -> None:
         insert_many(SyncEvent, self.events)

@@ -7,7 +7,7 @@ from connectors.models import ConnectedSystem
 from integration_hub.kernel import locks
 from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync import engine, mapping_lock, merge_step, outbox
-from integration_hub.sync.models import OutboundChange, OutboundStatus, SyncEvent, SyncStatus
+from integration_hub.sync.models import HeldField, OutboundChange, OutboundStatus, SyncEvent, SyncStatus
 from mapping.services import version_create_draft, version_publish
 from reconciliation.conflicts.models import Conflict
 
@@ -131,16 +131,41 @@ def test_both_sides_editing_a_shared_name_opens_one_conflict_and_the_rest_still_
     assert Conflict.objects.filter(record=globex).count() == 1  # no second conflict for the same field
 
 
-def test_a_record_failing_the_rules_is_held_with_its_reason_and_the_batch_goes_on(published, emulators):
-    hubspot, _ = emulators
-    contact = published["contact"]
+def netsuite_contact(netsuite, email: str) -> dict:
+    with netsuite.store.lock:
+        return next(dict(c) for c in netsuite.store.table("contact").values() if c.get("email") == email)
+
+
+def test_a_value_failing_its_rule_holds_its_field_and_the_rest_of_the_record_flows(published, emulators):
+    """A rep blanks a contact's last name (required): only the last name waits; the contact is still linked and
+    the rest of it syncs, and NetSuite keeps its last name and its company (nothing is erased)."""
+    _, netsuite = emulators
+    contact, account = published["contact"], published["account"]
     stage(contact, "two_way")
-    edit(contact.crm_system, "contacts", "1009", {"lastname": ""})
+    sync(account)
+    edit(contact.crm_system, "contacts", "1009", {"lastname": "", "jobtitle": "Head of Purchasing"})
     run, _ = sync(contact)
-    failed = SyncEvent.objects.get(run=run, kind="failed")
-    assert failed.external_id == "1009" and "last_name" in failed.message
-    assert run.status == SyncStatus.COMPLETED_WITH_ERRORS
-    assert run.counts["read"] == 14 and Record.objects.filter(entity_type="contact").count() == 7
+    held = SyncEvent.objects.get(run=run, kind="held")
+    assert held.external_id == "1009" and held.field == "last_name" and "required" in held.message
+    assert run.counts["held"] == 1 and run.counts["read"] == 14
+    wile = Record.objects.get(entity_type="contact", values__email="wile@acme.example")
+    assert wile.links.count() == 2 and wile.values["last_name"] == "Coyote"
+    assert wile.values["job_title"] == "Head of Purchasing"  # the rest of the record flowed
+    [row] = HeldField.objects.filter(record=wile, cleared_at__isnull=True)
+    assert (row.side, row.field, row.reason) == ("crm", "last_name", "required")
+    ns = netsuite_contact(netsuite, "wile@acme.example")
+    assert ns["lastName"] == "Coyote" and ns["title"] == "Head of Purchasing"
+    assert ns.get("company")  # its customer is still there
+
+    # The rep puts the name back: the hold clears itself and nothing was ever emptied on either side.
+    edit(contact.crm_system, "contacts", "1009", {"lastname": "Coyote"})
+    again, _ = sync(contact)
+    assert again.counts["held"] == 0 and again.status == SyncStatus.SUCCEEDED
+    row.refresh_from_db()
+    assert row.cleared_at is not None and "passes its rule" in row.cleared_because
+    ns = netsuite_contact(netsuite, "wile@acme.example")
+    assert ns["lastName"] == "Coyote" and ns.get("company")
+    assert not OutboundChange.objects.filter(status=OutboundStatus.DEAD).exists()
 
 
 def test_one_sync_of_a_mapping_at_a_time(published):
@@ -164,21 +189,34 @@ def test_history_names_the_run_and_the_rule_version(published):
     assert record.provenance["sku"]["rule_version"] == item.published_version.number
 
 
-def test_a_held_record_is_replayed_after_it_is_fixed(published, emulators):
+def test_a_held_field_is_released_by_a_replay_after_its_rule_changes(published, emulators, revops_user):
+    """A last name the rule refuses waits; RevOps relaxes the rule and replays the run: the value flows."""
+    _, netsuite = emulators
     contact = published["contact"]
     stage(contact, "two_way")
-    edit(contact.crm_system, "contacts", "1009", {"lastname": ""})
+    edit(contact.crm_system, "contacts", "1009", {"lastname": "Coyote-" + "x" * 40})
+    draft = version_create_draft(mapping=contact, user=revops_user, note="last names up to 30")
+    rule = draft.rules.get(field="last_name")
+    rule.validation = {**rule.validation, "max_length": 30}
+    rule.save()
+    version_publish(version=draft, user=revops_user)
+    contact.refresh_from_db()
     run, _ = sync(contact)
-    assert SyncEvent.objects.filter(run=run, kind="failed", external_id="1009").exists()
+    assert SyncEvent.objects.filter(run=run, kind="held", external_id="1009", field="last_name").exists()
+    assert netsuite_contact(netsuite, "wile@acme.example")["lastName"] == "Coyote"
 
-    edit(contact.crm_system, "contacts", "1009", {"lastname": "Coyote"})  # someone fixes it in the CRM
+    draft = version_create_draft(mapping=contact, user=revops_user, note="long last names")
+    rule = draft.rules.get(field="last_name")
+    rule.validation = {key: value for key, value in rule.validation.items() if key != "max_length"}
+    rule.save()
+    version_publish(version=draft, user=revops_user)
+    contact.refresh_from_db()
     replay = engine.sync_run_replay(run=run)
+    outbox.dispatch_all()
     assert replay.trigger == "replay" and replay.status == SyncStatus.SUCCEEDED
-    # Re-read: the fixed CRM contact, and the ERP contact that was held because it had nothing to match.
-    assert replay.counts["read"] == 2
-    wile = Record.objects.get(entity_type="contact", values__last_name="Coyote")
-    assert wile.links.count() == 2
-    assert SyncEvent.objects.get(run=run, kind="failed").replayed_by == replay
+    assert netsuite_contact(netsuite, "wile@acme.example")["lastName"] == "Coyote-" + "x" * 40
+    assert not HeldField.objects.filter(cleared_at__isnull=True).exists()
+    assert SyncEvent.objects.get(run=run, kind="held").replayed_by == replay
 
 
 def test_a_dead_letter_is_sent_again_by_a_replay(published, emulators):

@@ -150,6 +150,9 @@ class World:
         for side, writes in result.writes.items():
             self.current[side].update(writes)
             self.base[side].update(writes)
+            for name, value in writes.items():
+                if self.policy(name).owner == side:  # a blank owner filled: the value is the owner's now
+                    self.owner_history[name].append(value)
         for conflict in result.conflicts:
             self.open[conflict.field] = conflict
         return result
@@ -169,18 +172,23 @@ class World:
                 policy = self.policy(name)
                 assert side in policy.writes_to and side not in policy.stopped and name not in result.held
                 state = sides[side]
-                # 5. no erase: only the owner empties a field (a shared field: one of the sides did)
+                # 5. no erase: a non-empty field is emptied only when its owner (a shared field: either side)
+                # emptied it -- changed it to empty since the last sync -- never because it is merely empty there
                 if is_empty(value) and not is_empty(self.current[side][name]):
-                    if policy.owner in SIDES:
-                        assert is_empty(self.current[policy.owner][name]), ("erased", side, name)
-                    else:
-                        assert name in self.emptied, ("erased", side, name)
-                # 2. no silent overwrite of an edit the hub has read
-                if name in state.current and not same(state.current[name], state.base.get(name)):
+                    deciders = [policy.owner] if policy.owner in SIDES else list(SIDES)
+                    assert any(who in sides and name in sides[who].current and is_empty(sides[who].current[name])
+                               and not is_empty(sides[who].base.get(name)) for who in deciders), ("erased", side, name)
+                owner_state = sides.get(policy.owner)
+                blank_owner = owner_state is not None and is_empty(owner_state.current.get(name)) and (
+                    name not in owner_state.base) and is_empty(self.golden.get(name))
+                # 2. no silent overwrite of an edit the hub has read (a blank is no edit)
+                if name in state.current and not same(state.current[name], state.base.get(name)) and not (
+                        blank_owner and side == policy.owner):
                     assert any(b.field == name and b.side == side for b in result.blocked) or any(
                         r.field == name and r.winner != side for r in result.resolved), (side, name, value)
-                if policy.owner in SIDES and not self.resolving:
-                    # 3. only the owner's values are ever written for an owned field
+                if policy.owner in SIDES and not self.resolving and not blank_owner:
+                    # 3. only the owner's values are ever written for an owned field (a blank owner that never held
+                    # a value is filled with the other side's value)
                     assert any(same(value, seen) for seen in self.owner_history[name]), (side, name, value)
                     if self.strict:
                         assert side != policy.owner
@@ -188,7 +196,9 @@ class World:
             assert side in sides and all(side not in self.policy(name).stopped for name in moves)
         if not self.resolving:
             for name, value in result.golden.items():
-                if self.policy(name).owner in SIDES:
+                owner = self.policy(name).owner
+                if owner in SIDES and not (owner in sides and is_empty(sides[owner].current.get(name))
+                                           and name not in sides[owner].base and is_empty(self.golden.get(name))):
                     assert any(same(value, seen) for seen in self.owner_history[name]), (name, value)
         for blocked in result.blocked:
             policy = self.policy(blocked.field)
@@ -228,13 +238,14 @@ class World:
                 assert same(self.golden.get(name), self.current[owner][name]), (name, self.golden, self.current)
                 other = "erp" if owner == "crm" else "crm"
                 if self.readable(other, policy) and other in policy.writes_to:
-                    assert same(self.current[other][name], self.current[owner][name]), (name, self.current)
+                    kept = is_empty(self.current[owner][name])  # an owner with no value never blanks the other
+                    assert kept or same(self.current[other][name], self.current[owner][name]), (name, self.current)
             else:
                 readable = [side for side in SIDES if self.readable(side, policy)]
                 if readable:
                     assert name in self.golden
                 for side in readable:
-                    if side in policy.writes_to:
+                    if side in policy.writes_to and not is_empty(self.golden[name]):
                         assert same(self.current[side][name], self.golden[name]), (name, side, self.current)
 
     def play(self, actions) -> None:
@@ -277,8 +288,10 @@ def test_two_linked_systems_converge_without_silent_overwrites(policies, start, 
     world.settle()
     for name, chosen in decided.items():
         assert name not in world.open
-        assert all(same(world.current[side][name], chosen) for side in SIDES), (name, chosen, world.current)
         assert same(world.golden[name], chosen)
+        if is_empty(chosen):  # an empty choice empties only where the side it came from had emptied the field
+            continue
+        assert all(same(world.current[side][name], chosen) for side in SIDES), (name, chosen, world.current)
 
 
 @PROPERTY_SETTINGS
