@@ -46,7 +46,7 @@ from mapping.models import ObjectMapping
 
 logger = logging.getLogger(__name__)
 
-REPLAYABLE = (SyncEventKind.FAILED, SyncEventKind.UNLINKED, SyncEventKind.WRITE_FAILED)
+REPLAYABLE = (SyncEventKind.FAILED, SyncEventKind.HELD, SyncEventKind.UNLINKED, SyncEventKind.WRITE_FAILED)
 
 
 def sync_run_create(*, mapping: ObjectMapping, trigger: str = SyncTrigger.MANUAL, mode: str = SyncMode.LIVE,
