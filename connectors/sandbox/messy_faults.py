@@ -30,7 +30,8 @@ FAILURE_CLASSES = {
     "local_phone": "a local number without its area code (7 or 8 digits): no region makes it E.164",
     "vanity_phone": "a phone number written with letters (555-CALL-NOW, 1-800-FLOWERS)",
     "phone_extension": "a phone number with an extension (ext. 12, x12, #12), which E.164 cannot hold",
-    "missing_currency": "an amount without its currency (a credit limit, a deal amount)",
+    "missing_currency": "a deal amount without its currency (HubSpot leaves it to the portal's; a NetSuite record "
+                        "always has one, its subsidiary's, so the ERP side has none of these)",
     "legal_form_variant": "the legal form spelled another way (Inc / Inc. / Incorporated, GmbH / Gmbh, S.A. / SA)",
     "name_typo": "a typing error in a name (letters swapped, dropped or doubled)",
     "duplicate": "the same person or company entered twice in one system",
@@ -123,6 +124,8 @@ def _local_phone(record: CorpusRecord, corpus: Corpus, rng: random.Random) -> bo
     number = phonenumbers.parse(_e164_of(record, corpus))
     digits = str(number.national_number)
     local = digits[-7:] if number.country_code == 1 else digits[-8:]
+    if phonenumbers.is_valid_number(phonenumbers.parse(local, "US")):
+        return False  # a whole number by itself (California's 310-XXXX): not a local one
     record.fields["phone"] = f"{local[:3]}-{local[3:]}" if len(local) == 7 else f"{local[:4]} {local[4:]}"
     record.tag("local_phone", "phone")
     return True
@@ -154,12 +157,10 @@ def _e164_of(record: CorpusRecord, corpus: Corpus) -> str:
 
 
 def _missing_currency(record: CorpusRecord, corpus: Corpus, rng: random.Random) -> bool:
-    field = "currency" if record.kind == ERP_CUSTOMER else "deal_currency_code"
-    amount = "creditLimit" if record.kind == ERP_CUSTOMER else "amount"
-    if not record.fields.get(amount) or field not in record.fields:
+    if not record.fields.get("amount") or "deal_currency_code" not in record.fields:
         return False
-    del record.fields[field]
-    record.tag("missing_currency", field, amount)
+    del record.fields["deal_currency_code"]
+    record.tag("missing_currency", "deal_currency_code", "amount")
     return True
 
 
@@ -200,7 +201,8 @@ def _emoji_name(record: CorpusRecord, corpus: Corpus, rng: random.Random) -> boo
 
 def _blank_required(record: CorpusRecord, corpus: Corpus, rng: random.Random) -> bool:
     fields = ("name",) if record.kind == CRM_COMPANY else ("lastname", "email")
-    if "over_long" in record.tags or any(not record.fields.get(field) for field in fields):
+    if {"over_long", "legal_form_variant", "name_typo"} & set(record.tags) or any(
+            not record.fields.get(field) for field in fields):
         return False
     for field in fields:
         record.fields[field] = ""
@@ -278,7 +280,7 @@ PLAN: tuple[tuple[str, tuple[tuple[str, str], ...], float, Fault], ...] = (
     ("local_phone", (CRM_COMPANY, CRM_CONTACT, ERP_CUSTOMER, ERP_CONTACT), 0.05, _local_phone),
     ("vanity_phone", (CRM_COMPANY, ERP_CUSTOMER), 0.01, _vanity_phone),
     ("phone_extension", (CRM_COMPANY, CRM_CONTACT, ERP_CUSTOMER, ERP_CONTACT), 0.04, _phone_extension),
-    ("missing_currency", (ERP_CUSTOMER, CRM_DEAL), 0.05, _missing_currency),
+    ("missing_currency", (CRM_DEAL,), 0.08, _missing_currency),
     ("legal_form_variant", (CRM_COMPANY, ERP_CUSTOMER), 0.10, _legal_form_variant),
     ("name_typo", (CRM_COMPANY, CRM_CONTACT, ERP_CUSTOMER, ERP_CONTACT), 0.02, _name_typo),
     ("over_long", (CRM_COMPANY, CRM_CONTACT), 0.01, _over_long),
