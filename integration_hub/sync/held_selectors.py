@@ -4,6 +4,7 @@ A cause is a field and its reason with the vendor's value taken out ("phone: …
 300 records that fail the same way are one line a person can open and act on at once."""
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,8 +12,10 @@ from functools import reduce
 from operator import and_
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, Min, Q, QuerySet
 
+from connectors.models import ConnectedSystem
 from integration_hub.records.models import Record
 from integration_hub.records.selectors import MASK, hidden_fields_for
 from integration_hub.sync.models import HeldField, SyncRun
@@ -23,6 +26,7 @@ PLACEHOLDER = "…"
 _QUOTED = r"""(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")(?:… \(\d+ characters\))?"""
 _VALUE = re.compile(rf"{_QUOTED}|(?<![\w.])[-+]?\d+(?:[.,]\d+)*(?![\w])")
 CAUSES_SHOWN = 50  # the summary lists this many causes, the most frequent first
+CAUSES_CACHE_SECONDS = 600
 
 
 def cause_of(reason: str) -> str:
@@ -41,8 +45,9 @@ def cause_filter(cause: str) -> Q:
 
 
 def held_fields_for_list() -> QuerySet[HeldField]:
-    """Held fields with the names a row shows (record, system, mapping), one query per page."""
-    return HeldField.objects.select_related("record", "system", "mapping")
+    """Held fields with the names a row shows (record, system, mapping) fetched for a page's rows only: joined
+    before the sort, they would be joined for every row the filter keeps (100,000), not the page's 50."""
+    return HeldField.objects.prefetch_related("record", "system", "mapping")
 
 
 @dataclass(frozen=True)
@@ -62,17 +67,34 @@ class Cause:
 
 def held_causes(queryset: QuerySet[HeldField], *, limit: int | None = CAUSES_SHOWN) -> list[Cause]:
     """The causes of these held fields, the most frequent first: grouped by field and reason in the database,
-    the values taken out here (no database can do that portably), then added up."""
-    rows = (queryset.order_by().values("field", "reason", "system__name")
+    the values taken out here (no database can do that portably), then added up.
+
+    With a value in nearly every reason, that is one row per held field: the answer is kept (CAUSES_CACHE_SECONDS)
+    under the filter and a fingerprint of what it matches, which any new, re-seen, cleared or deleted held field
+    changes, so paging through a list or coming back to it does not group 100,000 rows again."""
+    fingerprint = queryset.order_by().aggregate(n=Count("id"), top=Max("id"), seen=Max("last_seen_at"),
+                                                cleared=Max("cleared_at"))
+    if not fingerprint["n"]:
+        return []
+    key = "held-causes:" + hashlib.sha256(f"{queryset.query}|{fingerprint}|{limit}".encode()).hexdigest()
+    causes = cache.get(key)
+    if causes is None:
+        causes = _group_causes(queryset, limit)
+        cache.set(key, causes, CAUSES_CACHE_SECONDS)
+    return causes
+
+
+def _group_causes(queryset: QuerySet[HeldField], limit: int | None) -> list[Cause]:
+    rows = (queryset.order_by().values_list("field", "reason", "system_id")
             .annotate(n=Count("id"), since=Min("first_seen_at")))
     merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows.iterator(chunk_size=5000):
-        key = (row["field"], cause_of(row["reason"]))
-        group = merged.setdefault(key, {"count": 0, "systems": set(), "since": row["since"]})
-        group["count"] += row["n"]
-        group["systems"].add(row["system__name"])
-        group["since"] = min(group["since"], row["since"])
-    causes = [Cause(field, cause, g["count"], tuple(sorted(g["systems"])), g["since"])
+    for field, reason, system_id, n, since in rows.iterator(chunk_size=5000):
+        group = merged.setdefault((field, cause_of(reason)), {"count": 0, "systems": set(), "since": since})
+        group["count"] += n
+        group["systems"].add(system_id)
+        group["since"] = min(group["since"], since)
+    names = dict(ConnectedSystem.objects.values_list("pk", "name"))
+    causes = [Cause(field, cause, g["count"], tuple(sorted(names.get(pk, "?") for pk in g["systems"])), g["since"])
               for (field, cause), g in merged.items()]
     causes.sort(key=lambda c: (-c.count, c.field, c.cause))
     return causes if limit is None else causes[:limit]
@@ -121,8 +143,12 @@ def record_held_fields(record: Record, user) -> list[RecordHeldField]:
 
 
 def shown(held: HeldField, hidden: set[str]) -> tuple[Any, str]:
+    return masked(held.field, held.value, held.reason, hidden)
+
+
+def masked(field: str, value: Any, reason: str, hidden: set[str]) -> tuple[Any, str]:
     """The value and reason a user may see: a sensitive field's value masked, its reason without the value."""
-    if held.field in hidden:
-        return (MASK if held.value not in (None, "") else held.value), cause_of(held.reason)
-    return held.value, held.reason
+    if field in hidden:
+        return (MASK if value not in (None, "") else value), cause_of(reason)
+    return value, reason
 

@@ -14,14 +14,17 @@ from django.views import View
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from connectors.models import ConnectedSystem
 from integration_hub.kernel import roles
 from integration_hub.kernel.form_ids import posted_ids
 from integration_hub.kernel.views import RolePermissionMixin
+from integration_hub.records.models import EntityType
 from integration_hub.records.selectors import hidden_fields_for
 from integration_hub.sync.held_filters import HeldFieldFilterSet
 from integration_hub.sync.held_replay import REPLAY_MAX_RECORDS, held_fields_replay, replay_plan, still_held
-from integration_hub.sync.held_selectors import cause_of, held_causes, held_fields_for_list, shown
+from integration_hub.sync.held_selectors import cause_of, held_causes, held_fields_for_list, masked
 from integration_hub.sync.held_tables import HeldFieldTable
+from mapping.models import ObjectMapping
 
 VIEW = "hub.view_heldfield"
 REPLAY = "hub.add_syncrun"  # replaying starts syncs; the role is checked again by the service
@@ -62,34 +65,38 @@ class HeldFieldListView(RolePermissionMixin, SingleTableMixin, FilterView):
 
 
 class HeldFieldExportView(RolePermissionMixin, View):
-    """The filtered list as CSV, streamed a chunk of rows at a time."""
+    """The filtered list as CSV, streamed a chunk of rows at a time (plain tuples: no model per row)."""
 
     permission_required = VIEW
     HEADER = ["status", "system", "mapping", "side", "vendor id", "record id", "record", "field", "value as read",
               "reason", "cause", "first seen", "last seen", "sync run", "cleared at", "cleared because"]
+    COLUMNS = ("cleared_at", "system_id", "mapping_id", "side", "external_id", "record_id", "record__display_name",
+               "record__entity_type", "field", "value", "reason", "first_seen_at", "last_seen_at", "run_id",
+               "cleared_because")
 
     def get(self, request):
-        rows = filtered(request.GET).qs.order_by("-last_seen_at", "-id")
+        rows = filtered(request.GET).qs.order_by("-last_seen_at", "-id").values_list(*self.COLUMNS)
         response = StreamingHttpResponse(self.lines(rows, request.user), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="held-fields.csv"'
         return response
 
     def lines(self, rows, user) -> Iterator[str]:
         writer = csv.writer(_Echo())
-        hidden: dict[str, set[str]] = {}
+        systems = dict(ConnectedSystem.objects.values_list("pk", "name"))
+        mappings = {m.pk: m for m in ObjectMapping.objects.all()}
+        hidden = {pk: hidden_fields_for(user, m.entity_type) for pk, m in mappings.items()}
         yield writer.writerow(self.HEADER)
-        for held in rows.iterator(chunk_size=2000):
-            entity = held.mapping.entity_type
-            if entity not in hidden:
-                hidden[entity] = hidden_fields_for(user, entity)
-            value, reason = shown(held, hidden[entity])
+        for (cleared_at, system_id, mapping_id, side, external_id, record_id, record_name, entity, field, value,
+             reason, first_seen, last_seen, run_id, cleared_because) in rows.iterator(chunk_size=2000):
+            value, reason = masked(field, value, reason, hidden.get(mapping_id, set()))
+            if record_id and not record_name:
+                record_name = f"{EntityType(entity).label if entity in EntityType.values else entity} #{record_id}"
             yield writer.writerow([_cell(c) for c in (
-                "held" if held.cleared_at is None else "cleared", held.system.name, str(held.mapping), held.side,
-                held.external_id, held.record_id or "", str(held.record) if held.record_id else "", held.field,
+                "held" if cleared_at is None else "cleared", systems.get(system_id, ""), str(mappings[mapping_id]),
+                side, external_id, record_id or "", record_name or "", field,
                 "" if value is None else value if isinstance(value, str) else json.dumps(value, sort_keys=True),
-                reason, f"{held.field}: {cause_of(reason)}", held.first_seen_at.isoformat(),
-                held.last_seen_at.isoformat(), held.run_id or "",
-                held.cleared_at.isoformat() if held.cleared_at else "", held.cleared_because)])
+                reason, f"{field}: {cause_of(reason)}", first_seen.isoformat(), last_seen.isoformat(), run_id or "",
+                cleared_at.isoformat() if cleared_at else "", cleared_because)])
 
 
 class _Echo:

@@ -149,6 +149,24 @@ def test_causes_group_the_reasons_without_their_values_and_link_to_the_list(clie
     assert {label: n for label, (n, _) in within.items()} == {"phone: … is not a phone number": 1}
 
 
+def test_the_causes_follow_what_changes_between_two_looks(client, viewer_user, accounts):
+    first = hold(accounts, "1", "phone", "555", "'555' is not a phone number", age_minutes=5)
+    hold(accounts, "2", "phone", "556", "'556' is not a phone number", age_minutes=5)
+    client.force_login(viewer_user)
+
+    def summary() -> dict[str, int]:
+        return {label: n for label, (n, _) in causes(client.get("/data-quality/").content.decode()).items()}
+
+    assert summary() == {"phone: … is not a phone number": 2}
+    HeldField.objects.filter(pk=first.pk).update(cleared_at=timezone.now())  # the source was fixed
+    assert summary() == {"phone: … is not a phone number": 1}
+    HeldField.objects.filter(pk=first.pk).update(  # held again, for another reason
+        cleared_at=None, reason="'555' is too short", last_seen_at=timezone.now())
+    assert summary() == {"phone: … is not a phone number": 1, "phone: … is too short": 1}
+    hold(accounts, "3", "email", "x@", "'x@' is not an email address")
+    assert summary()["email: … is not an email address"] == 1
+
+
 def test_the_csv_has_the_filtered_rows_and_no_formulas(client, viewer_user, accounts, acme, run):
     hold(accounts, "1017", "phone", "=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")' is not a phone",
          record=acme, run=run)
