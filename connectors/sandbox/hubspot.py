@@ -1,7 +1,10 @@
 """HubSpot CRM v3/v4 emulator: objects, batch, search, merge, associations, properties and OAuth.
 
-Shapes follow HubSpot's published API (see shared/contracts/hubspot/CONTRACT.md); the official
-`hubspot-api-client` deserialises every response in the contract tests.
+Objects: contacts, companies, deals, tickets, products, line items, quotes, invoices and the engagements (calls,
+emails, meetings, notes, tasks), by name or object type id. Associations (types, labels, the primary company,
+the v4 API) are in `hubspot_associations`. Shapes follow HubSpot's published API (see
+shared/contracts/hubspot/CONTRACT.md); the official `hubspot-api-client` deserialises every response in the
+contract tests.
 """
 from __future__ import annotations
 

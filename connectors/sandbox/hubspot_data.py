@@ -15,7 +15,6 @@ OBJECT_TYPE_IDS = {
 }
 # Objects whose creation time is `createdate` (the others: `hs_createdate`).
 CREATEDATE_OBJECTS = frozenset({"contacts", "companies", "deals", "tickets"})
-ENGAGEMENTS = ("calls", "emails", "meetings", "notes", "tasks")
 
 # HUBSPOT_DEFINED association types between the objects the emulator serves, as HubSpot lists them (v4
 # associations; the official client's `hubspot.crm.AssociationType` names most of them):
@@ -74,6 +73,47 @@ def system_property_specs(object_type: str) -> list[dict[str, Any]]:
         props.append(property_spec("lastmodifieddate", "Last modified date", "datetime", "date", group=group,
                                    read_only=True))
     return props
+
+
+# An engagement's own properties beside the activity date and owner every engagement has:
+# (name, label, type, field type, options).
+ENGAGEMENT_FIELDS: dict[str, list[tuple[str, str, str, str, tuple[str, ...]]]] = {
+    "calls": [("hs_call_title", "Call title", "string", "text", ()),
+              ("hs_call_body", "Call notes", "string", "html", ()),
+              ("hs_call_duration", "Call duration", "number", "number", ()),
+              ("hs_call_direction", "Call direction", "enumeration", "select", ("INBOUND", "OUTBOUND")),
+              ("hs_call_status", "Call status", "enumeration", "select",
+               ("BUSY", "CALLING_CRM_USER", "CANCELED", "COMPLETED", "CONNECTING", "FAILED", "IN_PROGRESS",
+                "NO_ANSWER", "QUEUED", "RINGING"))],
+    "emails": [("hs_email_subject", "Email subject", "string", "text", ()),
+               ("hs_email_text", "Email body", "string", "textarea", ()),
+               ("hs_email_direction", "Email direction", "enumeration", "select",
+                ("EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL")),
+               ("hs_email_status", "Email send status", "enumeration", "select",
+                ("BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT"))],
+    "meetings": [("hs_meeting_title", "Meeting name", "string", "text", ()),
+                 ("hs_meeting_body", "Meeting description", "string", "html", ()),
+                 ("hs_meeting_start_time", "Start time", "datetime", "date", ()),
+                 ("hs_meeting_end_time", "End time", "datetime", "date", ()),
+                 ("hs_meeting_outcome", "Meeting outcome", "enumeration", "select",
+                  ("SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED"))],
+    "notes": [("hs_note_body", "Note body", "string", "html", ())],
+    "tasks": [("hs_task_subject", "Task title", "string", "text", ()),
+              ("hs_task_body", "Task notes", "string", "html", ()),
+              ("hs_task_status", "Task status", "enumeration", "select",
+               ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED")),
+              ("hs_task_priority", "Priority", "enumeration", "select", ("NONE", "LOW", "MEDIUM", "HIGH")),
+              ("hs_task_type", "Task type", "enumeration", "select", ("TODO", "CALL", "EMAIL"))],
+}
+
+
+def engagement_properties(engagement: str, fields: list[tuple[str, str, str, str, tuple[str, ...]]]) -> list[dict]:
+    """An engagement's standard properties: the activity date, the owner and its own fields."""
+    group = f"{SINGULAR[engagement]}information"
+    return [property_spec("hs_timestamp", "Activity date", "datetime", "date", group=group),
+            property_spec("hubspot_owner_id", "Activity assigned to", "enumeration", "select", group=group),
+            *[property_spec(name, label, kind, field, group=group, options=options)
+              for name, label, kind, field, options in fields]]
 
 
 STANDARD_PROPERTIES: dict[str, list[dict[str, Any]]] = {
@@ -167,40 +207,7 @@ STANDARD_PROPERTIES: dict[str, list[dict[str, Any]]] = {
                       options=("PRODUCT_ISSUE", "BILLING_ISSUE", "FEATURE_REQUEST", "GENERAL_INQUIRY")),
         property_spec("hubspot_owner_id", "Ticket owner", "enumeration", "select", group="ticketinformation"),
     ],
-    **{engagement: [
-        property_spec("hs_timestamp", "Activity date", "datetime", "date", group=f"{SINGULAR[engagement]}information"),
-        property_spec("hubspot_owner_id", "Activity assigned to", "enumeration", "select",
-                      group=f"{SINGULAR[engagement]}information"),
-        *[property_spec(name, label, kind, field, group=f"{SINGULAR[engagement]}information", options=options)
-          for name, label, kind, field, options in fields],
-    ] for engagement, fields in {
-        "calls": [("hs_call_title", "Call title", "string", "text", ()),
-                  ("hs_call_body", "Call notes", "string", "html", ()),
-                  ("hs_call_duration", "Call duration", "number", "number", ()),
-                  ("hs_call_direction", "Call direction", "enumeration", "select", ("INBOUND", "OUTBOUND")),
-                  ("hs_call_status", "Call status", "enumeration", "select",
-                   ("BUSY", "CALLING_CRM_USER", "CANCELED", "COMPLETED", "CONNECTING", "FAILED", "IN_PROGRESS",
-                    "NO_ANSWER", "QUEUED", "RINGING"))],
-        "emails": [("hs_email_subject", "Email subject", "string", "text", ()),
-                   ("hs_email_text", "Email body", "string", "textarea", ()),
-                   ("hs_email_direction", "Email direction", "enumeration", "select",
-                    ("EMAIL", "INCOMING_EMAIL", "FORWARDED_EMAIL")),
-                   ("hs_email_status", "Email send status", "enumeration", "select",
-                    ("BOUNCED", "FAILED", "SCHEDULED", "SENDING", "SENT"))],
-        "meetings": [("hs_meeting_title", "Meeting name", "string", "text", ()),
-                     ("hs_meeting_body", "Meeting description", "string", "html", ()),
-                     ("hs_meeting_start_time", "Start time", "datetime", "date", ()),
-                     ("hs_meeting_end_time", "End time", "datetime", "date", ()),
-                     ("hs_meeting_outcome", "Meeting outcome", "enumeration", "select",
-                      ("SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED"))],
-        "notes": [("hs_note_body", "Note body", "string", "html", ())],
-        "tasks": [("hs_task_subject", "Task title", "string", "text", ()),
-                  ("hs_task_body", "Task notes", "string", "html", ()),
-                  ("hs_task_status", "Task status", "enumeration", "select",
-                   ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED")),
-                  ("hs_task_priority", "Priority", "enumeration", "select", ("NONE", "LOW", "MEDIUM", "HIGH")),
-                  ("hs_task_type", "Task type", "enumeration", "select", ("TODO", "CALL", "EMAIL"))],
-    }.items()},
+    **{engagement: engagement_properties(engagement, fields) for engagement, fields in ENGAGEMENT_FIELDS.items()},
 }
 
 # Properties HubSpot returns when a read names none.

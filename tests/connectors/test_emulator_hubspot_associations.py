@@ -279,7 +279,12 @@ class TestRefusals:
         with pytest.raises(Exception) as caught:
             client.crm.associations.v4.basic_api.create_default("contacts", contact, "companies", "987654")
 
-        assert refusal(caught)["context"]["INVALID_OBJECT_IDS"] == ["COMPANY=987654 is not valid"]
+        # The body HubSpot answered for an association to an invalid record, as recorded on the Node client's tracker.
+        body = refusal(caught)
+        assert set(body) == {"status", "message", "correlationId", "category", "context"}
+        assert body["message"] == "One or more associations are invalid"
+        assert body["context"] == {"INVALID_OBJECT_IDS": ["COMPANY=987654 is not valid"], "objectId": ["987654"],
+                                   "objectType": ["COMPANY"]}
 
     def test_objects_hubspot_does_not_associate_are_refused(self, client):
         product = client.crm.products.basic_api.get_page().results[0].id
