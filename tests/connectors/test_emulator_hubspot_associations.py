@@ -303,3 +303,31 @@ def test_v4_reads_print_the_associated_id_as_a_number(hubspot_demo, client):
 
     assert isinstance(body["results"][0]["toObjectId"], int)
     assert body["results"][0]["associationTypes"] == [{"category": "HUBSPOT_DEFINED", "typeId": 279, "label": None}]
+
+
+def test_a_merge_moves_the_absorbed_contacts_associations_with_their_types(client):
+    company = companies(client)[5]
+    survivor = create(client, "contacts", {"email": "keep@x.io"})
+    absorbed = create(client, "contacts", {"email": "gone@x.io", "associatedcompanyid": company})
+
+    client.crm.contacts.basic_api.merge({"primaryObjectId": survivor, "objectIdToMerge": absorbed})
+
+    assert types_of(client, "contacts", survivor, "companies") == {
+        company: [("HUBSPOT_DEFINED", 1, "Primary"), ("HUBSPOT_DEFINED", 279, None)]}
+    assert absorbed not in types_of(client, "companies", company, "contacts")
+    assert client.crm.contacts.basic_api.get_by_id(
+        survivor, properties=["associatedcompanyid"]).properties["associatedcompanyid"] == company
+
+
+def test_associations_saved_before_labels_existed_still_read(hubspot_demo, client):
+    contact = create(client, "contacts", {"email": "legacy@x.io"})
+    company = companies(client)[0]
+    with hubspot_demo.store.lock:  # the state file's old shape: bare HUBSPOT_DEFINED type ids
+        table = hubspot_demo.store.table("associations")
+        table.setdefault(f"contacts:{contact}", {})["companies"] = {company: [279]}
+        table.setdefault(f"companies:{company}", {}).setdefault("contacts", {})[contact] = [280]
+
+    assert types_of(client, "contacts", contact, "companies") == {company: [("HUBSPOT_DEFINED", 279, None)]}
+    client.crm.associations.v4.basic_api.create("contacts", contact, "companies", company, [spec(1)])
+    assert types_of(client, "contacts", contact, "companies") == {
+        company: [("HUBSPOT_DEFINED", 1, "Primary"), ("HUBSPOT_DEFINED", 279, None)]}
