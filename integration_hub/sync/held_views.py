@@ -29,6 +29,8 @@ from mapping.models import ObjectMapping
 VIEW = "hub.view_heldfield"
 REPLAY = "hub.add_syncrun"  # replaying starts syncs; the role is checked again by the service
 LIST_PARAMS_DROPPED = ("page", "sort")
+CSV_ROWS_PER_CHUNK = 1000  # rows sent together: a response chunk per row costs more than the row
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def list_query(params, **override) -> str:
@@ -83,20 +85,25 @@ class HeldFieldExportView(RolePermissionMixin, View):
     def lines(self, rows, user) -> Iterator[str]:
         writer = csv.writer(_Echo())
         systems = dict(ConnectedSystem.objects.values_list("pk", "name"))
-        mappings = {m.pk: m for m in ObjectMapping.objects.all()}
-        hidden = {pk: hidden_fields_for(user, m.entity_type) for pk, m in mappings.items()}
+        mappings = {m.pk: (str(m), hidden_fields_for(user, m.entity_type)) for m in ObjectMapping.objects.all()}
         yield writer.writerow(self.HEADER)
+        chunk = []
         for (cleared_at, system_id, mapping_id, side, external_id, record_id, record_name, entity, field, value,
              reason, first_seen, last_seen, run_id, cleared_because) in rows.iterator(chunk_size=2000):
-            value, reason = masked(field, value, reason, hidden.get(mapping_id, set()))
+            mapping, hidden = mappings[mapping_id]
+            value, reason = masked(field, value, reason, hidden)
             if record_id and not record_name:
                 record_name = f"{EntityType(entity).label if entity in EntityType.values else entity} #{record_id}"
-            yield writer.writerow([_cell(c) for c in (
-                "held" if cleared_at is None else "cleared", systems.get(system_id, ""), str(mappings[mapping_id]),
-                side, external_id, record_id or "", record_name or "", field,
-                "" if value is None else value if isinstance(value, str) else json.dumps(value, sort_keys=True),
-                reason, f"{field}: {cause_of(reason)}", first_seen.isoformat(), last_seen.isoformat(), run_id or "",
-                cleared_at.isoformat() if cleared_at else "", cleared_because)])
+            text = "" if value is None else value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+            chunk.append(writer.writerow((
+                "held" if cleared_at is None else "cleared", systems.get(system_id, ""), mapping, side,
+                _cell(external_id), record_id or "", _cell(record_name or ""), _cell(field), _cell(text),
+                _cell(reason), _cell(f"{field}: {cause_of(reason)}"), first_seen.isoformat(), last_seen.isoformat(),
+                run_id or "", cleared_at.isoformat() if cleared_at else "", _cell(cleared_because))))
+            if len(chunk) == CSV_ROWS_PER_CHUNK:
+                yield "".join(chunk)
+                chunk = []
+        yield "".join(chunk)
 
 
 class _Echo:
@@ -104,11 +111,10 @@ class _Echo:
         return value
 
 
-def _cell(value) -> str:
+def _cell(text: str) -> str:
     """A cell a spreadsheet shows as text: vendor values are anyone's input, and "=..." would be run as a
     formula."""
-    text = str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return f"'{text}" if text[:1] in FORMULA_STARTS else text
 
 
 def _selection(request) -> HeldFieldFilterSet | None:
