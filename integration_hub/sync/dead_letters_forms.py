@@ -48,6 +48,12 @@ def _parsed(original: Any, text: str) -> Any:
     return None if original is None and text == "" else text
 
 
+class ReasonForm(forms.Form):
+    """Why a person retries or discards (kept in the records' history)."""
+
+    reason = forms.CharField(required=False, max_length=REASON_CHARS)
+
+
 class DeadLetterValuesForm(forms.Form):
     reason = forms.CharField(required=False, max_length=REASON_CHARS, widget=forms.TextInput(attrs={"size": 60}),
                              help_text="Kept in the record's history with your name.")

@@ -8,8 +8,11 @@ import django_tables2 as tables
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from connectors.models import ConnectedSystem
+from integration_hub.kernel.form_ids import MAX_ID
 from integration_hub.kernel.tables import BaseTable
 from integration_hub.records.selectors import hidden_fields_for, masked_values
 from integration_hub.sync.dead_letters_causes import cause_of, causes, of_cause
@@ -42,8 +45,11 @@ class DeadLetterFilterSet(django_filters.FilterSet):
         "crm_system", "erp_system").order_by("entity_type", "id"), method="filter_mapping", label="Mapping")
     vendor_object = django_filters.ChoiceFilter(choices=_object_choices, label="Object")
     cause = django_filters.ChoiceFilter(choices=_cause_choices, method="filter_cause", label="Cause")
-    run = django_filters.NumberFilter(field_name="run_id", label="Run")
-    record = django_filters.NumberFilter(field_name="record_id", label="Record")
+    # Ids as the database can hold them: anything else is a form error, never a server error.
+    run = django_filters.NumberFilter(field_name="run_id", label="Run", min_value=1, max_value=MAX_ID,
+                                      decimal_places=0)
+    record = django_filters.NumberFilter(field_name="record_id", label="Record", min_value=1, max_value=MAX_ID,
+                                         decimal_places=0)
 
     class Meta:
         model = OutboundChange
@@ -56,14 +62,16 @@ class DeadLetterFilterSet(django_filters.FilterSet):
             data["status"] = OutboundStatus.DEAD
         super().__init__(data, *args, **kwargs)
 
-    def filter_mapping(self, queryset, name, mapping: ObjectMapping):
+    @extend_schema_field(OpenApiTypes.INT)  # the mapping's id
+    def filter_mapping(self, queryset, name, value: ObjectMapping):
         return queryset.filter(
-            Q(system_id=mapping.crm_system_id, vendor_object=mapping.crm_object)
-            | Q(system_id=mapping.erp_system_id, vendor_object=mapping.erp_object),
-            record__entity_type=mapping.entity_type)
+            Q(system_id=value.crm_system_id, vendor_object=value.crm_object)
+            | Q(system_id=value.erp_system_id, vendor_object=value.erp_object),
+            record__entity_type=value.entity_type)
 
-    def filter_cause(self, queryset, name, key: str):
-        return of_cause(queryset, key)
+    @extend_schema_field(OpenApiTypes.STR)  # a cause's key
+    def filter_cause(self, queryset, name, value: str):
+        return of_cause(queryset, value)
 
 
 def shown_write(row: OutboundChange, user, hidden_by_entity: dict[str, set[str]]) -> dict:

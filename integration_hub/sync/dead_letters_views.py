@@ -19,7 +19,7 @@ from integration_hub.kernel.form_ids import posted_ids
 from integration_hub.kernel.views import RolePermissionMixin
 from integration_hub.sync import dead_letters, tasks
 from integration_hub.sync.dead_letters_causes import cause_of, causes
-from integration_hub.sync.dead_letters_forms import PREFIX, REASON_CHARS, DeadLetterValuesForm
+from integration_hub.sync.dead_letters_forms import PREFIX, REASON_CHARS, DeadLetterValuesForm, ReasonForm
 from integration_hub.sync.dead_letters_tables import (
     DeadLetterFilterSet,
     DeadLetterTable,
@@ -198,7 +198,10 @@ class DeadLetterActView(RolePermissionMixin, View):
         if rows is None:
             messages.error(request, "Tick the dead letters to act on, or choose a whole cause.")
             return _back_to_list(request)
-        reason = request.POST.get("reason", "")[:REASON_CHARS]
+        why = ReasonForm(request.POST)
+        if not why.is_valid():
+            return DeadLetterConfirmView().post(request, errors=why.errors.get("reason", []), status=400)
+        reason = why.cleaned_data["reason"]
         if action == "discard":
             try:
                 outcome = dead_letters.discard(rows=rows, user=request.user, reason=reason)

@@ -40,6 +40,9 @@ DEFAULT_RULES: dict[str, tuple[str, str, float, int, str]] = {
                            "A mapped vendor field was renamed, removed or changed type."),
     "API usage above 70 % of the vendor limit": (Metric.API_USAGE, "gt", 0.7, 60,
                                                  "The busiest minute used more than 70 % of a vendor's rate limit."),
+    "Writes dead-lettered": (Metric.DEAD_LETTERS, "gt", 0, 60,
+                             "A system refused writes (or they failed too many times) in the last hour: they wait "
+                             "on the dead-letter page (/sync/dead-letters/) to be retried, corrected or discarded."),
 }
 
 

@@ -173,6 +173,11 @@ def snapshot(*, now: datetime | None = None, window_minutes: int = WINDOW_MINUTE
         "system_id").annotate(depth=Count("id"), oldest=Min("created_at"))}
     dead = dict(OutboundChange.objects.filter(status=OutboundStatus.DEAD).values("system_id").annotate(
         n=Count("id")).values_list("system_id", "n"))
+    # Given up on in the window: a dead write's last attempt is when it was claimed (next_attempt_at), never moved
+    # after; one a person retried or discarded is no longer dead.
+    dead_new = dict(OutboundChange.objects.filter(status=OutboundStatus.DEAD, next_attempt_at__gte=since,
+                                                  next_attempt_at__lte=now).values("system_id").annotate(
+        n=Count("id")).values_list("system_id", "n"))
 
     # Freshness, drift and conflicts, per mapping.
     last_success = dict(SyncRun.objects.filter(status__in=[SyncStatus.SUCCEEDED, SyncStatus.COMPLETED_WITH_ERRORS],
@@ -224,7 +229,8 @@ def snapshot(*, now: datetime | None = None, window_minutes: int = WINDOW_MINUTE
             "name": s.name, "role": s.role, "vendor": s.vendor, "active": s.is_active,
             "rollout_stage": s.rollout_stage, "auth_status": s.auth_status, "auth_message": s.auth_message,
             "auth_checked_at": s.auth_checked_at.isoformat() if s.auth_checked_at else None,
-            "outbox_depth": box.get("depth", 0), "dead_letters": dead.get(pk, 0),
+            "id": pk, "outbox_depth": box.get("depth", 0), "dead_letters": dead.get(pk, 0),
+            "dead_letters_new": dead_new.get(pk, 0),
             "outbox_oldest_seconds": round((now - oldest).total_seconds()) if oldest else None,
             "errors_by_class": errors, "records_failed": sum(errors.values()),
             "error_rate": round(sum(errors.values()) / read, 4) if read else 0.0,
@@ -248,6 +254,7 @@ def snapshot(*, now: datetime | None = None, window_minutes: int = WINDOW_MINUTE
         "outbox_depth": sum(r["outbox_depth"] for r in per_system.values()),
         "outbox_oldest_seconds": max(oldest_all) if oldest_all else None,
         "dead_letters": sum(r["dead_letters"] for r in per_system.values()),
+        "dead_letters_new": sum(r["dead_letters_new"] for r in per_system.values()),
         "celery_queue_depth": celery_queue_depth(),
         "open_conflicts": Conflict.objects.filter(status=ConflictStatus.OPEN).count(),
         "open_duplicates": open_duplicates(),
@@ -337,6 +344,10 @@ def metric_values(snapshot_data: dict, metric: str, *, weekly_p99: dict[str, flo
                 out[f"mapping:{pk}"] = (m["name"], m["consistency"])
     elif metric == "open_conflicts":
         out["hub"] = ("Integration Hub", float(hub["open_conflicts"]))
+    elif metric == "dead_letters":
+        for slug, s in systems.items():
+            if s["active"]:
+                out[f"system:{slug}"] = (s["name"], float(s["dead_letters_new"]))
     return out
 
 

@@ -34,6 +34,7 @@ class Metric(models.TextChoices):
     API_USAGE = "api_usage", "API calls vs the vendor limit (share)"
     CONSISTENCY = "consistency", "Reconciliation consistency score (share)"
     OPEN_CONFLICTS = "open_conflicts", "Open conflicts"
+    DEAD_LETTERS = "dead_letters", "Writes dead-lettered in the window"
 
 
 class Comparison(models.TextChoices):

@@ -38,7 +38,7 @@ def world(superuser, revops_user, finance_user):
     from connectors.models import ConnectedSystem
     from integration_hub.records import services
     from integration_hub.records.models import RecordLink
-    from integration_hub.sync.models import HeldField, SyncEvent, SyncRun
+    from integration_hub.sync.models import HeldField, OutboundChange, SyncEvent, SyncRun
     from mapping.models import FieldRule, ObjectMapping, RuleSetVersion, VersionStatus
     from reconciliation.conflicts.models import BulkDecision
     from reconciliation.duplicates.models import DuplicateCandidate, DuplicatePair, Merge
@@ -89,7 +89,10 @@ def world(superuser, revops_user, finance_user):
     alert = Alert.objects.create(rule=AlertRule.objects.create(name="deep outbox", metric="outbox_depth",
                                                                threshold=1000),
                                  subject="hub", message="The outbox is deep")
-    objects = [crm, mapping, published, rule, acme, run, held, conflict, bulk, candidate, merge, report, alert]
+    dead = OutboundChange.objects.create(run=run, record=acme, system=erp, side="erp", vendor_object="customer",
+                                         values={"name": "Acme"}, payload={"companyName": "Acme"}, attempts=1,
+                                         idempotency_key="hostile", status="dead", last_error="netsuite HTTP 400: no")
+    objects = [crm, mapping, published, rule, acme, run, held, dead, conflict, bulk, candidate, merge, report, alert]
     return {type(obj): obj for obj in objects}
 
 

@@ -70,7 +70,7 @@ def build_world(users) -> dict:
     from connectors.models import ConnectedSystem, WebhookDelivery
     from integration_hub.records import services
     from integration_hub.records.models import RecordLink
-    from integration_hub.sync.models import HeldField, SyncEvent, SyncRun
+    from integration_hub.sync.models import HeldField, OutboundChange, SyncEvent, SyncRun
     from mapping.models import DriftFinding, FieldRule, ObjectMapping, RuleSetVersion, VersionStatus
     from mapping.services import mapping_sync_schedule
     from reconciliation.conflicts.models import BulkDecision, ConflictComment
@@ -113,6 +113,9 @@ def build_world(users) -> dict:
     held = HeldField.objects.create(mapping=mapping, side="crm", system=crm, external_id="101", record=acme,
                                     field="phone", value="555", reason="'555' is not a phone number", run=run,
                                     first_seen_at=now, last_seen_at=now)
+    dead = OutboundChange.objects.create(run=run, record=acme, system=erp, side="erp", vendor_object="customer",
+                                         values={"name": "Acme"}, payload={"companyName": "Acme"}, attempts=1,
+                                         idempotency_key="matrix", status="dead", last_error="netsuite HTTP 400: no")
     conflict = conflict_open(
         record=acme, mapping=mapping, rule_version=published, field="credit_limit", base_value="100.00 USD",
         crm_value="150.00 USD", erp_value="120.00 USD", crm_updated_at=now, erp_updated_at=now, policy="queue",
@@ -140,9 +143,9 @@ def build_world(users) -> dict:
                                           rule_field="name", detail="gone")
     delivery = WebhookDelivery.objects.create(system=crm, payload={"events": []})
     Token.objects.get_or_create(user=users["superuser"])
-    world = [crm, mapping, published, rule, acme, run, held, conflict, bulk, candidate, merge, not_duplicate, readiness,
-             report, item, alert_rule, alert, finding, delivery, TokenProxy.objects.get(user=users["superuser"]),
-             PeriodicTask.objects.get(pk=mapping.periodic_task_id),
+    world = [crm, mapping, published, rule, acme, run, held, dead, conflict, bulk, candidate, merge, not_duplicate,
+             readiness, report, item, alert_rule, alert, finding, delivery,
+             TokenProxy.objects.get(user=users["superuser"]), PeriodicTask.objects.get(pk=mapping.periodic_task_id),
              IntervalSchedule.objects.first(), CrontabSchedule.objects.create(minute="0", hour="7"),
              SolarSchedule.objects.create(event="sunrise", latitude=51.5, longitude=0.1),
              ClockedSchedule.objects.create(clocked_time=now + timedelta(days=1)),

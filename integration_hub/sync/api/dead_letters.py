@@ -115,8 +115,13 @@ class DeadLetterViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ("id", "next_attempt_at", "attempts")
     ordering = ("-id",)
 
+    def get_queryset(self):
+        if self.detail:  # one write is found by its id whatever became of it (retried, sent, discarded)
+            return OutboundChange.objects.select_related("record", "system")
+        return super().get_queryset()
+
     def filter_queryset(self, queryset):
-        return queryset if self.action == "retrieve" else super().filter_queryset(queryset)
+        return queryset if self.detail else super().filter_queryset(queryset)
 
     @extend_schema(responses=CauseSerializer(many=True))
     @action(detail=False)
@@ -137,7 +142,7 @@ class DeadLetterViewSet(viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         return body.validated_data
 
-    @extend_schema(request=SelectionSerializer, responses=OutcomeSerializer)
+    @extend_schema(request=SelectionSerializer, responses=OutcomeSerializer, operation_id="dead_letters_retry_many")
     @action(detail=False, methods=["post"], permission_classes=[CanAct], url_path="retry")
     def retry_many(self, request):
         body = self._body(SelectionSerializer)
@@ -145,7 +150,8 @@ class DeadLetterViewSet(viewsets.ReadOnlyModelViewSet):
         transaction.on_commit(tasks.dispatch_outbox.delay)
         return Response(_outcome(outcome))
 
-    @extend_schema(request=SelectionSerializer, responses=OutcomeSerializer)
+    @extend_schema(request=SelectionSerializer, responses=OutcomeSerializer,
+                   operation_id="dead_letters_discard_many")
     @action(detail=False, methods=["post"], permission_classes=[CanAct], url_path="discard")
     def discard_many(self, request):
         body = self._body(SelectionSerializer)
