@@ -2,9 +2,10 @@
 
 1. `--records N` records per system from the messy corpus (connectors/sandbox/messy.py, `--seed`): HubSpot
    companies and their contacts, NetSuite customers and their contacts, some organisations and people in both
-   systems, with the failure classes real data has (local and vanity phones, extensions, missing currencies,
-   typos and legal-form variants, duplicates, unicode and right-to-left names, blank required fields, 10 kB
-   notes, unknown picklist values, references to archived companies, over-long values).
+   systems, with the failure classes real data has (local and vanity phones, extensions, typos and legal-form
+   variants, duplicates, unicode and right-to-left names, blank required fields, 10 kB notes, unknown picklist
+   values, references to archived companies, over-long values; the deals' classes, missing currencies and bad
+   dates, are left out with the deals, which these mappings do not sync).
 2. `--restaurants`: the public restaurants set (../shared/data/er/restaurants, 864 rows from two guides with 112
    labelled duplicate pairs) as HubSpot companies instead, and nothing in NetSuite.
 
