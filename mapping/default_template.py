@@ -53,11 +53,18 @@ CRM_VENDOR, ERP_VENDOR = "hubspot", "netsuite"
 CRM_OWNS, ERP_OWNS, SHARED = "crm", "erp", "shared"
 
 USD = {"name": "money", "params": {"currency": "USD", "vendor_type": "number"}}
-CRM_MONEY = {"name": "money", "params": {"currency_field": "erp_currency", "vendor_type": "string"}}
-INVOICE_MONEY = {"name": "money", "params": {"currency_field": "hs_currency", "vendor_type": "string"}}
-ERP_MONEY = {"name": "money", "params": {"currency_field": "currency", "vendor_type": "number"}}
+# An amount whose currency field is empty is in the system's base currency, as each vendor itself reads it (the
+# demo accounts' base currency is USD; set your own when installing the template).
+BASE_CURRENCY = "USD"
+CRM_MONEY = {"name": "money", "params": {"currency_field": "erp_currency", "vendor_type": "string",
+                                         "default_currency": BASE_CURRENCY}}
+INVOICE_MONEY = {"name": "money", "params": {"currency_field": "hs_currency", "vendor_type": "string",
+                                             "default_currency": BASE_CURRENCY}}
+ERP_MONEY = {"name": "money", "params": {"currency_field": "currency", "vendor_type": "number",
+                                         "default_currency": BASE_CURRENCY}}
 TRIM = {"name": "trim", "params": {"collapse": True}}
-PHONE = {"name": "phone_e164", "params": {"default_region": "US"}}
+# A local number is read in the default region; one that still is no phone number flows as typed, flagged.
+PHONE = {"name": "phone_e164", "params": {"default_region": "US", "unparseable": "keep"}}
 DATE_MS = {"name": "date_format", "params": {"format": "epoch_ms"}}
 YES_NO = {"name": "boolean", "params": {"true": "true", "false": "false"}}
 
@@ -157,7 +164,7 @@ CONTACT_RULES = [
          validation={"pattern": r"[^@\s]+@[^@\s]+\.[^@\s]+"}),
     rule("phone", "text", "phone", "phone", SHARED, crm_t=[PHONE], erp_t=[PHONE]),
     rule("job_title", "text", "jobtitle", "title", SHARED, crm_t=[TRIM], erp_t=[TRIM]),
-    rule("account", "reference", "associatedcompanyid", "company", SHARED, to="account"),
+    rule("account", "reference", "associatedcompanyid", "company.id", SHARED, to="account"),
     # CRM-only facts: kept in the hub, not written to the ERP.
     rule("owner", "text", "hubspot_owner_id", "", CRM_OWNS),
     rule("lifecycle_stage", "choice", "lifecyclestage", "", CRM_OWNS, crm_t=[picklist(LIFECYCLE_CRM)],

@@ -18,6 +18,7 @@ from mapping.types import (
     CANONICALISERS,
     MAX_TEXT_LENGTH,
     FieldType,
+    KeptAsTyped,
     MappingError,
     TransformError,
     canonical_text,
@@ -54,10 +55,11 @@ class RuleSpec:
 
 @dataclass(slots=True)
 class MappingResult:
-    """Mapped values, and the reason for each field that could not be mapped."""
+    """Mapped values, the reason for each field that could not be mapped, and for each value kept as typed."""
 
     values: dict[str, Any]
     errors: dict[str, str]
+    flags: dict[str, str] = field(default_factory=dict)  # field -> why its value flowed as typed (KeptAsTyped)
 
     @property
     def ok(self) -> bool:
@@ -245,7 +247,7 @@ def _dict_reader(fields: list[_Field]) -> Callable[[dict], tuple[dict, dict]]:
     """One function reading every field of a vendor record that is a dict: the same values and errors as the
     per-field readers, with the paths walked inline (shared prefixes once), the transforms called in line and
     the answers of pure transforms remembered per text (at most MEMO_SIZE texts a field)."""
-    namespace: dict[str, Any] = {"selected": selected, "failure": _failure, "FAILED": _FAILED,
+    namespace: dict[str, Any] = {"selected": selected, "failure": _failure, "FAILED": _FAILED, "Kept": KeptAsTyped,
                                  "MEMO_SIZE": MEMO_SIZE, "MAX_TEXT_LENGTH": MAX_TEXT_LENGTH}
     top: list[str] = []
     body: list[str] = []
@@ -280,6 +282,9 @@ def _dict_reader(fields: list[_Field]) -> Callable[[dict], tuple[dict, dict]]:
             lines = [f"        v = read{position}(fields)"]
         name = repr(item.name)
         body += ["    try:", *lines,
+                 "    except Kept as kept:",
+                 f"        values[{name}] = kept.kept",
+                 f"        flags[{name}] = failure(kept, {item.sensitive!r})",
                  "    except Exception as error:",
                  f"        errors[{name}] = failure(error, {item.sensitive!r})",
                  "    else:"]
@@ -289,7 +294,8 @@ def _dict_reader(fields: list[_Field]) -> Callable[[dict], tuple[dict, dict]]:
                      f"        else: values[{name}] = v"]
         else:
             body.append(f"        values[{name}] = v")
-    source = ["def read_all(fields):", *top, "    values = {}", "    errors = {}", *body, "    return values, errors"]
+    source = ["def read_all(fields):", *top, "    values = {}", "    errors = {}", "    flags = {}", *body,
+              "    return values, errors, flags"]
     exec("\n".join(source), namespace)  # safe: names are repr literals, params namespace entries, paths validated
     return namespace["read_all"]
 
@@ -311,16 +317,19 @@ class SideMapper:
     def to_canonical(self, fields: Mapping) -> MappingResult:
         """Vendor fields -> canonical values by field name, plus the reason for each field that failed."""
         if type(fields) is dict:
-            values, errors = self._read_dict(fields)
-            return MappingResult(values, errors)
+            return MappingResult(*self._read_dict(fields))
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
+        flags: dict[str, str] = {}
         if not isinstance(fields, Mapping):
             return MappingResult({}, {item.name: f"the record's fields are {show(fields)}, not an object"
                                       for item in self._fields})
         for name, read, validate, sensitive in self._readers:
             try:
                 value = read(fields)
+            except KeptAsTyped as kept:
+                values[name], flags[name] = kept.kept, _failure(kept, sensitive)
+                continue
             except Exception as error:  # see _failure
                 errors[name] = _failure(error, sensitive)
                 continue
@@ -330,7 +339,7 @@ class SideMapper:
                     errors[name] = problem
                     continue
             values[name] = value
-        return MappingResult(values, errors)
+        return MappingResult(values, errors, flags)
 
     def vendor_value(self, fields: Mapping, name: str) -> Any:
         """The vendor value a field reads, as sent (a list of values for several paths); None for a sensitive

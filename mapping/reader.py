@@ -43,6 +43,7 @@ class ReadValues:
     updated_at: datetime | None = None  # the vendor's modification time
     readable: dict[str, Any] = field(default_factory=dict)  # the canonical values before references were placed
     fields: dict[str, Any] = field(default_factory=dict)  # the vendor fields the rules read
+    flags: dict[str, str] = field(default_factory=dict)  # field -> why its value flowed as typed (in `values`)
 
 
 def _lines(value: Any) -> list[dict]:
@@ -171,7 +172,8 @@ class Reader:
         placed = {}
         for key, read in reads.items():
             values, unplaced = golden.place(read.readable)
-            placed[key] = ReadValues(values, read.errors, unplaced, read.updated_at, read.readable, read.fields)
+            placed[key] = ReadValues(values, read.errors, unplaced, read.updated_at, read.readable, read.fields,
+                                     read.flags)
         return placed
 
     def golden_ids(self, values_list: Iterable[dict]) -> GoldenIds:
@@ -183,4 +185,4 @@ class Reader:
         values, stopped = result.values, self.stopped
         if stopped:
             values = {name: value for name, value in values.items() if name not in stopped}
-        return ReadValues(values, result.errors, {}, updated_at, values, fields)
+        return ReadValues(values, result.errors, {}, updated_at, values, fields, result.flags)

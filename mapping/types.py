@@ -76,6 +76,15 @@ class TransformError(MappingError):
         return self.template.replace("{value}", "the value")
 
 
+class KeptAsTyped(TransformError):
+    """A value its rule cannot convert that the vendor on the other side takes as text all the same (a phone that
+    is no E.164 number): it flows as typed, ``kept``, and is flagged with the reason instead of held."""
+
+    def __init__(self, message: str, value: Any, kept: Any) -> None:
+        super().__init__(message, value)
+        self.kept = kept
+
+
 _repr = reprlib.Repr()
 _repr.maxstring = 60
 _repr.maxother = 60

@@ -208,6 +208,10 @@ class HeldField(models.Model):
     record = models.ForeignKey(Record, null=True, blank=True, on_delete=models.SET_NULL, related_name="held_fields",
                                help_text="Empty while the vendor record has no golden record yet.")
     field = models.CharField(max_length=80)
+    # "held": the value waits, nothing is written over it; "flagged": it flowed as typed (a phone that is no E.164
+    # number, which the other system takes as text) and wants a look.
+    kind = models.CharField(max_length=7, choices=[("held", "Held"), ("flagged", "Flowed as typed, flagged")],
+                            default="held")
     value = JSONField(null=True, blank=True, help_text="The vendor's value as read (left out for sensitive fields).")
     reason = models.TextField()
     run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",

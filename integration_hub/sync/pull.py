@@ -116,7 +116,8 @@ def _stage_page(ctx: RunContext, side: str, remotes: Iterable[RemoteRecord], *, 
         read = reader.canonical(remote)  # references are placed below, for the records no link knows yet
         # a record read twice: the later read
         valid[str(remote.external_id)] = ReadRecord(remote, _storable(read.fields), read)
-    failures = {external_id: (read.read.errors, read.read.fields) for external_id, read in valid.items()}
+    noted = {external_id: held_fields.Read(read.read.errors, read.read.flags, read.read.fields)
+             for external_id, read in valid.items()}
 
     now = timezone.now()
     known = {link.external_id: link for link in RecordLink.objects.filter(
@@ -140,7 +141,7 @@ def _stage_page(ctx: RunContext, side: str, remotes: Iterable[RemoteRecord], *, 
     _hold_unmatchable(ctx, side, valid)
     if valid:
         _link_new(ctx, side, valid, settle_created=settle_created)
-    held_fields.note_reads(ctx, side, failures)
+    held_fields.note_reads(ctx, side, noted)
     ctx.flush_events()
 
 

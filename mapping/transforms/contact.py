@@ -6,7 +6,7 @@ from typing import Any
 
 from mapping import world
 from mapping.transforms.base import ANY_TYPE, Compiled, Transform, _text
-from mapping.types import FieldType, TransformError, show
+from mapping.types import FieldType, KeptAsTyped, TransformError, canonical_text, show
 
 
 class PhoneE164(Transform):
@@ -15,10 +15,14 @@ class PhoneE164(Transform):
     name, label, reversible = "phone_e164", "Phone number (E.164)", False
     applies_to = frozenset({FieldType.TEXT})
     params_help = {"default_region": "two-letter region for numbers without a country code (e.g. GB)",
-                   "vendor_format": "e164 (default), international or national: how to write the number"}
+                   "vendor_format": "e164 (default), international or national: how to write the number",
+                   "unparseable": "hold (default): a number that cannot be E.164 holds its field; keep: it flows "
+                                  "as typed (the other system takes text) and is flagged"}
 
     def problems(self, params: dict) -> list[str]:
         reasons = []
+        if params.get("unparseable", "hold") not in ("hold", "keep"):
+            reasons.append("phone_e164 unparseable must be hold or keep")
         region = params.get("default_region")
         if region is not None and (not isinstance(region, str) or not world.is_region(region)):
             reasons.append(f"phone_e164 default_region {show(region)} is not a two-letter region phonenumbers knows")
@@ -29,6 +33,7 @@ class PhoneE164(Transform):
     def build(self, params: dict, path: Any) -> Compiled:
         region = params.get("default_region")
         style = params.get("vendor_format", "e164")
+        keep = params.get("unparseable") == "keep"
 
         def forward(value: Any, _record: Mapping) -> str:
             text = _text(value, "a phone number")
@@ -37,12 +42,15 @@ class PhoneE164(Transform):
             e164 = world.parse_phone(text, region)
             if e164 is None:
                 where = f" (read in {region})" if region else " (no default_region to read it without +)"
+                if keep:
+                    raise KeptAsTyped(f"{{value}} is not a valid phone number{where}: kept as typed", value,
+                                      canonical_text(" ".join(text.split())))
                 raise TransformError(f"{{value}} is not a valid phone number{where}", value)
             return e164
 
         def reverse(value: Any, _out: dict) -> str:
             text = _text(value, "a phone number")
-            if style == "e164":
+            if style == "e164" or (keep and not text.startswith("+")):  # a number kept as typed is written so
                 return text
             e164 = world.parse_phone(text, None)
             if e164 is None:

@@ -195,7 +195,9 @@ class Money(Transform):
     """Vendor amount (number or text) + a currency <-> {"amount": "12.50", "currency": "EUR"}, exactly.
 
     The currency is fixed by params (``currency``) or read from a sibling vendor field (``currency_field``, a
-    path, optionally through ``currency_map``); with currency_field, writing also writes that sibling.
+    path, optionally through ``currency_map``); with currency_field, writing also writes that sibling. An empty
+    currency field takes ``default_currency`` where the vendor does the same (a HubSpot amount is in the account's
+    company currency, a NetSuite customer in its subsidiary's); without one, the amount holds its field.
     """
 
     name, label, reversible = "money", "Money amount", True
@@ -203,6 +205,8 @@ class Money(Transform):
     params_help = {"currency": "ISO code every amount of this field is in",
                    "currency_field": "path of the vendor field holding the currency (e.g. currency.refName)",
                    "currency_map": "object: vendor currency value -> ISO code, for currency_field",
+                   "default_currency": "ISO code an amount is in when its currency_field is empty (the vendor's "
+                                       "base currency)",
                    "vendor_type": _VENDOR_TYPE_HELP}
 
     def problems(self, params: dict) -> list[str]:
@@ -221,6 +225,13 @@ class Money(Transform):
             reasons += [f"money currency_field: {problem}" for problem in path_problems(field)]
         if params.get("currency_map") is not None and field is None:
             reasons.append("money currency_map only applies with currency_field")
+        if params.get("default_currency") is not None:
+            if field is None:
+                reasons.append("money default_currency only applies with currency_field")
+            try:
+                canonical_currency(params["default_currency"])
+            except TransformError as error:
+                reasons.append(f"money default_currency: {error}")
         return reasons + _currency_map_problems(self.name, params.get("currency_map"))
 
     def build(self, params: dict, path: Any) -> Compiled:
@@ -229,6 +240,7 @@ class Money(Transform):
         field = params.get("currency_field")
         get_currency, set_currency = compile_path(field) if field else (None, None)
         currencies = _CurrencyMap(params.get("currency_map"))
+        default = canonical_currency(params["default_currency"]) if params.get("default_currency") else None
 
         def forward(value: Any, record: Mapping) -> dict[str, str]:
             if isinstance(value, dict):
@@ -237,6 +249,8 @@ class Money(Transform):
             if fixed is not None:
                 return {"amount": amount, "currency": fixed}
             raw = get_currency(record)
+            if (raw is None or raw == "") and default is not None:
+                return {"amount": amount, "currency": default}
             if raw is None or raw == "":
                 raise TransformError(f"amount {{value}} has no currency in {field!r}", value)
             return {"amount": amount, "currency": currencies.read(raw)}

@@ -240,6 +240,8 @@ def test_a_dead_letter_is_sent_again_by_a_replay(published, emulators):
 def test_the_demo_scenarios_play_out_on_the_next_sync(published):
     from django.core.management import call_command
 
+    from connectors.services import connector_session
+
     stage(published["account"], "two_way")
     for entity in ("price", "account", "contact"):
         sync(published[entity])
@@ -252,9 +254,32 @@ def test_the_demo_scenarios_play_out_on_the_next_sync(published):
     assert ("Globex (Sales East)", "Globex Corp.") in names
     initech = Record.objects.get(entity_type="account", values__name="Initech LLC")
     assert initech.values["shipping_street"] == "4120 Freidrich Lane"
-    assert SyncEvent.objects.filter(run=runs["contact"], kind="failed", external_id="1011").exists()
     blocked = SyncEvent.objects.get(run=runs["account"], kind="blocked_edit", field="customer_number")
     assert blocked.data["attempted"] == "STARK-1" and blocked.data["kept"] != "STARK-1"
+
+    # Hank's blanked last name is held, not Hank: NetSuite keeps his last name and his company, and once the rep
+    # types the name again nothing was ever emptied (the demo once showed "account -> —" and a refused repair).
+    assert SyncEvent.objects.filter(run=runs["contact"], kind="held", external_id="1011", field="last_name").exists()
+    hank = Record.objects.get(entity_type="contact", values__email="hank@globex.example")
+    globex = Record.objects.get(entity_type="account", values__name="Globex Corporation")
+    erp_globex = globex.links.get(system=published["contact"].erp_system).external_id
+
+    def netsuite_hank():
+        with connector_session(published["contact"].erp_system) as connector:
+            [remote] = connector.get_many("contact", [hank.links.get(system=published["contact"].erp_system)
+                                                      .external_id])
+        return remote.fields
+
+    assert netsuite_hank()["lastName"] and netsuite_hank()["company"]["id"] == erp_globex
+    edit(published["contact"].crm_system, "contacts", "1011", {"lastname": "Scorpio"})
+    restored, _ = sync(published["contact"])
+    assert restored.status == SyncStatus.SUCCEEDED and restored.counts["held"] == 0
+    hank.refresh_from_db()
+    assert hank.values["account"] == f"record:{globex.pk}" and hank.values["last_name"] == "Scorpio"
+    assert netsuite_hank()["lastName"] == "Scorpio" and netsuite_hank()["company"]["id"] == erp_globex
+    assert not OutboundChange.objects.filter(status=OutboundStatus.DEAD).exists()
+    assert not SyncEvent.objects.filter(run__in=[runs["contact"], restored], record=hank, kind="updated",
+                                        message__contains="account").exists()  # never touched, never emptied
 
 
 def test_the_record_timeline_shows_blocked_edits(client, viewer_user, published):

@@ -71,5 +71,6 @@ class Command(BaseCommand):
             self.stdout.write("  finance recorded a payment of 1000.00 USD on Acme's invoice in the ERP")
         self.stdout.write(self.style.SUCCESS(
             "Done. The next sync of accounts, prices and contacts shows the address flowing, a name conflict, "
-            "a price held for finance, a blocked edit and a held contact to replay once its name is back; the next "
+            "a price held for finance, a blocked edit and Hank's last name held (the rest of him still syncs, nothing "
+            "is erased in the ERP) until someone types it again; the next "
             "sync of deals and invoices, Globex's order and Acme's payment."))
