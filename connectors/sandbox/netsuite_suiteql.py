@@ -667,27 +667,24 @@ def parse(sql: str) -> Query:
     return _Parser(sql).query()
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
+def _sort_key(value: Any, null_rank: int) -> tuple[int, Any]:
     """Numbers numerically (ids are numeric strings in SuiteQL), dates by time, text by code point (Oracle's
-    binary order: capitals first)."""
+    binary order: capitals first); NULL ranked before (-1) or after (2) every value."""
+    if value is None:
+        return (null_rank, 0)
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        return (0, Decimal(str(value)))
+        return (0, value if isinstance(value, (int, Decimal)) else Decimal(str(value)))
     if isinstance(value, datetime):
         return (0, Decimal(str(value.timestamp())))
-    return (1, as_text(value))
+    return (1, value if isinstance(value, str) else as_text(value))
 
 
-def _ordered(pairs: list[tuple[Any, Any]], keys: list[Callable[[Any], Any]], sorts: list[Sort]) -> None:
-    """Stable-sort (row, projected) pairs by the ORDER BY keys, NULLs placed as Oracle places them."""
+def _ordered(items: list[Any], keys: list[Callable[[Any], Any]], sorts: list[Sort]) -> None:
+    """Stable-sort rows (or pairs) by the ORDER BY keys, NULLs placed as Oracle places them."""
     for key, sort in reversed(list(zip(keys, sorts, strict=True))):
         nulls_first = sort.desc if sort.nulls_first is None else sort.nulls_first
         null_rank = 2 if nulls_first == sort.desc else -1  # ranks are reversed with the sort
-
-        def rank(pair: tuple[Any, Any], key: Callable = key, null_rank: int = null_rank) -> tuple[int, Any]:
-            value = key(pair)
-            return (null_rank, (0, "")) if value is None else (0, _sort_key(value))
-
-        pairs.sort(key=rank, reverse=sort.desc)
+        items.sort(key=lambda item, key=key, null_rank=null_rank: _sort_key(key(item), null_rank), reverse=sort.desc)
 
 
 def item_value(item: Item, row: Row, display: Callable[[str, Any], Any] | None) -> Any:
@@ -716,16 +713,16 @@ def run(query: Query, rows: Iterable[Row], known_columns: set[str],
     selected = _admitted(query, rows)
     if aggregated(query):
         return _cut(query, _grouped(query, selected))
-    pairs = [(row, None) for row in selected]
-    keys = [(lambda pair, s=sort: item_value(s.item, pair[0], display)) if sort.item is not None else
-            (lambda pair, s=sort: s.value(pair[0]))  # type: ignore[misc]
-            for sort in query.order]
-    _ordered(pairs, keys, query.order)
+    keys = [(lambda row, s=sort: item_value(s.item, row, display)) if sort.item is not None else
+            sort.value for sort in query.order]
+    _ordered(selected, keys, query.order)  # type: ignore[arg-type]
     if query.columns is None:
-        out = [{k: v for k, v in row.items() if k != ROWNUM} for row, _ in pairs] if query.rownum else \
-            [row for row, _ in pairs]
+        out = [{k: v for k, v in row.items() if k != ROWNUM} for row in selected] if query.rownum else selected
+    elif all(item.fmt is None and not item.display and item.case is None for item in query.columns):
+        plain = [(item.name, item.column) for item in query.columns]  # the common case, without a call per value
+        out = [{name: row.get(column) for name, column in plain} for row in selected]
     else:
-        out = [{item.name: item_value(item, row, display) for item in query.columns} for row, _ in pairs]
+        out = [{item.name: item_value(item, row, display) for item in query.columns} for row in selected]
     return _cut(query, _distinct(out) if query.distinct else out)
 
 
