@@ -209,7 +209,7 @@ def test_viewers_do_not_see_a_sensitive_fields_value(client, viewer_user, revops
     assert "DE-123-SECRET" in client.get("/data-quality/").content.decode()
 
 
-def test_the_record_page_lists_its_held_fields(client, viewer_user, accounts, acme, run):
+def test_the_record_page_lists_its_held_fields(client, viewer_user, revops_user, accounts, acme, run):
     hold(accounts, "1017", "phone", "555-1234", "'555-1234' is not a phone number", record=acme, run=run)
     hold(accounts, "1017", "fax", "1", "'1' is not a phone number", record=acme, cleared=True)
     hold(accounts, "9999", "phone", "other", "'other' is not a phone number")
@@ -223,6 +223,12 @@ def test_the_record_page_lists_its_held_fields(client, viewer_user, accounts, ac
     assert "'555-1234' is not a phone number" in text and f"sync-run:{run.pk}" in text
     assert "fax" not in text and "other" not in text  # cleared, or another record's
     assert 'id="replay-record-held"' not in html  # viewers do not replay
+    client.force_login(revops_user)
+    html = client.get(f"/records/{acme.pk}/").content.decode()
+    form = re.search(r'<form method="post" action="([^"]*)">(?:(?!</form>).)*id="replay-record-held"', html, re.S)
+    confirm = unescape(client.post(unescape(form.group(1)), {"all": "1"}).content.decode())
+    assert "Replay 1 held field" in confirm and "reads <strong>1</strong> vendor record again" in confirm
+    client.force_login(viewer_user)
     other = Record.objects.create(entity_type="account", display_name="Clean Co")
     assert 'id="record-held-fields"' not in client.get(f"/records/{other.pk}/").content.decode()
 
