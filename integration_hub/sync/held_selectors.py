@@ -5,6 +5,7 @@ A cause is a field and its reason with the vendor's value taken out ("phone: …
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -126,7 +127,7 @@ class RecordHeldField:
     field: str
     side: str
     system: str
-    value: Any
+    value: str  # as read, masked for Viewers where the field is sensitive
     reason: str
     since: datetime
     last_seen: datetime
@@ -138,8 +139,20 @@ def record_held_fields(record: Record, user) -> list[RecordHeldField]:
     rows = HeldField.objects.filter(record=record, cleared_at__isnull=True).select_related("system") \
         .order_by("field", "side")
     hidden = hidden_fields_for(user, record.entity_type)
-    return [RecordHeldField(h.pk, h.field, h.side, h.system.name, *shown(h, hidden), h.first_seen_at,
-                            h.last_seen_at, h.run_id) for h in rows]
+    held = []
+    for h in rows:
+        value, reason = shown(h, hidden)
+        held.append(RecordHeldField(h.pk, h.field, h.side, h.system.name, as_read(value), reason, h.first_seen_at,
+                                    h.last_seen_at, h.run_id))
+    return held
+
+
+def as_read(value: Any) -> str:
+    """A held value as the vendor sent it (money without a currency is not money yet): text as it is, anything
+    else as JSON."""
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def shown(held: HeldField, hidden: set[str]) -> tuple[Any, str]:

@@ -8,9 +8,8 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from integration_hub.kernel.tables import BaseTable
-from integration_hub.kernel.templatetags.hub_tags import show_value
 from integration_hub.records.selectors import hidden_fields_for
-from integration_hub.sync.held_selectors import shown
+from integration_hub.sync.held_selectors import as_read, shown
 from integration_hub.sync.models import HeldField
 
 
@@ -60,7 +59,7 @@ class HeldFieldTable(BaseTable):
         return value.upper()
 
     def render_value(self, record):
-        return show_value(self._shown(record)[0])
+        return as_read(self._shown(record)[0])
 
     def render_reason(self, record):
         return self._shown(record)[1]

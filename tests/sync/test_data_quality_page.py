@@ -139,6 +139,8 @@ def test_causes_group_the_reasons_without_their_values_and_link_to_the_list(clie
         "name: … is longer than … characters": 1,
     }
     assert list(summary)[0] == "phone: … is not a phone number"  # the most frequent first
+    money = rows(client.get("/data-quality/?field=credit_limit").content.decode())
+    assert any('{"amount": "5000", "currency": null}' in r for r in money)  # as read, not as money
     # Each cause opens the list of exactly its held fields, and the list's causes are then that one.
     for label, (n, query) in summary.items():
         html = client.get(f"/data-quality/?{query}").content.decode()
