@@ -84,6 +84,10 @@ class DuplicateScreen(Protocol):
                         remote_updated_at: datetime | None) -> None:
         """Queue a record the sync holds instead of creating, with its likely matches."""
 
+    def waiting_beside(self, *, system: ConnectedSystem, record_ids: list[int]) -> dict[int, str]:
+        """The golden records (of these) that a record of `system` waiting in the queue may be, with why: creating
+        one of them in `system` before a person decides could make a second record there."""
+
 
 # --- registration ----------------------------------------------------------------------------------
 

@@ -83,8 +83,8 @@ def candidate_dismiss(*, candidate: DuplicateCandidate, user) -> DuplicateCandid
     members = list(candidate.records.values_list("pk", flat=True))
     if candidate.is_incoming:
         record = incoming_record(candidate)
-        RecordLink.objects.filter(record=record, system=candidate.incoming_system,
-                                  external_id=candidate.incoming_external_id).update(needs_merge=True)
+        # The next sync creates it in the other system, and the creates its likely matches waited with there.
+        RecordLink.objects.filter(record_id__in=[*members, record.pk]).update(needs_merge=True)
         members.append(record.pk)
         for other in members[:-1]:
             _remember_not_duplicates([record.pk, other], user, candidate)

@@ -242,6 +242,20 @@ def queue_for_review(*, entity_type: str, system: ConnectedSystem, external_id: 
     return candidate
 
 
+def waiting_beside(system: ConnectedSystem, record_ids: list[int]) -> dict[int, str]:
+    """record id -> why it waits: a record of ``system`` held in the queue may be it (its create there waits)."""
+    rows = (DuplicateCandidate.records.through.objects
+            .filter(record_id__in=record_ids, duplicatecandidate__status=CandidateStatus.OPEN,
+                    duplicatecandidate__incoming_system=system)
+            .order_by("duplicatecandidate_id")
+            .values_list("record_id", "duplicatecandidate_id", "duplicatecandidate__incoming_external_id"))
+    waiting: dict[int, str] = {}
+    for record_id, candidate_id, external_id in rows:
+        waiting.setdefault(record_id, f"{system.name} record {external_id} may be this one: it waits in the "
+                                      f"duplicate queue (#{candidate_id})")
+    return waiting
+
+
 def _set_matches(candidate: DuplicateCandidate, matches: list[tuple[Record, float, list[dict[str, Any]]]]) -> None:
     candidate.pairs.all().delete()
     candidate.records.set([record for record, _, _ in matches])

@@ -6,7 +6,7 @@ from typing import Any
 
 from connectors.models import ConnectedSystem
 from integration_hub.sync.ports import Screening, Verdict
-from reconciliation.duplicates.sync_match import match_many, queue_for_review
+from reconciliation.duplicates.sync_match import match_many, queue_for_review, waiting_beside
 
 
 class DuplicateScreen:
@@ -21,3 +21,6 @@ class DuplicateScreen:
                         remote_updated_at: datetime | None) -> None:
         queue_for_review(entity_type=entity_type, system=system, external_id=external_id, values=values,
                          decision=screening.detail, remote_values=remote_values, remote_updated_at=remote_updated_at)
+
+    def waiting_beside(self, *, system: ConnectedSystem, record_ids: list[int]) -> dict[int, str]:
+        return waiting_beside(system, record_ids)
