@@ -279,3 +279,25 @@ def test_the_api_lists_groups_retries_and_discards_for_revops_only(client, revop
     assert client.get("/api/v1/dead-letters/?status=discarded", **viewer).json()["count"] == 1
     assert netsuite_contact("Pepper Potts")["title"] == "Chief Executive"
     assert netsuite_contact("Lucius Fox").get("title") != "Chief Technologist"  # discarded: never sent
+
+
+def test_a_viewer_sees_a_sensitive_value_of_a_dead_write_masked(client, viewer_user, revops_user, contacts,
+                                                                emulators):
+    from mapping.models import FieldRule
+
+    _, netsuite = emulators
+    FieldRule.objects.filter(version=contacts.published_version, field="phone").update(sensitive=True)
+    netsuite.set_faults(required_fields={"contact": ["custentity_badge"]})
+    crm_edit("Hank Scorpio", phone="+1 512 555 0142")
+    sync(contacts)
+    write = OutboundChange.objects.get(status=OutboundStatus.DEAD)
+    assert "phone" in write.values
+
+    client.force_login(viewer_user)
+    for page in (client.get("/sync/dead-letters/"), client.get(f"/sync/dead-letters/{write.pk}/")):
+        html = page.content.decode()
+        assert "555" not in html and "Hank Scorpio" in html
+    assert "hidden (sensitive values)" in client.get("/sync/dead-letters/").content.decode()
+    assert client.get(f"/api/v1/dead-letters/{write.pk}/").json()["payload"] is None
+    client.force_login(revops_user)
+    assert escape(write.values["phone"]) in client.get(f"/sync/dead-letters/{write.pk}/").content.decode()
