@@ -15,7 +15,7 @@ from reconciliation.duplicates.services import INCOMING
 
 def candidates_queue() -> QuerySet[DuplicateCandidate]:
     """Open candidates first, best score first; skipped ones after the undecided."""
-    return (DuplicateCandidate.objects.prefetch_related("records")
+    return (DuplicateCandidate.objects.prefetch_related("records").select_related("incoming_system")
             .order_by(F("skipped_at").asc(nulls_first=True), "-score", "id"))
 
 

@@ -3,6 +3,7 @@ import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 
 from integration_hub.kernel.tables import BaseTable
+from integration_hub.records.services import display_name_for
 from reconciliation.duplicates.models import DuplicateCandidate
 
 KIND_COLOURS = {"within": "amber", "across": "green", "hub": "grey", "incoming": "red"}
@@ -25,7 +26,8 @@ class CandidateTable(BaseTable):
     def render_records(self, record):
         names = [(str(r),) for r in record.records.all()]
         if record.is_incoming:
-            names.insert(0, (f"{record.incoming_values.get('name') or record.incoming_external_id} (held)",))
+            name = display_name_for(record.entity_type, record.incoming_values) or record.incoming_external_id
+            names.insert(0, (f"{name} (held: {record.incoming_system.name} {record.incoming_external_id})",))
         return format_html_join(" · ", "{}", names)
 
     def render_kind(self, value, record):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from integration_hub.records.models import RecordLink
 from reconciliation.duplicates import services, sync_match
@@ -48,3 +49,15 @@ def test_a_copy_read_beside_its_original_is_put_beside_the_record_made_of_it(crm
     original = make_record(name="Zeta B.V.", domain="zeta.nl", system=crm_system, external_id="601")
     assert sync_match.complete_waiting("account", [original]) == 1
     assert list(copy.records.all()) == [original] and copy.pairs.get().evidence
+
+
+def test_the_queue_names_a_held_contact_and_where_it_waits(client, revops_user, make_record, crm_system):
+    hank = make_record("contact", first_name="Hank", last_name="Scorpio", phone="+14155550199", system=crm_system,
+                       external_id="1011")
+    values = {"first_name": "Hank", "last_name": "Scorpio", "phone": "+14155550199"}
+    decision = sync_match.match_for_sync("contact", values, system=crm_system, external_id="1036")
+    sync_match.queue_for_review(entity_type="contact", system=crm_system, external_id="1036", values=values,
+                                decision=decision)
+    client.force_login(revops_user)
+    html = client.get(reverse("duplicates:queue")).content.decode()
+    assert "Hank Scorpio (held: Demo CRM 1036)" in html and str(hank) in html
