@@ -116,8 +116,8 @@ def match_many(entity_type: str, values_by_id: dict[str, dict[str, Any]], *, sys
             decision = _decide(scored, scoring_profile, system)
         if external_id in pending:
             candidate = pending[external_id]
-            decision = MatchDecision("held", None, scored, f"waiting in the duplicate queue (#{candidate.pk})",
-                                     candidate)
+            decision = MatchDecision("held", None, scored, f"read again while it waits for a person (duplicate "
+                                                           f"#{candidate.pk})", candidate)
         elif decision.action == "new" and creates and keys[external_id]:
             decision = batch.copy_or_lead(external_id, prepared[external_id], keys[external_id])
         decisions[external_id] = decision
