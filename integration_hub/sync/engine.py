@@ -28,7 +28,7 @@ from django.db.models import Case, F, PositiveSmallIntegerField, Q, When
 from django.utils import timezone
 
 from integration_hub.records.models import RecordLink
-from integration_hub.sync import dead_letters, mapping_lock, run_lifecycle
+from integration_hub.sync import customer_chain, dead_letters, mapping_lock, outbox, run_lifecycle
 from integration_hub.sync.merge_step import merge_pending
 from integration_hub.sync.models import (
     SyncEvent,
@@ -67,24 +67,51 @@ def sync_run_execute(*, run: SyncRun, progress: Progress | None = None, owner: s
         order = pull_order(ctx.compiled.mapping)
         for side in order:
             pull_side(ctx, side, progress, last=side == order[-1])
+        _customers_first(ctx)
         merge_pending(ctx, progress)
 
     return run_lifecycle.execute(run, work, owner=owner)
 
 
 def sync_run_for_ids(*, mapping: ObjectMapping, ids: dict[str, list[str]], trigger: str = SyncTrigger.WEBHOOK,
-                     user=None, run: SyncRun | None = None, owner: str | None = None) -> SyncRun:
+                     user=None, run: SyncRun | None = None, owner: str | None = None,
+                     promote: dict[str, dict] | None = None) -> SyncRun:
     """A targeted sync of the records a webhook named: re-read them by id, merge, queue the writes. `run` when
-    one was recorded already (a worker carrying out a sync a page queued, `owner` its task)."""
+    one was recorded already (a worker carrying out a sync a page queued, `owner` its task). `promote`: ids among
+    them to create in the other system whatever the create policy (a won deal's company, customer_chain.py)."""
     run = run or sync_run_create(mapping=mapping, trigger=trigger, user=user, targeted=True)
 
     def work(ctx: RunContext) -> None:
+        ctx.promote = dict(promote or {})
         for side in pull_order(mapping):
             if ids.get(side):
                 reread(ctx, side, sorted(set(ids[side])))
+        _customers_first(ctx)
         merge_pending(ctx, None)
 
     return run_lifecycle.execute(run, work, owner=owner)
+
+
+def _customers_first(ctx: RunContext) -> None:
+    """Documents about to be created for a company with no customer in the other system: that customer first, by
+    a targeted run of the account mapping whose creates are sent at once (customer_chain.py)."""
+    needed = customer_chain.companies_needing_customers(ctx)
+    accounts = customer_chain.account_mapping(ctx) if needed else None
+    for side, companies in needed.items():
+        other = "erp" if side == "crm" else "crm"
+        if accounts is None:
+            ctx.event(SyncEventKind.FAILED, side=side, message=f"{len(companies)} companies need a customer in "
+                      f"{ctx.compiled.system(other).name} first, and no account mapping between these systems "
+                      "is enabled and published")
+            continue
+        chained = sync_run_for_ids(mapping=accounts, ids={side: list(companies)}, trigger=SyncTrigger.CHAIN,
+                                   promote=companies)
+        sent = outbox.dispatch_system(system=ctx.compiled.system(other))
+        ctx.event(SyncEventKind.CREATED, side=other,
+                  message=f"{len(companies)} of its companies became {ctx.compiled.system(other).name} customers "
+                          f"first (sync-run:{chained.pk}: {chained.get_status_display().lower()}; "
+                          f"{sent.sent} writes sent)", data={"companies": list(companies), "run": chained.pk})
+    ctx.flush_events()
 
 
 # --- replay -------------------------------------------------------------------------------------
@@ -120,6 +147,7 @@ def sync_run_replay(*, run: SyncRun, event_ids: list[int] | None = None, user=No
             RecordLink.objects.filter(record_id__in=held, entity_type=compiled.mapping.entity_type,
                                       system_id__in=[compiled.system(side).pk for side in SIDES]
                                       ).update(needs_merge=True)
+        _customers_first(ctx)
         merge_pending(ctx, None)
         # The replayed records' writes the outbox gave up on (in that run or a later one) go again, counted on the
         # replay: one refused again makes the replay "completed with failed writes", never "succeeded".

@@ -7,7 +7,7 @@ included, so the audit costs no round trips of its own.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any, NamedTuple
 
 from django.db import transaction
@@ -138,7 +138,8 @@ def _merge_records(ctx: RunContext, records: list[Record]) -> Effects:
         result = merge_record(compiled.policies, record.values, sides,
                               open_conflicts=frozenset(held.get(record.pk, ())))
         after = {**record.values, **result.golden}  # a create follows the values this merge leaves
-        creates = [side for side in creates_for(compiled, after, links) if (record.pk, side) not in already_creating]
+        creates = [side for side in creates_for(compiled, after, links, ctx.promote)
+                   if (record.pk, side) not in already_creating]
         merged.append(Merged(record, links, sides, result, after, creates))
     return effects_of(ctx, merged, current, translate)
 
@@ -230,9 +231,9 @@ def _iso(moment) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def creates_for(compiled: CompiledMapping, values: dict, links: Links) -> list[str]:
+def creates_for(compiled: CompiledMapping, values: dict, links: Links, promote: Container[str] = ()) -> list[str]:
     """Sides where the golden record (with these values) must be created: linked on one side only, and the
-    mapping says so.
+    mapping says so (or the run promotes that side's record: a won deal's company, customer_chain.py).
     (One create per record and side: the caller skips a side with a create already queued, sent or dead --
     a dead one waits for a replay instead of being queued again.)"""
     mapping = compiled.mapping
@@ -241,6 +242,8 @@ def creates_for(compiled: CompiledMapping, values: dict, links: Links) -> list[s
         return []
     source = linked[0]
     target = "erp" if source == "crm" else "crm"
+    if links[source].external_id in promote:
+        return [target]
     policy = getattr(mapping, f"{source}_creates")
     trigger = getattr(mapping, f"{source}_create_trigger") or {}
     if policy == CreatePolicy.ALWAYS or (policy == CreatePolicy.ON_TRIGGER and trigger_matches(trigger, values)):

@@ -18,6 +18,7 @@ class SyncTrigger(models.TextChoices):
     MANUAL = "manual", "Manual"
     REPLAY = "replay", "Replay"
     DECISION = "decision", "Conflict decision"
+    CHAIN = "chain", "A won deal's customer, first"
 
 
 class SyncMode(models.TextChoices):

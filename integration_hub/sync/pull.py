@@ -192,12 +192,12 @@ def _link_new(ctx: RunContext, side: str, new: dict[str, ReadRecord], *, settle_
     matched.update(documents.own_creates(compiled, side, new, matched))  # made by the hub, its link not stored
     held = match_step.screen_duplicates(ctx, side, new, values_by_id, matched)
     creates_here = getattr(compiled.mapping, f"{side}_creates") != CreatePolicy.NEVER
-    to_create = [external_id for external_id in new
-                 if external_id not in matched and external_id not in held and creates_here]
+    to_create = [external_id for external_id in new if external_id not in matched and external_id not in held
+                 and (creates_here or external_id in ctx.promote)]
     source = services.Source(system=system.slug, sync_run=run.pk, rule_version=compiled.version.number)
     created = services.records_create_many(
-        entity_type=entity, items=[(values_by_id[external_id], source) for external_id in to_create],
-        reason=f"new in {system.name}")
+        entity_type=entity, items=[(_starting(values_by_id[external_id], ctx.promote.get(external_id)), source)
+                                   for external_id in to_create], reason=f"new in {system.name}")
     records = dict(zip(to_create, created, strict=True))
     links: list[RecordLink] = []
     settled: list[CreatedHere] = []
@@ -230,6 +230,13 @@ def _link_new(ctx: RunContext, side: str, new: dict[str, ReadRecord], *, settle_
         _settle_created(ctx, side, settled, translate)
 
 
+def _starting(values: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+    """A new golden record's values, with what a promoting run gives it where the vendor record has none."""
+    if not extra:
+        return values
+    return {**values, **{name: value for name, value in extra.items() if values.get(name) is None}}
+
+
 def _settle_created(ctx: RunContext, side: str, created: list[CreatedHere], translate: GoldenIds) -> None:
     """Golden records just created from this side's values, linked on this side only: a merge would change
     nothing (golden, the link's base and the side's current values are the same values), so they skip the
@@ -245,7 +252,7 @@ def _settle_created(ctx: RunContext, side: str, created: list[CreatedHere], tran
         state = SideState(current=link.base_snapshot, base=link.base_snapshot, updated_at=link.remote_updated_at,
                           held=held)
         merged.append(merge_step.Merged(record, links, {side: state}, MergeResult(), record.values,
-                                        merge_step.creates_for(compiled, record.values, links)))
+                                        merge_step.creates_for(compiled, record.values, links, ctx.promote)))
     nothing_read = Reader.from_compiled(compiled, other).golden_ids([])
     effects = merge_step.effects_of(ctx, merged, current, {side: translate, other: nothing_read})
     merge_step.apply(ctx, effects)

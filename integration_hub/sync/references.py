@@ -55,8 +55,9 @@ class ToSide:
             else:
                 out[field] = external_id
         for field, entity in self.compiled.line_fields.items():
-            if not isinstance(out.get(field), list):
-                continue
+            if not isinstance(out.get(field), list) or not any(
+                    isinstance(line, dict) and has_golden_prefix(line.get("item")) for line in out[field]):
+                continue  # no lines, or lines in this system's ids already (a dead write rebuilt)
             known, lines = self.known.get(entity, {}), []
             for position, line in enumerate(out[field], start=1):
                 record_id = record_id_of(line.get("item")) if isinstance(line, dict) else None

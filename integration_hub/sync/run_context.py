@@ -26,6 +26,10 @@ class RunContext:
     # side -> whether some golden record of the entity is not linked on that side (the duplicate screen has
     # something to find), asked once per side and execution.
     unlinked_golden: dict[str, bool] = dataclasses.field(default_factory=dict)
+    # Vendor ids of records this run creates a golden record for and creates in the other system whatever the
+    # mapping's create policy: a won deal's company that must become an ERP customer first (customer_chain.py),
+    # with the values its golden record starts with where the record has none (the deal's currency).
+    promote: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def count(self, key: str, n: int = 1) -> None:
         self.run.counts[key] = self.run.counts.get(key, 0) + n

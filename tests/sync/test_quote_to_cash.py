@@ -76,7 +76,7 @@ def test_a_closed_won_deal_becomes_one_erp_order_at_its_negotiated_prices_and_th
     assert customer["companyName"] == "Acme Incorporated"
     assert (order["currency"], order["terms"], order["memo"]) == ("USD", "Net 30", "Acme - 500 widgets")
     assert netsuite.store.table("employee")[order["salesRep"]]["entityId"] == "Jane Seller"  # the deal owner
-    assert run.counts["failed"] == 1  # Umbrella's deal, held (its own test)
+    assert run.counts["failed"] == 0  # Wayne's deal made its customer first (its own test)
 
     sync(deal)  # the order's number, status, date and total come back to the deal
     crm_deal = hubspot.store.table("deals")[acme.links.get(system=deal.crm_system).external_id]["properties"]
@@ -176,37 +176,50 @@ def test_invoices_and_payments_and_the_order_status_flow_back_to_the_crm(q2c, em
     assert crm_invoice["erp_amount_paid"] == "6285.00"
 
 
-def test_a_deal_whose_customer_is_not_linked_is_held_and_created_by_a_replay_after_the_fix(q2c, emulators):
+def netsuite_customers(netsuite, name: str) -> list[dict]:
+    with netsuite.store.lock:
+        return [{**c, "id": key} for key, c in netsuite.store.table("customer").items() if c.get("companyName") == name]
+
+
+def test_a_deal_won_by_a_company_the_erp_does_not_know_creates_its_customer_then_its_order(q2c, emulators):
+    """Wayne Retail Group is a prospect only HubSpot knows (the account rules send no prospect to the ERP). Its deal
+    is won: the hub creates the customer from the company under the account rules, then the order at the deal's
+    negotiated prices -- one of each, whatever is retried -- while prospects whose deals are still open stay out."""
     hubspot, netsuite = emulators
     deal, account = q2c["deal"], q2c["account"]
+    assert not netsuite_customers(netsuite, "Wayne Retail Group")
     run = sync(deal)
+    assert run.status == SyncStatus.SUCCEEDED
     wayne = Record.objects.get(entity_type="deal", values__name="Wayne spare parts")
-    held = SyncEvent.objects.get(run=run, kind="failed", record=wayne)
-    assert "customer: HubSpot account" in held.message and "is not linked yet" in held.message
-    assert run.status == SyncStatus.COMPLETED_WITH_ERRORS and not orders_of(netsuite, wayne)
-
-    # Finance opens the customer in the ERP and sales types its number on the company: the next account sync
-    # links them.
-    write(deal.erp_system, "customer", {"externalId": "CUST-2001", "entityId": "CUST-2001",
-                                        "companyName": "Wayne Retail Group", "currency": "USD", "terms": "Net 30",
-                                        "entityStatus": "CUSTOMER-Closed Won"}, "externalId")
-    company = wayne.links.get(system=deal.crm_system).remote_values["associations"]["companies"][0]
-    write(deal.crm_system, "companies", {"id": company, "erp_customer_number": "CUST-2001"})
-    sync(account)
-    replay = engine.sync_run_replay(run=run)
-    outbox.dispatch_all_until_empty()
-    # Linked now, but the deal is in pounds and the customer is billed in dollars: still nothing half-made.
-    again = SyncEvent.objects.get(run=replay, kind="failed", record=wayne)
-    assert "currency mismatch: the deal is in GBP but Wayne Retail Group" in again.message
-    assert "is billed in USD in NetSuite" in again.message
-    assert not orders_of(netsuite, wayne)
-
-    deal_id = wayne.links.get(system=deal.crm_system).external_id
-    write(deal.crm_system, "deals", {"id": deal_id, "deal_currency_code": "USD"})
-    engine.sync_run_replay(run=replay)
-    outbox.dispatch_all_until_empty()
+    [customer] = netsuite_customers(netsuite, "Wayne Retail Group")
+    assert customer["currency"] == "GBP"  # billed in the currency it bought in, not the subsidiary's dollars
     [order] = orders_of(netsuite, wayne)
-    assert order["total"] == 1259.0 and order["currency"] == "USD"
+    assert order["entity"] == customer["id"] and order["currency"] == "GBP"
+    assert [(line["quantity"], line["rate"]) for line in order["item"]] == [(100, 7.25), (6, 89)]
+    assert order["total"] == 1259.0
+    # The chain is on record: a run of the account mapping made the customer, and the deal's run says so.
+    [chained] = SyncRun.objects.filter(mapping=account, trigger="chain")
+    assert chained.status == SyncStatus.SUCCEEDED and chained.counts["created"] == 1
+    note = SyncEvent.objects.get(run=run, kind="created", record__isnull=True)
+    assert f"sync-run:{chained.pk}" in note.message and "became NetSuite customers first" in note.message
+    company = Record.objects.get(entity_type="account", values__name="Wayne Retail Group")
+    assert wayne.values["customer"] == f"record:{company.pk}"
+    assert company.links.get(system=deal.erp_system).external_id == customer["id"]
+
+    # Retries, flip-flops and the next syncs make no second customer and no second order.
+    deal_id = wayne.links.get(system=deal.crm_system).external_id
+    for stage in ("closedlost", "closedwon", "closedwon"):
+        write(deal.crm_system, "deals", {"id": deal_id, "dealstage": stage})
+        engine.sync_run_for_ids(mapping=deal, ids={"crm": [deal_id]})
+        sync(deal)
+    sync(account)
+    assert len(netsuite_customers(netsuite, "Wayne Retail Group")) == 1 and len(orders_of(netsuite, wayne)) == 1
+    assert SyncRun.objects.filter(mapping=account, trigger="chain").count() == 1
+    # Prospects whose deals are still open (Initech's, Stark's are ERP customers already) stay out of the ERP.
+    crm_only = {c["properties"]["name"] for c in hubspot.store.table("companies").values()
+                if not RecordLink.objects.filter(system=deal.erp_system, entity_type="account",
+                                                 record__links__external_id=c["id"]).exists()}
+    assert not any(netsuite_customers(netsuite, name) for name in crm_only - {"Wayne Retail Group"})
 
 
 def test_a_line_whose_product_the_erp_does_not_know_holds_the_order_until_the_item_is_linked(q2c, emulators):
@@ -305,10 +318,10 @@ def test_the_deal_page_shows_its_order_lines_invoices_and_what_is_due(q2c, emula
     assert invoices.count("overdue</span>") == 2  # 90 days late, and the one just billed with a past due date
     assert '<th class="amount" id="amount-due">13701.20 USD</th>' in invoices  # 6200.00 + 2501.20 + 5000.00
 
+    # Wayne's deal made its customer first: its page shows its order, and nothing held.
     wayne = Record.objects.get(entity_type="deal", values__name="Wayne spare parts")
-    held = client.get(f"/records/{wayne.pk}/").content.decode()
-    holds = held[held.index('id="holds"'):]
-    assert "not created in NetSuite until fixed: customer" in holds and "replay it there" in holds
+    page = client.get(f"/records/{wayne.pk}/").content.decode()
+    assert 'id="holds"' not in page and "1259.00 GBP" in page[page.index('id="order"'):]
 
 
 def test_a_crm_quote_becomes_an_erp_estimate_and_its_number_and_status_come_back(q2c, emulators):
