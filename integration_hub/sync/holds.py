@@ -41,10 +41,11 @@ def open_conflict(ctx: RunContext, record: Record, spec: ConflictSpec) -> None:
 
 def create_held(ctx: RunContext, record: Record, links: dict[str, RecordLink | None], target: str,
                 values: dict[str, Any], current: dict[tuple[int, str], dict], translate: dict[str, GoldenIds],
-                customers: dict, sides: dict[str, SideState]) -> bool:
+                customers: dict, sides: dict[str, SideState], maybe_there: str | None = None) -> bool:
     """Hold a create that could only be made partial: a field the target requires whose value is held, a
     reference the hub cannot place (the customer, a line's item), or a document without lines or in the wrong
-    currency. Nothing is queued; the event is replayable."""
+    currency -- or one that could make a second record there (`maybe_there`: a record of the target waiting in
+    the duplicate queue may be this one). Nothing is queued; the event is replayable."""
     compiled = ctx.compiled
     source = "erp" if target == "crm" else "crm"
     writable = compiled.writable(target)
@@ -56,6 +57,8 @@ def create_held(ctx: RunContext, record: Record, links: dict[str, RecordLink | N
     reasons += documents.create_problems(compiled, values, record.get_entity_type_display().lower(), writable,
                                          customers)
     reasons += documents.create_values(compiled, target, values)[1]
+    if maybe_there:
+        reasons.append(maybe_there)
     if reasons:
         hold_create(ctx, record, links.get(source), target, reasons)
     return bool(reasons)

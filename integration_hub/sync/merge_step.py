@@ -150,10 +150,14 @@ def effects_of(ctx: RunContext, merged: list[Merged], current: dict[tuple[int, s
     made partial, given the mapping's create defaults otherwise)."""
     compiled = ctx.compiled
     customers = documents.customers_of([m.after for m in merged if m.creates])
+    # A record of the target system waiting in the duplicate queue may be one of these: not created there meanwhile.
+    maybe_there = {side: ctx.duplicates.waiting_beside(system=compiled.system(side), record_ids=ids)
+                   for side in SIDES if (ids := [m.record.pk for m in merged if side in m.creates])}
     effects = Effects()
     for record, links, sides, result, after, creates in merged:
-        creates = [side for side in creates if not holds.create_held(ctx, record, links, side, after, current,
-                                                                     translate, customers, sides)]
+        creates = [side for side in creates if not holds.create_held(
+            ctx, record, links, side, after, current, translate, customers, sides,
+            maybe_there.get(side, {}).get(record.pk))]
         for side in creates:  # what the CRM needs and the ERP has not (a deal's stage): the create defaults
             extra, _ = documents.create_values(compiled, side, after)
             after = {**after, **extra}

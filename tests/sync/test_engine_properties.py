@@ -392,3 +392,92 @@ def test_a_crm_edit_of_the_shipping_street_never_rewrites_the_erp_owned_billing_
         crm_billing = hubspot.store.table("companies")[crm.external_id]["properties"].get("erp_billing_street")
     assert (billing, record.values["billing_street"], crm_billing) == ("1 Harbour Road",) * 3, (
         "a CRM edit of the shared shipping street rewrote the ERP-owned billing street")
+
+
+# --- no sync empties what its owner did not empty ----------------------------------------------------------------
+
+# A value each field's rule cannot read: a phone that is no number (flows as typed), an industry no picklist knows
+# (held in its field).
+ODD = {"name": "\x00", "phone": "call me maybe", "domain": "", "industry": "Martian", "customer_number": "",
+       "payment_terms": "Net 1000"}
+
+
+@st.composite
+def messy_rounds_st(draw) -> list[list[tuple[str, str, str]]]:
+    """Rounds of edits (side, field, "blank" | "odd" | "0" | "1"), a sync after each round."""
+    edit = st.tuples(st.sampled_from(SIDES), st.sampled_from(list(FIELDS)), st.sampled_from(["blank", "odd", "0", "1"]))
+    return draw(st.lists(st.lists(edit, min_size=1, max_size=3), min_size=1, max_size=3))
+
+
+def _try_edit(pair: Pair, side: str, name: str, choice: str) -> bool:
+    """A person sets a field in one system to a blank, an odd value or another value; False when the system refuses
+    it (NetSuite will not empty a required field), as it would refuse the person."""
+    spec = FIELDS[name]
+    if choice == "blank":
+        vendor_value: Any = ""
+    elif choice == "odd":
+        vendor_value = ODD[name]
+    else:
+        value = pair.value(name, int(choice) + 1)
+        vendor_value = spec.to_vendor(side, value)
+    system, vendor_object, record_id = ((pair.mapping.crm_system, "companies", pair.crm_id) if side == "crm"
+                                        else (pair.mapping.erp_system, "customer", pair.erp_id))
+    with connector_session(system) as connector:
+        [result] = connector.upsert_many(vendor_object, [{"id": record_id, spec.vendor(side): vendor_value}], None)
+    return result.ok
+
+
+def _settle(mapping) -> None:
+    """Sync and send until a run writes nothing; a write the vendor refuses would be a bug here (none may die)."""
+    for _ in range(3):
+        run = engine.sync_run_execute(run=engine.sync_run_create(mapping=mapping))
+        assert run.status != SyncStatus.FAILED, run.error
+        sent = outbox.dispatch_all()
+        assert sent.dead == 0, sent.errors
+        run.refresh_from_db()
+        if run.counts["written"] == 0:
+            return
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def test_no_sync_ever_empties_a_field_its_owner_did_not_empty(published, emulators):
+    """Random blanks, unreadable values and edits on both sides: after every sync, a field that held a value in a
+    system still holds one, unless a person emptied it there, or its owner (either side, for a shared field)
+    emptied it."""
+    mapping = published["account"]
+    ConnectedSystem.objects.update(rollout_stage="two_way")
+
+    @settings(max_examples=EXAMPLES, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(blank_at_first=st.sets(st.tuples(st.sampled_from(SIDES), st.sampled_from(list(FIELDS)))),
+           rounds=messy_rounds_st())
+    def blanks_and_odd_values_then_syncs(blank_at_first, rounds):
+        pair = Pair(mapping, emulators, f"E{next(TAGS)}")
+        # Before the first sync links them, one system may lack values the other has: at that first sync nobody
+        # has emptied anything (an empty owner is no decision), so nothing may be emptied.
+        for side, name in sorted(blank_at_first):
+            _try_edit(pair, side, name, "blank")
+        for edits in [[], *rounds]:
+            emptied: set[tuple[str, str]] = set()
+            for side, name, choice in edits:
+                if _try_edit(pair, side, name, choice):
+                    if choice == "blank" or (choice == "odd" and _empty(ODD[name])):
+                        emptied.add((side, name))
+                    else:
+                        emptied.discard((side, name))
+            before = {side: pair.held_in_system(side) for side in SIDES}
+            _settle(mapping)
+            after = {side: pair.held_in_system(side) for side in SIDES}
+            for name, spec in FIELDS.items():
+                deciders = [spec.owner] if spec.owner in SIDES else list(SIDES)
+                for side in SIDES:
+                    if not _empty(before[side][name]) and _empty(after[side][name]):
+                        event(f"{name} emptied by its owner")
+                        assert any((who, name) in emptied for who in deciders), (
+                            f"{name} in {side.upper()} went from {before[side][name]!r} to empty, and "
+                            f"{' or '.join(who.upper() for who in deciders)} did not empty it")
+
+    blanks_and_odd_values_then_syncs()
