@@ -32,6 +32,8 @@ class HeldFieldFilterSet(django_filters.FilterSet):
     system = django_filters.ModelChoiceFilter(queryset=ConnectedSystem.objects.order_by("name"), label="System")
     mapping = django_filters.ModelChoiceFilter(queryset=ObjectMapping.objects.all(), label="Mapping")
     side = django_filters.ChoiceFilter(choices=SIDE_CHOICES, label="Side")
+    kind = django_filters.ChoiceFilter(choices=HeldField._meta.get_field("kind").choices,
+                                       label="Held, or flowed as typed")
     status = django_filters.ChoiceFilter(choices=HeldStatus.CHOICES, method="filter_status", empty_label=None,
                                          label="Status")
     # Ids as the database can hold them: anything else is a form error, never a server error.
@@ -42,7 +44,7 @@ class HeldFieldFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = HeldField
-        fields = ["field", "reason", "cause", "system", "mapping", "side", "status", "run", "record"]
+        fields = ["field", "reason", "cause", "system", "mapping", "side", "kind", "status", "run", "record"]
 
     def __init__(self, data=None, *args, **kwargs):
         super().__init__(data if data is not None else {}, *args, **kwargs)  # bound: the default status applies

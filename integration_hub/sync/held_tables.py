@@ -27,11 +27,12 @@ class HeldFieldTable(BaseTable):
     last_seen_at = tables.DateTimeColumn(format="Y-m-d H:i", verbose_name="Last seen")
     run = tables.Column(accessor="run_id", verbose_name="Found by")
     status = tables.Column(empty_values=(), order_by=("cleared_at",), verbose_name="Status")
+    kind = tables.Column(verbose_name="Held or flowed")
 
     class Meta(BaseTable.Meta):
         model = HeldField
-        fields = ("select", "record", "system", "mapping", "side", "field", "value", "reason", "first_seen_at",
-                  "last_seen_at", "run", "status")
+        fields = ("select", "record", "system", "mapping", "side", "field", "kind", "value", "reason",
+                  "first_seen_at", "last_seen_at", "run", "status")
         sequence = fields
         order_by = ("-last_seen_at",)
         attrs = {"class": "hub-table", "id": "held-fields"}
@@ -68,6 +69,8 @@ class HeldFieldTable(BaseTable):
         return format_html('<a href="{}">sync-run:{}</a>', reverse("sync:run-detail", args=[value]), value)
 
     def render_status(self, record):
+        if record.cleared_at is None and record.kind == "flagged":
+            return mark_safe('<span class="badge badge-grey">flowed as typed, flagged</span>')
         if record.cleared_at is None:
             return mark_safe('<span class="badge badge-amber">held</span>')
         return format_html('<span class="badge badge-green">cleared</span> {} <small>{}</small>',

@@ -130,8 +130,9 @@ def prepare(ctx: RunContext, side: str, writes: list[Write]) -> list[Prepared]:
             hold_create(ctx, record, link_on(compiled, record, other), side,
                         [f"{field}: {why}" for field, why in out.missing.items()])
             continue
-        for field, why in out.missing.items():
-            ctx.event(SyncEventKind.FAILED, record=record, side=side, field=field, message=f"held: {why}")
+        for field, why in out.missing.items():  # the field waits, the target's reference is left as it is
+            ctx.count("held")
+            ctx.event(SyncEventKind.HELD, record=record, side=side, field=field, message=f"held: {why}")
         if link is None and out.errors and compiled.line_fields:
             hold_create(ctx, record, link_on(compiled, record, other), side,
                         [f"{field}: {reason}" for field, reason in out.errors.items()])
