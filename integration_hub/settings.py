@@ -263,6 +263,9 @@ SPECTACULAR_SETTINGS = {
         "MergeEffectKindEnum": "reconciliation.duplicates.models.EffectKind",
         "ConflictStatusEnum": "reconciliation.conflicts.models.ConflictStatus",
         "DecisionEnum": "reconciliation.conflicts.models.Choice",
+        "SyncRunStatusEnum": "integration_hub.sync.models.SyncStatus",
+        "SyncTriggerEnum": "integration_hub.sync.models.SyncTrigger",
+        "OutboundStatusEnum": "integration_hub.sync.models.OutboundStatus",
     },
 }
 

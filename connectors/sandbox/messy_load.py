@@ -92,10 +92,13 @@ def portal_options(emulator: Emulator) -> None:
     for object_type, name, values in (("companies", "industry", EXTRA_INDUSTRIES),
                                       ("companies", "lifecyclestage", EXTRA_LIFECYCLE_STAGES),
                                       ("contacts", "lifecyclestage", EXTRA_LIFECYCLE_STAGES)):
-        options = emulator.store.table(f"properties:{object_type}")[name]["options"]
+        table = emulator.store.table(f"properties:{object_type}")
+        options = table[name]["options"]
         known = {option["value"] for option in options}
-        options.extend({"label": value.replace("_", " ").title(), "value": value, "displayOrder": len(options) + i,
-                        "hidden": False} for i, value in enumerate(v for v in values if v not in known))
+        # A new definition, never the seed's lists extended in place: other emulators in this process share them.
+        table[name] = {**table[name], "options": [*options, *(
+            {"label": value.replace("_", " ").title(), "value": value, "displayOrder": len(options) + i,
+             "hidden": False} for i, value in enumerate(v for v in values if v not in known))]}
     companies = emulator.store.table("properties:companies")
     if "description" not in companies:
         companies["description"] = property_spec("description", "Description", field_type="textarea",
