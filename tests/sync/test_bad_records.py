@@ -35,7 +35,7 @@ BAD = {
     "BAD-TERMS": ("unknown payment terms", {"terms": "Net 45"}, "payment_terms", ["Net 45"]),
     "BAD-10KB": ("10 kB name", {"companyName": TEN_KB_NAME}, "name", ["longer than 83"]),
     "BAD-NUL": ("NUL in the name", {"companyName": "Null\x00Byte Ltd"}, "name", ["NUL"]),
-    "BAD-PHONE": ("markup in the phone", {"phone": "<script>window.__xss=3</script>"}, "phone", []),
+    "BAD-MARKUP": ("markup as the category", {"category": "<script>window.__xss=3</script>"}, "industry", []),
 }
 NAMELESS = {eid for eid, (_, _, field, _) in BAD.items() if field == "name"}  # no CRM company without a name
 # Odd but valid under the rules: these sync as they are (and must be shown escaped).
@@ -161,7 +161,7 @@ def test_bad_records_are_held_with_reasons_the_rest_syncs_and_a_replay_after_the
                      for c in hubspot.store.table("companies").values()}
     assert companies["BAD-PICKLIST"]["name"] == "Good Company 901" and not companies["BAD-PICKLIST"].get("industry")
     assert not companies["BAD-TERMS"].get("erp_payment_terms")
-    assert not companies["BAD-PHONE"].get("phone")
+    assert not companies["BAD-MARKUP"].get("industry")
 
     # The run page lists the held records with their reasons, escaped; so does the record page of an odd one.
     client.force_login(viewer_user)
@@ -187,7 +187,7 @@ def test_bad_records_are_held_with_reasons_the_rest_syncs_and_a_replay_after_the
         fixed = connector.upsert_many("customer", [
             {"id": ids["BAD-NONAME"], "companyName": "Named At Last Ltd"},
             {"id": ids["BAD-NUL"], "companyName": "Null Byte Ltd"},
-            {"id": ids["BAD-PHONE"], "phone": "+1 217 555 0999"}], None)
+            {"id": ids["BAD-MARKUP"], "category": "Retail"}], None)
     assert all(r.ok for r in fixed)
     fix_rules(account, revops_user, finance_user)
     replay = engine.sync_run_replay(run=run)
