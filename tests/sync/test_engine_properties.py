@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from faker import Faker
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
@@ -83,19 +84,21 @@ CRM_INDUSTRY = {"software": "COMPUTER_SOFTWARE", "retail": "RETAIL", "wholesale"
 ERP_CATEGORY = {"software": "Software", "retail": "Retail", "wholesale": "Wholesale",
                 "manufacturing": "Manufacturing"}
 FIELDS = {spec.name: spec for spec in [
+    # Each example's company is a company of its own (its own names, domains and phones), or the duplicate screen
+    # would rightly hold it as a copy of the previous example's.
     FieldSpec("name", "shared", "manual_review", "name", "companyName",
-              ("Alpha Ltd", "Beta Inc", "Gamma GmbH", "Delta SA")),
-    FieldSpec("phone", "shared", "last_write_wins", "phone", "phone", ("+12175550101", "+12175550102", "+12175550103",
-                                                                 "+12175550104"),
+              ("{company[0]} Ltd", "{company[1]} Inc", "{company[2]} GmbH", "{company[3]} SA")),
+    FieldSpec("phone", "shared", "last_write_wins", "phone", "phone", ("+12175{n:02d}0101", "+12175{n:02d}0102",
+                                                                 "+12175{n:02d}0103", "+12175{n:02d}0104"),
               from_crm=lambda v: v.replace(" ", "") if isinstance(v, str) else v,
               from_erp=lambda v: v.replace(" ", "") if isinstance(v, str) else v),
-    FieldSpec("domain", "crm", "revert_and_log", "domain", "url", ("alpha.example", "beta.example", "gamma.example",
-                                                                     "delta.example")),
+    FieldSpec("domain", "crm", "revert_and_log", "domain", "url", ("alpha-{tag}.example", "beta-{tag}.example",
+                                                                     "gamma-{tag}.example", "delta-{tag}.example")),
     FieldSpec("industry", "crm", "revert_and_log", "industry", "category",
               ("software", "retail", "wholesale", "manufacturing"),
               to_crm=CRM_INDUSTRY.__getitem__, to_erp=ERP_CATEGORY.__getitem__,
               from_crm=_reverse(CRM_INDUSTRY), from_erp=_reverse(ERP_CATEGORY)),
-    # Per-example values (the CRM's customer number is unique): "{tag}" is filled in per example.
+    # Per-example values (the CRM's customer number is unique): "{tag}" is filled in per example (as in name, domain).
     FieldSpec("customer_number", "erp", "revert_and_log", "erp_customer_number", "entityId",
               ("{tag}-A", "{tag}-B", "{tag}-C", "{tag}-D")),
     FieldSpec("payment_terms", "erp", "queue", "erp_payment_terms", "terms",
@@ -186,7 +189,13 @@ class Pair:
                                                                    "entityStatus": "CUSTOMER-Closed Won"})
 
     def value(self, name: str, index: int) -> str:
-        return FIELDS[name].values[index].format(tag=self.tag)
+        number = int("".join(filter(str.isdigit, self.tag)) or 0)
+        company = []
+        for which in range(4):
+            fake = Faker()
+            fake.seed_instance(number * 10 + which)
+            company.append(f"{fake.last_name()} {fake.last_name()}")
+        return FIELDS[name].values[index].format(tag=self.tag, n=number % 100, company=company)
 
     @staticmethod
     def _write(system, vendor_object: str, fields: dict) -> str:
