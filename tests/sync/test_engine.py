@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.models import ConnectedSystem
+from connectors.services import connector_session
 from integration_hub.kernel import locks
 from integration_hub.records.models import Record, RecordLink
 from integration_hub.sync import engine, mapping_lock, merge_step, outbox
@@ -21,8 +22,6 @@ def stage(mapping, value: str) -> None:
 
 def edit(system, vendor_object: str, external_id: str, fields: dict) -> None:
     """Change a record in a system through its API, as a person using that system would."""
-    from connectors.services import connector_session
-
     with connector_session(system) as connector:
         [result] = connector.upsert_many(vendor_object, [{"id": external_id, **fields}], None)
     assert result.ok, result.error
@@ -240,8 +239,6 @@ def test_a_dead_letter_is_sent_again_by_a_replay(published, emulators):
 def test_the_demo_scenarios_play_out_on_the_next_sync(published):
     from django.core.management import call_command
 
-    from connectors.services import connector_session
-
     stage(published["account"], "two_way")
     for entity in ("price", "account", "contact"):
         sync(published[entity])
@@ -384,8 +381,6 @@ def test_a_create_sent_twice_makes_one_record(published, emulators):
 
 
 def connector_session_for(system):
-    from connectors.services import connector_session
-
     return connector_session(system)
 
 
